@@ -1,0 +1,31 @@
+# The two commands of the README:  `make up` (run Bearwatch)  and  `make test` (run the tests).
+# Each bootstraps what it needs: a .venv with the project installed, the database migration.
+PYTHON ?= python3.11
+VENV   ?= .venv
+STAMP  := $(VENV)/.installed
+
+.PHONY: up test system-deps clean-venv
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11); set PYTHON=..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages the browser tests use (Chromium and its driver); installed once, as root.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "browser tests need: sudo apt-get install chromium chromium-driver"; fi; \
+	fi
+
+up: $(STAMP)
+	$(VENV)/bin/bearwatch up
+
+test: $(STAMP) system-deps
+	$(VENV)/bin/python -m pytest
+
+clean-venv:
+	rm -rf $(VENV)

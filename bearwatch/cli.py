@@ -1,0 +1,59 @@
+"""The `bearwatch` command line: one entry point, one sub-command module per concern.
+
+Each module in `bearwatch.commands` has `register(subparsers)`; the handler it sets receives
+the parsed arguments and returns an exit status. Config and logging are set up here, once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from bearwatch.errors import BearwatchError, ConfigError
+
+# Order = order in --help.
+COMMAND_MODULES = (
+    "bearwatch.commands.config_cmd",
+    "bearwatch.commands.db_cmd",
+    "bearwatch.commands.users_cmd",
+    "bearwatch.commands.up_cmd",
+)
+
+log = logging.getLogger("bearwatch")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bearwatch",
+        description="Bear-warning camera monitoring: ingest, detect, review, staged rollout.",
+    )
+    parser.add_argument("--config", default="config.yaml", metavar="PATH",
+                        help="config file (default: ./config.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"config error in {exc.path}:", file=sys.stderr)
+        for line in exc.problems:
+            print(f"  {line}", file=sys.stderr)
+        return exc.exit_code
+    except BearwatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

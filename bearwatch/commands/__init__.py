@@ -1,0 +1,1 @@
+"""Sub-commands of `bearwatch`; each module exposes `register(subparsers)`."""

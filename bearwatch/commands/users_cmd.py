@@ -1,0 +1,62 @@
+"""`bearwatch users add NAME --role R` and `users list`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import Any
+
+from bearwatch.commands.common import load
+from bearwatch.errors import BearwatchError
+from bearwatch.records import Role, utc_now
+from bearwatch.wiring import open_database
+from db.users import add_user, list_users
+
+ENV_PASSWORD = "BEARWATCH_PASSWORD"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("users", help="manage review-UI users")
+    usub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = usub.add_parser(
+        "add", help=f"add a user; password from ${ENV_PASSWORD} or a prompt")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.set_defaults(handler=_add)
+    usub.add_parser("list", help="list users").set_defaults(handler=_list)
+
+
+def _read_password(name: str) -> str:
+    from_env = os.environ.get(ENV_PASSWORD)
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise BearwatchError(f"no password for {name!r}: set ${ENV_PASSWORD} or run in a terminal")
+    first = getpass.getpass(f"password for {name}: ")
+    if getpass.getpass("again: ") != first:
+        raise BearwatchError("passwords differ; nothing was saved")
+    return first
+
+
+def _add(args: argparse.Namespace) -> int:
+    cfg = load(args)
+    db = open_database(cfg)
+    password = _read_password(args.name)
+    try:
+        with db.sessions.begin() as s:
+            user = add_user(s, name=args.name, role=Role(args.role), password=password,
+                            actor="cli", now=utc_now())
+    except ValueError as exc:
+        raise BearwatchError(f"user {args.name!r} not added: {exc}") from exc
+    print(f"added {user.role.value} {user.name!r}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    db = open_database(load(args))
+    with db.sessions() as s:
+        for u in list_users(s):
+            print(f"{u.name:<24} {u.role.value:<9} {'disabled' if u.disabled else 'enabled'}")
+    return 0

@@ -1,0 +1,417 @@
+"""The one validated configuration tree (`config.yaml`), loaded once at start-up.
+
+Every section forbids unknown keys, every field has a default where one makes sense, bounds
+and a description. Each stage receives its own sub-model, never the root. Secrets never live in
+the file: they come from environment variables named in it (`*_env` fields) or from the
+`BEARWATCH_*` overrides.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bearwatch.errors import ConfigError
+from bearwatch.records import Stage
+
+ENV_DATABASE_URL = "BEARWATCH_DATABASE_URL"
+ENV_ADMIN_PASSWORD = "BEARWATCH_ADMIN_PASSWORD"
+
+Identifier = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$",
+          description="lower-case letters, digits, '-' and '_'"),
+]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(Section):
+    url: str = Field(
+        "sqlite:///./var/bearwatch.db",
+        description="SQLAlchemy URL. SQLite is the embedded default; production uses "
+        "postgresql+psycopg://user@host/db. Put no password here: use password_env or "
+        f"{ENV_DATABASE_URL}.",
+    )
+    password_env: str | None = Field(
+        None, description="Environment variable holding the database password, if any."
+    )
+
+    @model_validator(mode="after")
+    def _no_password_in_file(self) -> DatabaseConfig:
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(self.url)
+        except Exception as exc:  # sqlalchemy raises ArgumentError; message is enough
+            raise ValueError(f"not a database URL ({exc})") from exc
+        if url.password:
+            raise ValueError(
+                "the URL holds a password; remove it and set password_env or "
+                f"{ENV_DATABASE_URL} instead"
+            )
+        return self
+
+    def resolved_url(self) -> str:
+        """The URL to connect with: the env override, else the file's URL plus the secret."""
+        from sqlalchemy.engine import make_url
+
+        override = os.environ.get(ENV_DATABASE_URL)
+        if override:
+            return override
+        url = make_url(self.url)
+        if self.password_env and os.environ.get(self.password_env):
+            url = url.set(password=os.environ[self.password_env])
+        return url.render_as_string(hide_password=False)
+
+
+class StorageConfig(Section):
+    root: Path = Field(Path("./var"), description="Folder for snapshots, spool and models.")
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.root / "spool"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+
+class CameraConfig(Section):
+    id: Identifier
+    name: str = Field("", description="Human name shown to operators.")
+    zone: Identifier = Field(description="Id of the zone this camera belongs to.")
+    source: str = Field(
+        min_length=1,
+        description="rtsp://…, http(s)://…, a video file, a folder, a device (/dev/video0 or 0), "
+        "or demo: (synthetic scene)",
+    )
+    fps: float = Field(1.0, gt=0, le=60, description="Frames sampled per second.")
+    latitude: float | None = Field(None, ge=-90, le=90, description="Degrees, for sun altitude.")
+    longitude: float | None = Field(None, ge=-180, le=180, description="Degrees.")
+    motion_gating: bool = Field(True, description="Skip frames of a static scene.")
+    motion_threshold: float = Field(
+        0.01, ge=0, le=1, description="Share of changed pixels below which a frame is static."
+    )
+    keepalive_s: float = Field(
+        30.0, gt=0, description="A gated camera still sends one frame this often, s."
+    )
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _coordinates_together(self) -> CameraConfig:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude must be given together (or neither)")
+        return self
+
+
+class ZoneConfig(Section):
+    id: Identifier
+    name: str = ""
+    stage: Literal["off", "shadow"] = Field(
+        "shadow", description="Stage a new zone starts in; later changes go through rollout."
+    )
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="p_bear to count a frame as a bear; default detector's."
+    )
+    high_confidence_threshold: float = Field(
+        0.9, ge=0, le=1, description="In pilot, an alert at or above this notifies at once."
+    )
+    manual_promotion: bool = Field(
+        False, description="Only recommend promotion; an admin promotes by hand."
+    )
+    kill_to: Literal["off", "shadow"] = Field("off", description="Stage the kill switch sets.")
+
+    @property
+    def initial_stage(self) -> Stage:
+        return Stage(self.stage)
+
+
+class IngestConfig(Section):
+    queue_size: int = Field(64, ge=1, le=100_000, description="Frames waiting for the detector.")
+    low_res_width: int = Field(640, ge=1, description="Frames narrower than this are low-res.")
+    low_res_height: int = Field(360, ge=1, description="Frames shorter than this are low-res.")
+    night_luma_max: float = Field(60.0, ge=0, le=255, description="Image test: mean luma below.")
+    infrared_chroma_max: float = Field(
+        4.0, ge=0, le=255, description="Mean |chroma| below this is an infrared frame."
+    )
+    stale_after_intervals: float = Field(
+        5.0, gt=1, description="No frame for this many sample intervals: stale."
+    )
+    offline_after_s: float = Field(30.0, gt=0, description="No frame for this long: offline, s.")
+    backoff_initial_s: float = Field(1.0, gt=0, description="First reconnect delay, s.")
+    backoff_max_s: float = Field(60.0, gt=0, description="Reconnect delay cap, s.")
+    health_interval_s: float = Field(5.0, gt=0, description="Health written this often, s.")
+    max_width: int = Field(
+        1280, ge=64, description="Frames wider than this are downscaled at ingest."
+    )
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> IngestConfig:
+        if self.backoff_max_s < self.backoff_initial_s:
+            raise ValueError("backoff_max_s must be >= backoff_initial_s")
+        return self
+
+
+class DetectorConfig(Section):
+    model: str = Field(
+        "builtin",
+        description="'builtin' (EfficientNet-Lite0, ImageNet bears) or a .pkl file name in "
+        "the models folder, exported with learn.export().",
+    )
+    model_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="Expected sha256 of the .pkl; else the one recorded in model_versions.",
+    )
+    bear_classes: list[str] = Field(
+        default_factory=lambda: ["bear"], min_length=1,
+        description="Class names of a fastai Learner that mean 'bear'.",
+    )
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    image_size: int = Field(224, ge=32, le=1024, description="Model input side, px.")
+    max_batch: int = Field(8, ge=1, le=1024, description="Frames per forward pass at most.")
+    max_wait_ms: float = Field(50.0, ge=0, le=10_000, description="Wait to fill a batch, ms.")
+    staleness_ms: float = Field(
+        5_000.0, gt=0, description="A frame older than this is dropped, not scored late, ms."
+    )
+    threshold: float = Field(0.5, ge=0, le=1, description="Default per-frame bear threshold.")
+    k: int = Field(2, ge=1, description="Frames above threshold needed …")
+    n: int = Field(3, ge=1, description="… among the last n frames to open an alert.")
+    cooldown_s: float = Field(
+        120.0, ge=0, description="Quiet time that closes an encounter; one visit = one alert, s."
+    )
+    audit_share: float = Field(
+        0.01, ge=0, le=1, description="Share of non-alert frames sampled for the audit queue."
+    )
+    audit_near_threshold_boost: float = Field(
+        5.0, ge=1, description="Over-sampling factor for scores near the threshold."
+    )
+
+    @model_validator(mode="after")
+    def _k_of_n(self) -> DetectorConfig:
+        if self.k > self.n:
+            raise ValueError(f"k ({self.k}) must be <= n ({self.n})")
+        return self
+
+
+class GateConfig(Section):
+    min_reviewed_alerts: int = Field(20, ge=1, description="Fewer: the gate is inconclusive.")
+    min_days_in_stage: float = Field(7.0, ge=0, description="Days before a promotion.")
+    max_false_alert_rate: float = Field(0.5, ge=0, le=1)
+    max_missed_alert_rate: float = Field(0.1, ge=0, le=1)
+    max_night_false_alert_rate: float = Field(0.6, ge=0, le=1)
+    dry_run: list[Literal["false_alert", "missed_alert", "night_false_alert"]] = Field(
+        default_factory=list, description="Gates measured and shown but never acted on."
+    )
+
+
+class RolloutConfig(Section):
+    interval_minutes: float = Field(5.0, gt=0, description="Controller runs this often.")
+    window_days: float = Field(14.0, gt=0, description="Rates are computed over this window.")
+    hold_hours: float = Field(24.0, ge=0, description="All gates pass this long to promote.")
+    failure_limit: int = Field(2, ge=1, description="Consecutive failed evaluations to roll back.")
+    gates: GateConfig = GateConfig()
+
+
+class MqttConfig(Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    topic_prefix: str = Field("bearwatch", min_length=1)
+    qos: Literal[0, 1, 2] = 1
+    username_env: str | None = None
+    password_env: str | None = None
+
+
+class WebhookConfig(Section):
+    url: str = Field(pattern=r"^https?://")
+    secret_env: str | None = Field(
+        None, description="Environment variable holding the HMAC-SHA256 signing secret."
+    )
+
+
+class NotifierConfig(Section):
+    mqtt: MqttConfig = MqttConfig()
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    apprise_urls_env: list[str] = Field(
+        default_factory=list,
+        description="Environment variables each holding one apprise URL (they embed secrets).",
+    )
+    max_attempts: int = Field(10, ge=1, description="Outbox retries before giving up.")
+    retry_initial_s: float = Field(2.0, gt=0)
+    retry_max_s: float = Field(300.0, gt=0)
+
+
+class ReviewUIConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8501, ge=1, le=65535)
+    lease_seconds: float = Field(120.0, gt=0, description="How long a claim holds an alert.")
+    refresh_seconds: float = Field(3.0, gt=0, le=5, description="Live queue refresh, s.")
+    timezone: str = Field("UTC", description="Time zone for local times shown to operators.")
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "text"
+
+
+class BearwatchConfig(Section):
+    """The root of `config.yaml`."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    storage: StorageConfig = StorageConfig()
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    zones: list[ZoneConfig] = Field(default_factory=list)
+    ingest: IngestConfig = IngestConfig()
+    detector: DetectorConfig = DetectorConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    notifier: NotifierConfig = NotifierConfig()
+    review_ui: ReviewUIConfig = ReviewUIConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> BearwatchConfig:
+        problems: list[str] = []
+        zone_ids = [z.id for z in self.zones]
+        for dup in sorted({z for z in zone_ids if zone_ids.count(z) > 1}):
+            problems.append(f"zone id {dup!r} is used twice")
+        cam_ids = [c.id for c in self.cameras]
+        for dup in sorted({c for c in cam_ids if cam_ids.count(c) > 1}):
+            problems.append(f"camera id {dup!r} is used twice")
+        for i, cam in enumerate(self.cameras):
+            if cam.zone not in zone_ids:
+                problems.append(
+                    f"cameras[{i}].zone {cam.zone!r} is not a zone; add it under zones: "
+                    f"or use one of {zone_ids}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def zone(self, zone_id: str) -> ZoneConfig:
+        for z in self.zones:
+            if z.id == zone_id:
+                return z
+        raise KeyError(zone_id)
+
+    def zone_threshold(self, zone_id: str) -> float:
+        t = self.zone(zone_id).threshold
+        return self.detector.threshold if t is None else t
+
+
+# ---- loading and error reporting -------------------------------------------------------------
+
+_OPS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(err: dict) -> str:  # type: ignore[type-arg]  # pydantic's ErrorDetails
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind in _OPS:
+        bound = next(iter(ctx.values()))
+        return f"must be {_OPS[kind]} {bound}, got {value!r}"
+    if kind == "extra_forbidden":
+        return "unknown key; remove it or check its spelling (see config.yaml in the repo)"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    msg = msg.removeprefix("Value error, ")
+    if kind == "value_error":
+        return msg
+    return f"{msg[:1].lower()}{msg[1:]}, got {value!r}"
+
+
+def _line_index(text: str) -> dict[tuple[int | str, ...], int]:
+    """Map each key path of the YAML document to its 1-based line number."""
+    index: dict[tuple[int | str, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[int | str, ...]) -> None:
+        index[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, val in node.value:
+                kpath = (*path, str(key.value))
+                index[kpath] = key.start_mark.line + 1
+                walk(val, kpath)
+                index[kpath] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+def _nearest_line(index: dict[tuple[int | str, ...], int], loc: tuple[int | str, ...]) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in index:
+            return index[loc[:cut]]
+    return None
+
+
+def parse_config(text: str, source: str = "config.yaml") -> BearwatchConfig:
+    """Validate YAML text into a `BearwatchConfig`.
+
+    Raises:
+        ConfigError: with one line per problem, `key.path: what is wrong (line N)`.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [f"YAML syntax error at {where}: {problem}"]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"(top level): must be a mapping of sections, got {type(data).__name__}"])
+    try:
+        return BearwatchConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = _line_index(text)
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = _nearest_line(lines, loc)
+            suffix = f" (line {line})" if line else ""
+            problems.append(f"{_format_loc(loc)}: {_describe(dict(err))}{suffix}")
+        raise ConfigError(source, problems) from exc
+
+
+def load_config(path: str | Path) -> BearwatchConfig:
+    """Read and validate a config file.
+
+    Raises:
+        ConfigError: the file is missing, unreadable or invalid.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(str(p), [f"{p}: file not found; pass --config PATH or copy config.yaml from the repository"]) from exc
+    except OSError as exc:
+        raise ConfigError(str(p), [f"{p}: cannot read ({exc.strerror})"]) from exc
+    return parse_config(text, str(p))

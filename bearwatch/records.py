@@ -1,0 +1,187 @@
+"""Typed records that move between the stages (DESIGN.md §1), and the shared vocabularies.
+
+A leaf module: stdlib and numpy only. Records are frozen, slotted dataclasses validated in
+`__post_init__`; every time is timezone-aware UTC, every score 0..1, every duration in ms.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+
+import numpy as np
+
+
+class Stage(StrEnum):
+    """A zone's rollout stage, in promotion order (DESIGN.md §5)."""
+
+    OFF = "off"
+    SHADOW = "shadow"
+    PILOT = "pilot"
+    ACTIVE = "active"
+
+
+STAGE_ORDER: tuple[Stage, ...] = (Stage.OFF, Stage.SHADOW, Stage.PILOT, Stage.ACTIVE)
+
+
+class Verdict(StrEnum):
+    """An operator's verdict on an alert or an audit sample."""
+
+    BEAR = "bear"
+    NO_BEAR = "no_bear"
+    UNSURE = "unsure"
+
+
+class ReasonCode(StrEnum):
+    """Why an operator said `no_bear`: the false-alarm taxonomy used in reports and training."""
+
+    OTHER_ANIMAL = "other_animal"
+    PERSON = "person"
+    VEHICLE = "vehicle"
+    SHADOW_OR_LIGHT = "shadow_or_light"
+    INFRARED_ARTEFACT = "infrared_artefact"
+    VEGETATION_OR_WEATHER = "vegetation_or_weather"
+    STATIC_OBJECT = "static_object"
+    OTHER = "other"
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    ADMIN = "admin"
+    ANALYST = "analyst"
+
+
+class NightSource(StrEnum):
+    """How `is_night` was decided: sun altitude from coordinates, or the image itself."""
+
+    SUN = "sun"
+    IMAGE = "image"
+
+
+class CameraState(StrEnum):
+    ONLINE = "online"
+    STALE = "stale"
+    OFFLINE = "offline"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _require_utc(name: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() != timezone.utc.utcoffset(None):
+        raise ValueError(f"{name} must be a timezone-aware UTC datetime, got {value!r}")
+
+
+def _require_unit(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be within 0..1, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """One sampled camera frame with its quality flags.
+
+    Attributes:
+        image: HxWx3 uint8 RGB pixels.
+        captured_at: UTC time of capture (the source's timestamp where it has one).
+        seq: per-camera sequence number, increasing.
+        mean_luma: mean Rec.601 luma, 0..255.
+        motion_score: share of pixels that changed against the running background, 0..1.
+        source_ref: where the frame came from (file path, URL), for snapshots and audits.
+    """
+
+    camera_id: str
+    zone_id: str
+    captured_at: datetime
+    seq: int
+    image: np.ndarray
+    mean_luma: float
+    is_night: bool
+    night_source: NightSource
+    is_infrared: bool
+    is_low_res: bool
+    motion_score: float
+    source_ref: str = ""
+
+    def __post_init__(self) -> None:
+        _require_utc("Frame.captured_at", self.captured_at)
+        img = self.image
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(
+                f"Frame.image of camera {self.camera_id!r} must be HxWx3 uint8 RGB, "
+                f"got shape {img.shape} dtype {img.dtype}"
+            )
+        if img.shape[0] == 0 or img.shape[1] == 0:
+            raise ValueError(f"Frame.image of camera {self.camera_id!r} is empty")
+        _require_unit("Frame.motion_score", self.motion_score)
+        if self.seq < 0:
+            raise ValueError(f"Frame.seq must be >= 0, got {self.seq}")
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Detection:
+    """The model's score for one frame.
+
+    Attributes:
+        p_bear: probability that a bear is in the frame, 0..1.
+        inference_ms: forward time of the batch this frame was in, ms.
+        batch_size: how many frames shared that forward pass.
+    """
+
+    frame: Frame
+    p_bear: float
+    model_version: str
+    inference_ms: float
+    batch_size: int
+
+    def __post_init__(self) -> None:
+        _require_unit("Detection.p_bear", self.p_bear)
+        if self.batch_size < 1:
+            raise ValueError(f"Detection.batch_size must be >= 1, got {self.batch_size}")
+        if self.inference_ms < 0:
+            raise ValueError(f"Detection.inference_ms must be >= 0, got {self.inference_ms}")
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One bear visit at one camera (an encounter), as stored and routed.
+
+    `id` is a UUID and the idempotency key: storing the same alert twice updates, never
+    duplicates. Times are UTC; `peak_p_bear` is 0..1.
+    """
+
+    camera_id: str
+    zone_id: str
+    first_seen: datetime
+    last_seen: datetime
+    peak_p_bear: float
+    n_frames: int
+    is_night: bool
+    snapshot_path: str
+    stage: Stage
+    model_version: str
+    is_drill: bool = False
+    is_infrared: bool = False
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def __post_init__(self) -> None:
+        _require_utc("Alert.first_seen", self.first_seen)
+        _require_utc("Alert.last_seen", self.last_seen)
+        if self.last_seen < self.first_seen:
+            raise ValueError(
+                f"Alert {self.id}: last_seen {self.last_seen} is before first_seen {self.first_seen}"
+            )
+        _require_unit("Alert.peak_p_bear", self.peak_p_bear)
+        if self.n_frames < 1:
+            raise ValueError(f"Alert {self.id}: n_frames must be >= 1, got {self.n_frames}")

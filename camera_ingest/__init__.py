@@ -1,0 +1,3 @@
+"""Camera ingest: sources, sampling, quality flags, motion gating, camera health."""
+
+__all__: list[str] = []

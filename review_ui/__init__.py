@@ -1,0 +1,3 @@
+"""The operators', admins' and analysts' Streamlit app."""
+
+__all__: list[str] = []

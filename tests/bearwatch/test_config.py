@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bearwatch.cli import main
+from bearwatch.config import ENV_DATABASE_URL, BearwatchConfig, load_config, parse_config
+from bearwatch.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+THREE_MISTAKES = """\
+zones:
+  - id: a
+cameras:
+  - id: c1
+    zone: a
+    source: demo
+  - id: c2
+    zone: a
+    source: demo
+    colour: red
+  - id: c3
+    zone: a
+    source: demo
+    fps: -1
+detector:
+  k: 5
+  n: 3
+"""
+
+
+def test_repository_config_is_valid() -> None:
+    cfg = load_config(REPO / "config.yaml")
+    assert isinstance(cfg, BearwatchConfig)
+    assert {c.zone for c in cfg.cameras} <= {z.id for z in cfg.zones}
+
+
+def test_parse_three_mistakes_reports_each_with_key_path() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(THREE_MISTAKES)
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert problems[0].startswith("cameras[1].colour: unknown key")
+    assert problems[1].startswith("cameras[2].fps: must be > 0")
+    assert "got -1" in problems[1]
+    assert problems[2].startswith("detector: k (5) must be <= n (3)")
+    assert "(line 14)" in problems[1]
+
+
+def test_cli_config_check_bad_file_exits_2_listing_all(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(THREE_MISTAKES)
+    assert main(["config", "check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "cameras[1].colour" in err and "cameras[2].fps" in err and "detector: k (5)" in err
+
+
+def test_yaml_syntax_error_names_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("a: [1\nb: 2\n")
+    assert "line 2" in info.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("zones: [{id: a}]\ncameras: [{id: c, zone: b, source: x}]\n", "cameras[0].zone 'b' is not a zone"),
+        ("database: {url: 'postgresql://u:secret@h/db'}\n", "holds a password"),
+        ("zones: [{id: a}, {id: a}]\n", "zone id 'a' is used twice"),
+        ("zones: [{id: a, stage: active}]\n", "zones[0].stage"),
+        ("cameras: [{id: c, zone: a, source: x, latitude: 10}]\nzones: [{id: a}]\n", "latitude and longitude"),
+        ("ingest: {backoff_initial_s: 10, backoff_max_s: 1}\n", "backoff_max_s"),
+        ("- 1\n- 2\n", "must be a mapping"),
+        ("zones: [{id: 'Bad Id'}]\n", "zones[0].id"),
+    ],
+)
+def test_parse_rejects_bad_value(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert expected in "\n".join(info.value.problems)
+
+
+def test_missing_file_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert "file not found" in info.value.problems[0]
+
+
+def test_database_url_env_override_and_password_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = parse_config("database: {url: 'postgresql+psycopg://bw@db/bw', password_env: BW_PW}\n")
+    monkeypatch.setenv("BW_PW", "s3cret")
+    assert cfg.database.resolved_url() == "postgresql+psycopg://bw:s3cret@db/bw"
+    monkeypatch.setenv(ENV_DATABASE_URL, "sqlite:///other.db")
+    assert cfg.database.resolved_url() == "sqlite:///other.db"
+
+
+def test_empty_file_gives_defaults() -> None:
+    cfg = parse_config("")
+    assert cfg.detector.model == "builtin" and cfg.database.url.startswith("sqlite")

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from sqlalchemy import Engine, inspect
+
+from db import migrate
+
+
+def test_migrate_empty_database_up_to_head_and_back_down(empty_engine: Engine) -> None:
+    assert migrate.status(empty_engine).current is None
+    migrate.upgrade(empty_engine)
+    st = migrate.status(empty_engine)
+    assert st.up_to_date
+    tables = set(inspect(empty_engine).get_table_names())
+    assert {"alerts", "reviews", "review_leases", "audit_log", "users", "zones", "cameras",
+            "camera_health", "missed_reports", "audit_samples", "model_versions",
+            "zone_stage_changes", "alert_frames", "notification_outbox"} <= tables
+    migrate.check(empty_engine)  # models and migrations agree
+    migrate.downgrade(empty_engine)
+    assert migrate.status(empty_engine).current is None
+    assert set(inspect(empty_engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(empty_engine: Engine) -> None:
+    if empty_engine.dialect.name != "sqlite":
+        return
+    with empty_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import timezone, datetime
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bearwatch.records import Role
+from db import ConflictError
+from db.audit import recent
+from db.users import add_user, authenticate, update_user
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+
+
+def test_add_user_hashes_password_and_audits(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        add_user(s, name="ana", role=Role.OPERATOR, password="correct horse", actor="t", now=NOW)
+    with sessions.begin() as s:
+        assert authenticate(s, "ana", "correct horse") is not None
+        assert authenticate(s, "ana", "wrong password") is None
+        assert authenticate(s, "nobody", "correct horse") is None
+        entries = recent(s, subject_prefix="user:ana")
+    assert [e.action for e in entries] == ["user.add"]
+
+
+def test_add_user_duplicate_name_conflicts(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        add_user(s, name="bo", role=Role.ADMIN, password="0123456789", actor="t", now=NOW)
+    with pytest.raises(ConflictError), sessions.begin() as s:
+        add_user(s, name="bo", role=Role.ADMIN, password="0123456789", actor="t", now=NOW)
+
+
+def test_short_password_refused(sessions: sessionmaker[Session]) -> None:
+    with pytest.raises(ValueError, match="at least"), sessions.begin() as s:
+        add_user(s, name="cy", role=Role.ANALYST, password="short", actor="t", now=NOW)
+
+
+def test_disabled_user_cannot_log_in(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        add_user(s, name="di", role=Role.OPERATOR, password="0123456789", actor="t", now=NOW)
+        update_user(s, "di", actor="admin", now=NOW, disabled=True, role=Role.ANALYST)
+    with sessions.begin() as s:
+        assert authenticate(s, "di", "0123456789") is None
+        assert [e.action for e in recent(s, subject_prefix="user:di")] == [
+            "user.disable", "user.role", "user.add"]
