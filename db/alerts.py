@@ -1,0 +1,66 @@
+"""Alerts (encounters) and their frames. `store_alert` is idempotent on the alert id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bearwatch.records import Alert, Stage
+from db.models import AlertFrame, AlertRow
+
+NOTIFYING_STAGES = (Stage.PILOT, Stage.ACTIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFrameInfo:
+    """One frame of an encounter: its sequence number, time (UTC), score 0..1 and image file."""
+
+    seq: int
+    captured_at: datetime
+    p_bear: float
+    image_path: str | None = None
+
+
+def store_alert(session: Session, alert: Alert, frames: Sequence[AlertFrameInfo] = (), *,
+                now: datetime) -> bool:
+    """Insert the alert, or update it if its id exists (a replay or a later frame).
+
+    Updates only widen the encounter (last_seen, n_frames, peak score, snapshot of the best
+    frame); frames already stored (same seq) are not added twice.
+
+    Returns:
+        True when the alert was new.
+    """
+    row = session.get(AlertRow, alert.id)
+    created = row is None
+    if row is None:
+        row = AlertRow(
+            id=alert.id, camera_id=alert.camera_id, zone_id=alert.zone_id,
+            first_seen=alert.first_seen, last_seen=alert.last_seen, committed_at=now,
+            peak_p_bear=alert.peak_p_bear, n_frames=alert.n_frames, is_night=alert.is_night,
+            is_infrared=alert.is_infrared, snapshot_path=alert.snapshot_path,
+            stage=alert.stage.value, model_version=alert.model_version, is_drill=alert.is_drill,
+            priority=1 if alert.stage in NOTIFYING_STAGES else 0, review_state="pending",
+        )
+        session.add(row)
+    else:
+        row.last_seen = max(row.last_seen, alert.last_seen)
+        row.n_frames = max(row.n_frames, alert.n_frames)
+        if alert.peak_p_bear > row.peak_p_bear:
+            row.peak_p_bear = alert.peak_p_bear
+            row.snapshot_path = alert.snapshot_path
+        row.is_night = row.is_night or alert.is_night
+        row.is_infrared = row.is_infrared or alert.is_infrared
+    if frames:
+        session.flush()
+        have = set(session.scalars(select(AlertFrame.seq).where(AlertFrame.alert_id == alert.id)))
+        for f in frames:
+            if f.seq not in have:
+                session.add(AlertFrame(alert_id=alert.id, seq=f.seq, captured_at=f.captured_at,
+                                       p_bear=f.p_bear, image_path=f.image_path))
+                have.add(f.seq)
+    return created

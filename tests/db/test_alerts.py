@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bearwatch.records import Alert, Stage
+from db.alerts import AlertFrameInfo, store_alert
+from db.catalog import CameraSpec, ZoneSpec, sync
+from db.models import AlertFrame, AlertRow
+
+T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+
+
+def _catalog(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        sync(s, [ZoneSpec("z1", "Z1", Stage.SHADOW)],
+             [CameraSpec("c1", "C1", "z1", "demo:", None, None)], now=T0)
+
+
+def test_store_alert_replay_is_not_duplicated(sessions: sessionmaker[Session]) -> None:
+    _catalog(sessions)
+    alert = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0, peak_p_bear=0.7,
+                  n_frames=2, is_night=True, snapshot_path="a.jpg", stage=Stage.PILOT,
+                  model_version="builtin")
+    frames = [AlertFrameInfo(1, T0, 0.6), AlertFrameInfo(2, T0, 0.7)]
+    with sessions.begin() as s:
+        assert store_alert(s, alert, frames, now=T0) is True
+    later = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0 + timedelta(seconds=9),
+                  peak_p_bear=0.9, n_frames=3, is_night=True, snapshot_path="b.jpg",
+                  stage=Stage.PILOT, model_version="builtin", id=alert.id)
+    with sessions.begin() as s:
+        assert store_alert(s, later, [*frames, AlertFrameInfo(3, T0, 0.9)], now=T0) is False
+        assert store_alert(s, later, [*frames, AlertFrameInfo(3, T0, 0.9)], now=T0) is False
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(AlertRow)) == 1
+        assert s.scalar(select(func.count()).select_from(AlertFrame)) == 3
+        row = s.get(AlertRow, alert.id)
+        assert row is not None
+        assert (row.peak_p_bear, row.snapshot_path, row.n_frames, row.priority) == (0.9, "b.jpg", 3, 1)
+        assert row.last_seen == T0 + timedelta(seconds=9)
