@@ -1,3 +1,56 @@
-"""Camera ingest: sources, sampling, quality flags, motion gating, camera health."""
+"""Camera ingest: sources, sampling, quality flags, motion gating, camera health.
 
-__all__: list[str] = []
+Public surface (everything else is internal):
+- `open_source(source, fps=…)` -> `FrameSource`: RTSP, HTTP (MJPEG or still), video file,
+  image folder, device, or `demo:`.
+- `IngestService`: one reader thread per camera feeding a bounded `FrameQueue`, reporting
+  `CameraHealthReport`s and `CameraStateChange`s to a `HealthSink`.
+- `FrameFlagger` and the quality functions, shared with `bearwatch probe`.
+"""
+
+from camera_ingest.errors import CorruptFrameError, IngestError, SourceError
+from camera_ingest.flags import FrameFlagger, Processed
+from camera_ingest.health import (
+    CameraHealthReport,
+    CameraStateChange,
+    HealthSink,
+    decide_state,
+)
+from camera_ingest.motion import MotionDetector, MotionGate
+from camera_ingest.quality import (
+    image_stats,
+    is_infrared,
+    is_low_res,
+    is_night,
+    mean_luma,
+    sun_altitude,
+)
+from camera_ingest.queue import FrameQueue
+from camera_ingest.service import IngestService
+from camera_ingest.source import FrameSource, RawFrame, SourceOptions, open_source
+
+__all__ = [
+    "CameraHealthReport",
+    "CameraStateChange",
+    "CorruptFrameError",
+    "FrameFlagger",
+    "FrameQueue",
+    "FrameSource",
+    "HealthSink",
+    "IngestError",
+    "IngestService",
+    "MotionDetector",
+    "MotionGate",
+    "Processed",
+    "RawFrame",
+    "SourceError",
+    "SourceOptions",
+    "decide_state",
+    "image_stats",
+    "is_infrared",
+    "is_low_res",
+    "is_night",
+    "mean_luma",
+    "open_source",
+    "sun_altitude",
+]

@@ -1,0 +1,189 @@
+"""A folder that a camera trap uploads images into (FTP, SD-card sync).
+
+New image files are taken in order of capture time (EXIF DateTimeOriginal when present, else
+the file's mtime), each exactly once, also across restarts: the names already processed are
+kept in a small JSON state file in the `state_dir` the caller passes. Without a state dir (a
+probe) the memory is per process, so probing never consumes a camera's uploads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from camera_ingest.capture import to_rgb
+from camera_ingest.errors import CorruptFrameError, SourceError
+from camera_ingest.source import IMAGE_SUFFIXES, RawFrame, SourceOptions
+
+log = logging.getLogger("camera_ingest.folder")
+
+SETTLE_S = 2.0
+"""A file modified this recently (wall seconds) that does not decode is still being written:
+it is retried on a later scan instead of being counted as corrupt."""
+
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL = 36867
+_OFFSET_TIME_ORIGINAL = 36881
+_DATETIME = 306
+
+
+def exif_capture_time(path: Path) -> datetime | None:
+    """DateTimeOriginal of an image as UTC, or None when absent or unreadable.
+
+    EXIF times are the camera's local clock; with OffsetTimeOriginal the offset is applied,
+    without it the time is taken as UTC (camera traps are best set to UTC).
+    """
+    try:
+        with Image.open(path) as img:
+            exif = img.getexif()
+            sub = exif.get_ifd(_EXIF_IFD)
+            raw = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+            offset = sub.get(_OFFSET_TIME_ORIGINAL)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return None
+    if not raw:
+        return None
+    try:
+        naive = datetime.strptime(str(raw).strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    tz = timezone.utc
+    if offset:
+        try:
+            sign = -1 if str(offset).startswith("-") else 1
+            hh, mm = str(offset).strip("+-\x00 ").split(":")
+            tz = timezone(sign * timedelta(hours=int(hh), minutes=int(mm)))
+        except ValueError:
+            tz = timezone.utc
+    return naive.replace(tzinfo=tz).astimezone(timezone.utc)
+
+
+class ProcessedNames:
+    """The set of file names already taken from one folder, persisted as JSON when a state
+    directory is given (written atomically after each addition)."""
+
+    def __init__(self, folder: Path, state_dir: Path | None) -> None:
+        self.folder = folder
+        self.path: Path | None = None
+        if state_dir is not None:
+            key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+            self.path = state_dir / f"folder-{folder.name or 'root'}-{key}.json"
+        self._names: set[str] = set()
+
+    def load(self) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            self._names = set(data["processed"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SourceError(str(self.folder), f"state file {self.path} is unreadable ({exc})",
+                              "delete it to reprocess the folder, or restore it") from exc
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._names
+
+    def add(self, name: str) -> None:
+        self._names.add(name)
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"folder": str(self.folder), "processed": sorted(self._names)}),
+                       encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+class FolderSource:
+    """A `FrameSource` over a folder of image files (see the module docstring)."""
+
+    def __init__(self, folder: Path, options: SourceOptions) -> None:
+        self.folder = folder
+        self.description = str(folder)
+        self.options = options
+        self.processed = ProcessedNames(folder, options.state_dir)
+        self._times: dict[str, tuple[float, int, float]] = {}  # name -> (mtime, size, capture s)
+        self._next_due = 0.0
+        self._opened = False
+
+    @property
+    def ended(self) -> bool:
+        return False  # a folder can always receive more files
+
+    def open(self) -> None:
+        if not self.folder.is_dir():
+            raise SourceError(self.description, "folder does not exist",
+                              "create it or fix the camera's source path")
+        self.processed.load()
+        self._next_due = self.options.clock()
+        self._opened = True
+
+    def close(self) -> None:
+        self._opened = False
+
+    def _capture_seconds(self, entry: os.DirEntry[str]) -> float:
+        st = entry.stat()
+        cached = self._times.get(entry.name)
+        if cached and cached[0] == st.st_mtime and cached[1] == st.st_size:
+            return cached[2]
+        exif = exif_capture_time(Path(entry.path))
+        seconds = exif.timestamp() if exif else st.st_mtime
+        self._times[entry.name] = (st.st_mtime, st.st_size, seconds)
+        return seconds
+
+    def pending(self) -> list[tuple[float, str]]:
+        """(capture time in epoch seconds, name) of files not yet processed, oldest first."""
+        try:
+            entries = list(os.scandir(self.folder))
+        except OSError as exc:
+            raise SourceError(self.description, f"cannot list the folder ({exc.strerror})",
+                              "check it still exists and is readable") from exc
+        out = []
+        for e in entries:
+            if (e.is_file() and not e.name.startswith(".")
+                    and Path(e.name).suffix.lower() in IMAGE_SUFFIXES
+                    and e.name not in self.processed):
+                try:
+                    out.append((self._capture_seconds(e), e.name))
+                except FileNotFoundError:
+                    continue  # removed between listing and stat
+        out.sort()
+        return out
+
+    def read(self) -> RawFrame | None:
+        if not self._opened:
+            raise SourceError(self.description, "read before open")
+        opts = self.options
+        if opts.realtime:
+            wait = self._next_due - opts.clock()
+            if wait > 0:
+                opts.sleep(wait)
+            self._next_due = max(self._next_due + opts.interval_s, opts.clock())
+        for seconds, name in self.pending():
+            path = self.folder / name
+            try:
+                data = np.fromfile(path, dtype=np.uint8)
+            except OSError as exc:
+                if not path.exists():
+                    continue
+                raise SourceError(self.description, f"cannot read {name} ({exc.strerror})") from exc
+            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+            if bgr is None or bgr.size == 0:
+                if time.time() - path.stat().st_mtime < SETTLE_S:
+                    continue  # still being uploaded; try again on a later scan
+                self.processed.add(name)
+                raise CorruptFrameError(str(path), "not a decodable image")
+            self.processed.add(name)
+            return RawFrame(opts.utc(seconds), to_rgb(bgr, str(path)), str(path))
+        if not opts.realtime:
+            opts.sleep(opts.interval_s)  # nothing new: do not spin on the folder
+        return None

@@ -1,0 +1,102 @@
+"""`IngestService`: one reader thread per enabled camera, all feeding one `FrameQueue`."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+from bearwatch.config import CameraConfig, IngestConfig
+from camera_ingest.health import HealthSink
+from camera_ingest.queue import FrameQueue
+from camera_ingest.reader import CameraReader, ReaderContext, SourceFactory
+from camera_ingest.source import Clock, FrameSource, Sleep, open_source
+
+log = logging.getLogger("camera_ingest.service")
+
+
+def default_source_factory(camera: CameraConfig, *, clock: Clock, sleep: Sleep, realtime: bool,
+                           state_dir: Path | None) -> FrameSource:
+    """The source of a configured camera (`open_source` with the camera's fps)."""
+    return open_source(camera.source, fps=camera.fps, clock=clock, sleep=sleep,
+                       realtime=realtime, state_dir=state_dir)
+
+
+class IngestService:
+    """Reads every enabled camera into `queue` until stopped.
+
+    Args:
+        cameras: the configured cameras; disabled ones are skipped.
+        config: the `ingest` section.
+        queue: shared with the detector's batcher.
+        health_sink: receives health reports every `health_interval_s` and state changes.
+        clock: epoch seconds. sleep: seconds; the default wakes at once on `stop()`.
+        rng: jitter of reconnect delays.
+        thumbs_dir: folder for last-frame thumbnails (e.g. snapshots_dir/thumbs).
+        state_dir: where folder sources remember processed files (e.g. storage root/state).
+        realtime: video files play at their own pace (True) or as fast as they decode.
+        source_factory: builds a camera's `FrameSource` (tests pass fakes).
+    """
+
+    def __init__(self, cameras: Sequence[CameraConfig], config: IngestConfig, queue: FrameQueue,
+                 *, health_sink: HealthSink, clock: Clock = time.time,
+                 sleep: Sleep | None = None, rng: random.Random | None = None,
+                 thumbs_dir: Path | None = None, state_dir: Path | None = None,
+                 realtime: bool = True, source_factory: SourceFactory | None = None) -> None:
+        self._stop = threading.Event()
+        real_sleep: Sleep = sleep or self._interruptible_sleep
+        factory = source_factory or partial(default_source_factory, clock=clock,
+                                            sleep=real_sleep, realtime=realtime,
+                                            state_dir=state_dir)
+        self.context = ReaderContext(config=config, queue=queue, sink=health_sink,
+                                     make_source=factory, clock=clock, sleep=real_sleep,
+                                     rng=rng or random.Random(), thumbs_dir=thumbs_dir)
+        self.readers = [CameraReader(cam, self.context) for cam in cameras if cam.enabled]
+        self._threads: list[threading.Thread] = []
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self._stop.wait(max(0.0, seconds))
+
+    def start(self) -> None:
+        """Start one daemon thread per camera (idempotent while running)."""
+        if self._threads:
+            return
+        self._stop.clear()
+        for reader in self.readers:
+            t = threading.Thread(target=self._run, args=(reader,), daemon=True,
+                                 name=f"camera-{reader.camera.id}")
+            t.start()
+            self._threads.append(t)
+        log.info("ingest started", extra={"cameras": [r.camera.id for r in self.readers]})
+
+    def _run(self, reader: CameraReader) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    reader.step()
+                except Exception:  # a bug must be loud, but must not end this camera for good
+                    log.exception("camera reader step failed", extra={"camera_id": reader.camera.id})
+                    self.context.sleep(self.context.config.backoff_initial_s)
+        finally:
+            reader.close()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Ask every reader to stop and wait up to `timeout` seconds in all.
+
+        Returns:
+            True when every reader thread ended in time (a source blocked in a network read
+            ends when its read times out; its thread is a daemon either way).
+        """
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            log.warning("camera readers still blocked at stop", extra={"threads": alive})
+        self._threads = []
+        return not alive

@@ -1,0 +1,139 @@
+"""The one seam every camera source sits behind (`FrameSource`), and `open_source`, which picks
+the source kind from the `source` string of config.yaml."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+
+from camera_ingest.errors import SourceError
+
+Clock = Callable[[], float]
+"""Seconds since the Unix epoch (time.time); injected so timing logic tests fast."""
+Sleep = Callable[[float], None]
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mjpeg", ".mjpg", ".webm",
+                            ".ts", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+HttpMode = Literal["auto", "stream", "still"]
+
+
+class RawFrame(NamedTuple):
+    """A decoded frame as a source delivers it, before flags.
+
+    Attributes:
+        captured_at: UTC time of capture (tz-aware).
+        image: HxWx3 uint8 RGB at the camera's resolution.
+        source_ref: where it came from (file path and frame index, URL, device), for audits.
+    """
+
+    captured_at: datetime
+    image: np.ndarray
+    source_ref: str
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """A camera. `read` blocks until the next sample is due (the camera's fps) and returns it.
+
+    `read` returns None when no frame is available this interval (no new file in a folder) or
+    the source has `ended` (a finite file). It raises `SourceError` when the source is lost
+    (the caller closes it and reconnects) and `CorruptFrameError` for one undecodable frame.
+    """
+
+    description: str
+
+    @property
+    def ended(self) -> bool: ...
+
+    def open(self) -> None: ...
+
+    def read(self) -> RawFrame | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """How a source is paced and where it may keep state.
+
+    Attributes:
+        fps: frames sampled per second (> 0).
+        clock: epoch seconds; sleep: seconds. Both injected for tests.
+        realtime: files play at their own pace (True) or as fast as they decode (False).
+        state_dir: where a folder source remembers processed files; None keeps it in memory
+            only (a probe must not consume a camera trap's uploads).
+        http_mode: `auto` asks the server (multipart = stream, image/* = still), or force one.
+        timeout_s: open and read timeout for network sources, seconds.
+    """
+
+    fps: float
+    clock: Clock = time.time
+    sleep: Sleep = time.sleep
+    realtime: bool = True
+    state_dir: Path | None = None
+    http_mode: HttpMode = "auto"
+    timeout_s: float = 10.0
+
+    @property
+    def interval_s(self) -> float:
+        return 1.0 / self.fps
+
+    def utc(self, seconds: float | None = None) -> datetime:
+        """Epoch seconds (default: the clock now) as a tz-aware UTC datetime."""
+        return datetime.fromtimestamp(self.clock() if seconds is None else seconds, timezone.utc)
+
+
+_KINDS_HELP = ("use rtsp://…, http(s)://…, a video file, a folder, a device (/dev/video0 or 0) "
+               "or demo:")
+
+
+def open_source(source: str, *, fps: float, clock: Clock = time.time, sleep: Sleep = time.sleep,
+                realtime: bool = True, state_dir: Path | None = None,
+                http_mode: HttpMode = "auto", timeout_s: float = 10.0) -> FrameSource:
+    """Build the source a `source` string names. No I/O happens here: call `open()`.
+
+    Kinds: `rtsp://`/`rtsps://` (stream), `http(s)://` (MJPEG stream or still image polled at
+    `fps`), a video file (by suffix), a folder of images, `/dev/videoN` or a device index, and
+    `demo:` (synthetic scene, optionally `demo:SEED`).
+
+    Raises:
+        SourceError: the string names no known kind, or fps is not > 0.
+    """
+    from camera_ingest.capture import CaptureSource
+    from camera_ingest.demo import DemoSource
+    from camera_ingest.folder import FolderSource
+    from camera_ingest.still import HttpSource
+
+    if not fps > 0:
+        raise SourceError(source, f"fps must be > 0, got {fps}", "set the camera's fps")
+    opts = SourceOptions(fps=fps, clock=clock, sleep=sleep, realtime=realtime,
+                         state_dir=state_dir, http_mode=http_mode, timeout_s=timeout_s)
+    text = source.strip()
+    lower = text.lower()
+    if lower.startswith("demo:"):
+        return DemoSource(text, opts)
+    if lower.startswith(("rtsp://", "rtsps://", "rtmp://")):
+        return CaptureSource(text, text, opts, live=True)
+    if lower.startswith(("http://", "https://")):
+        return HttpSource(text, opts)
+    if re.fullmatch(r"\d+", text):
+        return CaptureSource(text, int(text), opts, live=True)
+    if lower.startswith("/dev/video"):
+        return CaptureSource(text, text, opts, live=True)
+    path = Path(text.removeprefix("file://")).expanduser()
+    if path.is_dir():
+        return FolderSource(path, opts)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return CaptureSource(text, str(path), opts, live=False)
+    if not path.exists() and path.suffix == "":
+        # A camera-trap inbox that does not exist yet: opening retries until it appears.
+        return FolderSource(path, opts)
+    raise SourceError(text, "not a known camera source", _KINDS_HELP)
