@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "bearwatch.commands.db_cmd",
     "bearwatch.commands.users_cmd",
     "bearwatch.commands.up_cmd",
+    "bearwatch.commands.train_cmd",
+    "bearwatch.commands.probe_cmd",
 )
 
 log = logging.getLogger("bearwatch")

@@ -48,6 +48,7 @@ class IngestService:
                  thumbs_dir: Path | None = None, state_dir: Path | None = None,
                  realtime: bool = True, source_factory: SourceFactory | None = None) -> None:
         self._stop = threading.Event()
+        self.queue = queue
         real_sleep: Sleep = sleep or self._interruptible_sleep
         factory = source_factory or partial(default_source_factory, clock=clock,
                                             sleep=real_sleep, realtime=realtime,

@@ -1,0 +1,188 @@
+"""Camera health and camera events: the latest health per camera (upserted every few seconds
+by ingest) and the state changes, from which the offline spans excluded from rates come
+(DESIGN.md §5: cameras' offline time is excluded from every rate)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bearwatch.records import CameraState
+from db.models import CameraEvent, CameraHealth
+
+
+class HealthReportLike(Protocol):
+    """What `record_health` needs of a report (camera_ingest.CameraHealthReport fits)."""
+
+    @property
+    def camera_id(self) -> str: ...
+    @property
+    def state(self) -> CameraState: ...
+    @property
+    def fps(self) -> float: ...
+    @property
+    def frames_total(self) -> int: ...
+    @property
+    def frames_gated(self) -> int: ...
+    @property
+    def decode_errors(self) -> int: ...
+    @property
+    def dropped_frames(self) -> int: ...
+    @property
+    def reconnects(self) -> int: ...
+    @property
+    def last_frame_at(self) -> datetime | None: ...
+    @property
+    def thumbnail_path(self) -> str | None: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+class StateChangeLike(Protocol):
+    """What `record_event` needs of a change (camera_ingest.CameraStateChange fits)."""
+
+    @property
+    def camera_id(self) -> str: ...
+    @property
+    def from_state(self) -> CameraState | None: ...
+    @property
+    def to_state(self) -> CameraState: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def detail(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CameraHealthRow:
+    """A camera's latest stored health; times UTC, fps frames/s, counters since ingest start."""
+
+    camera_id: str
+    state: CameraState
+    fps: float
+    frames_total: int
+    frames_gated: int
+    decode_errors: int
+    dropped_frames: int
+    reconnects: int
+    last_frame_at: datetime | None
+    thumbnail_path: str | None
+    updated_at: datetime
+
+
+class OfflineSpan(NamedTuple):
+    """A camera was offline from `start` to `end` (UTC, clipped to the window asked for).
+    A named tuple, so `for camera_id, start, end in offline_spans(...)` works."""
+
+    camera_id: str
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def record_health(session: Session, reports: Sequence[HealthReportLike]) -> None:
+    """Upsert one `camera_health` row per report (the camera must exist in `cameras`)."""
+    for r in reports:
+        row = session.get(CameraHealth, r.camera_id)
+        if row is None:
+            row = CameraHealth(camera_id=r.camera_id)
+            session.add(row)
+        row.state = CameraState(r.state).value
+        row.fps = float(r.fps)
+        row.frames_total = r.frames_total
+        row.frames_gated = r.frames_gated
+        row.decode_errors = r.decode_errors
+        row.dropped_frames = r.dropped_frames
+        row.reconnects = r.reconnects
+        row.last_frame_at = r.last_frame_at
+        row.thumbnail_path = r.thumbnail_path
+        row.updated_at = r.at
+
+
+def record_event(session: Session, change: StateChangeLike) -> None:
+    """Append a `camera_events` row for a state change (the new state; the old one and the
+    reason go into `detail`)."""
+    before = change.from_state.value if change.from_state is not None else "start"
+    session.add(CameraEvent(camera_id=change.camera_id, at=change.at,
+                            state=CameraState(change.to_state).value,
+                            detail=f"{before} -> {change.to_state.value}: {change.detail}"))
+
+
+def camera_health(session: Session) -> list[CameraHealthRow]:
+    """Every camera's latest health, by camera id."""
+    return [
+        CameraHealthRow(camera_id=h.camera_id, state=CameraState(h.state), fps=h.fps,
+                        frames_total=h.frames_total, frames_gated=h.frames_gated,
+                        decode_errors=h.decode_errors, dropped_frames=h.dropped_frames,
+                        reconnects=h.reconnects, last_frame_at=h.last_frame_at,
+                        thumbnail_path=h.thumbnail_path, updated_at=h.updated_at)
+        for h in session.scalars(select(CameraHealth).order_by(CameraHealth.camera_id))
+    ]
+
+
+def offline_spans(session: Session, since: datetime, until: datetime) -> list[OfflineSpan]:
+    """The spans in [since, until) during which each camera was offline, per its events.
+
+    A camera offline before `since` (its last earlier event says offline) starts a span at
+    `since`; one still offline at `until` ends its span there. `stale` is not offline: a
+    quiet camera still counts in the rates.
+
+    Returns:
+        Spans ordered by camera, then start.
+    """
+    if until <= since:
+        return []
+    cameras = session.scalars(
+        select(CameraEvent.camera_id).where(CameraEvent.at < until).distinct()
+    ).all()
+    spans: list[OfflineSpan] = []
+    for cam in sorted(cameras):
+        before = session.scalars(
+            select(CameraEvent.state).where(CameraEvent.camera_id == cam, CameraEvent.at < since)
+            .order_by(CameraEvent.at.desc(), CameraEvent.id.desc()).limit(1)
+        ).first()
+        start: datetime | None = since if before == CameraState.OFFLINE.value else None
+        events = session.execute(
+            select(CameraEvent.at, CameraEvent.state)
+            .where(CameraEvent.camera_id == cam, CameraEvent.at >= since, CameraEvent.at < until)
+            .order_by(CameraEvent.at, CameraEvent.id)
+        ).all()
+        for at, state in events:
+            if state == CameraState.OFFLINE.value:
+                if start is None:
+                    start = at
+            elif start is not None:
+                if at > start:
+                    spans.append(OfflineSpan(cam, start, at))
+                start = None
+        if start is not None and until > start:
+            spans.append(OfflineSpan(cam, start, until))
+    return spans
+
+
+@dataclass(frozen=True, slots=True)
+class CameraEventRow:
+    """A stored state change: the new state, when (UTC), and `"<from> -> <to>: <why>"`."""
+
+    camera_id: str
+    at: datetime
+    state: CameraState
+    detail: str
+
+
+def camera_events(session: Session, camera_id: str | None = None, *,
+                  limit: int = 100) -> list[CameraEventRow]:
+    """The latest state changes, newest first (all cameras, or one)."""
+    query = select(CameraEvent).order_by(CameraEvent.at.desc(), CameraEvent.id.desc()).limit(limit)
+    if camera_id is not None:
+        query = query.where(CameraEvent.camera_id == camera_id)
+    return [CameraEventRow(camera_id=e.camera_id, at=e.at, state=CameraState(e.state),
+                           detail=e.detail) for e in session.scalars(query)]
