@@ -1,3 +1,92 @@
-"""Rollout: zone stages, alert routing, rates, gates, the controller and notifications."""
+"""Rollout: zone stages, alert routing, rates, gates, the controller and notifications.
 
-__all__: list[str] = []
+Public surface (everything else is private to the package):
+- stages:  `Stage`, `Action`, `StageChange`, `change_stage`, `allowed_actions`, `IllegalTransition`
+- routing: `RoutingPolicy`, `RoutingDecision`, `RouteReason`, `route_alert`, `on_verdict`,
+           `warn_now`, `route_camera_events`
+- rates:   `Rate`, `RateWindow`, `GroupRates`, `compute_rates`, `hourly_volume`,
+           `score_verdict_matrix`, `rates_over_time`
+- gates:   `decide`, `Decision`, `DecisionAction`, `Reason`, `GateResult`, `GateStatus`,
+           `ZoneSnapshot`; overview: `zone_overview`, `ZoneOverview`
+- controller: `Controller`, `ControllerSettings`, `evaluate`
+"""
+
+from bearwatch.records import Stage
+from rollout.controller import Controller, ControllerSettings, evaluate
+from rollout.errors import IllegalTransition, NotifyError, RolloutError, ScenarioError
+from rollout.gates import (
+    Decision,
+    DecisionAction,
+    GateName,
+    GateResult,
+    GateStatus,
+    Reason,
+    ZoneSnapshot,
+    decide,
+    evaluate_gates,
+)
+from rollout.intervals import Rate, wilson
+from rollout.metrics import (
+    GroupRates,
+    RatesAt,
+    RateWindow,
+    compute_rates,
+    hourly_volume,
+    rates_for,
+    rates_over_time,
+    score_verdict_matrix,
+)
+from rollout.overview import ZoneOverview, zone_overview
+from rollout.routing import (
+    RouteReason,
+    RoutingDecision,
+    RoutingPolicy,
+    on_verdict,
+    route_alert,
+    route_camera_events,
+    warn_now,
+)
+from rollout.stages import Action, StageChange, allowed_actions, change_stage
+
+__all__ = [
+    "Action",
+    "Controller",
+    "ControllerSettings",
+    "Decision",
+    "DecisionAction",
+    "GateName",
+    "GateResult",
+    "GateStatus",
+    "GroupRates",
+    "IllegalTransition",
+    "NotifyError",
+    "Rate",
+    "RateWindow",
+    "RatesAt",
+    "Reason",
+    "RolloutError",
+    "RouteReason",
+    "RoutingDecision",
+    "RoutingPolicy",
+    "ScenarioError",
+    "Stage",
+    "StageChange",
+    "ZoneOverview",
+    "ZoneSnapshot",
+    "allowed_actions",
+    "change_stage",
+    "compute_rates",
+    "decide",
+    "evaluate",
+    "evaluate_gates",
+    "hourly_volume",
+    "on_verdict",
+    "rates_for",
+    "rates_over_time",
+    "route_alert",
+    "route_camera_events",
+    "score_verdict_matrix",
+    "warn_now",
+    "wilson",
+    "zone_overview",
+]

@@ -1,0 +1,217 @@
+"""The SQL aggregates behind the rates (DESIGN.md §4): one GROUP BY query per source.
+
+Every query counts non-drill rows in [since, until), grouped by zone or camera, and leaves out
+rows whose time falls inside one of the given offline spans of their camera (the spans come
+from `db.health.offline_spans`; there are few, so they go into the WHERE clause). The
+arithmetic (rates, intervals) is done by `rollout.metrics` on these counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, false, func, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from db.health import OfflineSpan
+from db.models import AlertRow, AuditSample, Camera, MissedReport
+
+GroupBy = Literal["zone", "camera"]
+
+
+@dataclass(frozen=True, slots=True)
+class RateQuery:
+    """Which rows count: [since, until) UTC, grouped by zone or camera, optionally one zone or
+    camera, and the offline spans to leave out."""
+
+    since: datetime
+    until: datetime
+    by: GroupBy = "zone"
+    zone_id: str | None = None
+    camera_id: str | None = None
+    offline: Sequence[OfflineSpan] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCounts:
+    """Non-drill alerts of one group: all, then by verdict, day and night."""
+
+    key: str
+    alerts: int
+    bear: int
+    no_bear: int
+    unsure: int
+    pending: int
+    night_alerts: int
+    night_bear: int
+    night_no_bear: int
+    night_unsure: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCounts:
+    """Reviewed audit samples of one group. `weighted_bear` = Σ 1/sampling_prob over samples
+    labelled bear (the inverse-probability estimate of missed bears); `weighted_bear_sq` = Σ
+    1/sampling_prob² (for the effective sample size)."""
+
+    key: str
+    reviewed: int
+    bear: int
+    weighted_bear: float
+    weighted_bear_sq: float
+    night_bear: int
+    night_weighted_bear: float
+    night_weighted_bear_sq: float
+
+
+@dataclass(frozen=True, slots=True)
+class MissedCounts:
+    key: str
+    reports: int
+    night_reports: int
+
+
+@dataclass(frozen=True, slots=True)
+class HourCount:
+    """Alerts whose first frame fell in `hour` (0..23, UTC), split day/night."""
+
+    hour: int
+    day: int
+    night: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreVerdictCount:
+    """Alerts with peak score in [bucket/10, (bucket+1)/10) and this verdict (None = pending)."""
+
+    bucket: int
+    verdict: str | None
+    count: int
+
+
+def _sum_if(cond: ColumnElement[bool], value: Any = 1) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((cond, value), else_=0)), 0)
+
+
+def _online(camera_col: Any, time_col: Any, spans: Sequence[OfflineSpan]) -> ColumnElement[bool]:
+    if not spans:
+        return true()
+    return not_(or_(*[and_(camera_col == s.camera_id, time_col >= s.start, time_col < s.end)
+                      for s in spans]))
+
+
+def _filters(q: RateQuery, zone_col: Any, camera_col: Any, time_col: Any) -> list[Any]:
+    conds = [time_col >= q.since, time_col < q.until]
+    if q.zone_id is not None:
+        conds.append(zone_col == q.zone_id)
+    if q.camera_id is not None:
+        conds.append(camera_col == q.camera_id)
+    spans = [s for s in q.offline if q.camera_id is None or s.camera_id == q.camera_id]
+    conds.append(_online(camera_col, time_col, spans))
+    return conds
+
+
+def _alert_filters(q: RateQuery) -> list[Any]:
+    return [AlertRow.is_drill == false(),
+            *_filters(q, AlertRow.zone_id, AlertRow.camera_id, AlertRow.first_seen)]
+
+
+def alert_counts(session: Session, q: RateQuery) -> list[AlertCounts]:
+    """Alert counts per group (one GROUP BY)."""
+    key = AlertRow.zone_id if q.by == "zone" else AlertRow.camera_id
+    v, night = AlertRow.verdict, AlertRow.is_night == true()
+    stmt = (select(key, func.count(),
+                   _sum_if(v == "bear"), _sum_if(v == "no_bear"), _sum_if(v == "unsure"),
+                   _sum_if(AlertRow.review_state == "pending"), _sum_if(night),
+                   _sum_if(and_(night, v == "bear")), _sum_if(and_(night, v == "no_bear")),
+                   _sum_if(and_(night, v == "unsure")))
+            .where(*_alert_filters(q)).group_by(key))
+    return [AlertCounts(str(r[0]), *(int(x) for x in r[1:])) for r in session.execute(stmt)]
+
+
+def audit_counts(session: Session, q: RateQuery) -> list[AuditCounts]:
+    """Reviewed audit-sample counts and inverse-probability weights per group."""
+    key = AuditSample.zone_id if q.by == "zone" else AuditSample.camera_id
+    bear, night = AuditSample.verdict == "bear", AuditSample.is_night == true()
+    w = 1.0 / AuditSample.sampling_prob
+    stmt = (select(key, func.count(), _sum_if(bear), _sum_if(bear, w), _sum_if(bear, w * w),
+                   _sum_if(and_(bear, night)), _sum_if(and_(bear, night), w),
+                   _sum_if(and_(bear, night), w * w))
+            .where(AuditSample.review_state == "reviewed",
+                   *_filters(q, AuditSample.zone_id, AuditSample.camera_id, AuditSample.captured_at))
+            .group_by(key))
+    return [AuditCounts(str(r[0]), int(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]),
+                        float(r[6]), float(r[7])) for r in session.execute(stmt)]
+
+
+def missed_counts(session: Session, q: RateQuery) -> list[MissedCounts]:
+    """Missed-bear reports per group; by camera, a report that names no camera is left out."""
+    key = MissedReport.zone_id if q.by == "zone" else MissedReport.camera_id
+    conds = _filters(q, MissedReport.zone_id, MissedReport.camera_id, MissedReport.occurred_at)
+    stmt = (select(key, func.count(), _sum_if(MissedReport.is_night == true()))
+            .where(*conds, key.is_not(None)).group_by(key))
+    return [MissedCounts(str(r[0]), int(r[1]), int(r[2])) for r in session.execute(stmt)]
+
+
+def _latency_s(session: Session) -> ColumnElement[float]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", AlertRow.reviewed_at - AlertRow.committed_at)
+    return (func.julianday(AlertRow.reviewed_at) - func.julianday(AlertRow.committed_at)) * 86400.0
+
+
+def median_review_latency(session: Session, q: RateQuery) -> dict[str, float]:
+    """Median seconds from commit to verdict per group, over reviewed alerts.
+
+    PostgreSQL: percentile_cont in one query. SQLite has no median, so per group the middle
+    row(s) are read with ORDER BY … LIMIT/OFFSET on the sorted latencies (one query per group).
+    """
+    key = AlertRow.zone_id if q.by == "zone" else AlertRow.camera_id
+    lat = _latency_s(session)
+    conds = [*_alert_filters(q), AlertRow.review_state == "reviewed",
+             AlertRow.reviewed_at.is_not(None)]
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = select(key, func.percentile_cont(0.5).within_group(lat)).where(*conds).group_by(key)
+        return {str(k): float(m) for k, m in session.execute(stmt) if m is not None}
+    out: dict[str, float] = {}
+    for k, n in session.execute(select(key, func.count()).where(*conds).group_by(key)).all():
+        middle = session.scalars(select(lat).where(*conds, key == k).order_by(lat)
+                                 .offset((n - 1) // 2).limit(2 - n % 2)).all()
+        out[str(k)] = float(sum(middle) / len(middle))
+    return out
+
+
+def group_cameras(session: Session, q: RateQuery) -> dict[str, list[str]]:
+    """The enabled cameras of each group (for camera-days)."""
+    stmt = select(Camera.zone_id, Camera.id).where(Camera.enabled == true())
+    if q.zone_id is not None:
+        stmt = stmt.where(Camera.zone_id == q.zone_id)
+    if q.camera_id is not None:
+        stmt = stmt.where(Camera.id == q.camera_id)
+    out: dict[str, list[str]] = {}
+    for zone, cam in session.execute(stmt.order_by(Camera.id)):
+        out.setdefault(zone if q.by == "zone" else cam, []).append(cam)
+    return out
+
+
+def hourly_counts(session: Session, q: RateQuery) -> list[HourCount]:
+    """Non-drill alert volume by hour of day (UTC), day vs night."""
+    if session.get_bind().dialect.name == "postgresql":
+        hour: Any = func.extract("hour", func.timezone("UTC", AlertRow.first_seen))
+    else:
+        hour = cast(func.strftime("%H", AlertRow.first_seen), Integer)
+    stmt = (select(hour, _sum_if(AlertRow.is_night == false()), _sum_if(AlertRow.is_night == true()))
+            .where(*_alert_filters(q)).group_by(hour))
+    by_hour = {int(h): (int(d), int(n)) for h, d, n in session.execute(stmt)}
+    return [HourCount(h, *by_hour.get(h, (0, 0))) for h in range(24)]
+
+
+def score_verdict_counts(session: Session, q: RateQuery) -> list[ScoreVerdictCount]:
+    """Non-drill alerts by score decile (0..9) and verdict."""
+    bucket = case(*[(AlertRow.peak_p_bear >= b / 10, b) for b in range(9, 0, -1)], else_=0)
+    stmt = (select(bucket, AlertRow.verdict, func.count()).where(*_alert_filters(q))
+            .group_by(bucket, AlertRow.verdict))
+    return sorted((ScoreVerdictCount(int(b), v, int(n)) for b, v, n in session.execute(stmt)),
+                  key=lambda c: (c.bucket, c.verdict or ""))

@@ -1,0 +1,36 @@
+"""Errors of the rollout stage.
+
+    BearwatchError
+    └── RolloutError
+        ├── IllegalTransition   a stage change the state machine does not allow
+        ├── ScenarioError       a simulation scenario that cannot be replayed
+        └── NotifyError         a notifier could not deliver (the outbox retries it)
+"""
+
+from __future__ import annotations
+
+from bearwatch.errors import BearwatchError
+
+
+class RolloutError(BearwatchError):
+    """Base of the rollout stage's errors."""
+
+
+class IllegalTransition(RolloutError):
+    """The action is not allowed from the zone's current stage; the message says what is."""
+
+    def __init__(self, zone_id: str, stage: str, paused: bool, action: str,
+                 allowed: list[str], why: str) -> None:
+        self.zone_id, self.stage, self.action, self.allowed = zone_id, stage, action, allowed
+        state = f"{stage}{' (paused)' if paused else ''}"
+        super().__init__(
+            f"zone {zone_id!r} is {state}: cannot {action} ({why}); allowed now: "
+            f"{', '.join(allowed) or 'nothing'}")
+
+
+class ScenarioError(RolloutError):
+    """A scenario names an unknown zone or camera, or its events are out of order."""
+
+
+class NotifyError(RolloutError):
+    """A notifier failed to deliver one message (retried from the outbox)."""

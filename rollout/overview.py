@@ -1,0 +1,87 @@
+"""The admins' Rollout page in one call: each zone's stage, gates vs thresholds, the decision
+the controller would take now, its last recorded decision, and the stage history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bearwatch.config import BearwatchConfig, RolloutConfig, ZoneConfig
+from bearwatch.records import Stage
+from db.audit import AuditEntry
+from db.zones import StageHistoryEntry, ZoneRecord, last_audit, list_zones, stage_history
+from rollout.gates import Decision, GateResult, ZoneSnapshot, decide
+from rollout.metrics import GroupRates, RateWindow, rates_for
+
+DECISION_ACTION = "controller.decision"
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneOverview:
+    """One zone as the Rollout page shows it. Times UTC.
+
+    `gates` carry figure, threshold, status (pass/fail/inconclusive) and the dry-run flag;
+    `decision` is what the controller would decide now; `last_decision` its last audit row.
+    """
+
+    zone_id: str
+    name: str
+    stage: Stage
+    paused: bool
+    stage_since: datetime
+    manual_promotion: bool
+    kill_to: Stage
+    window: RateWindow
+    rates: GroupRates
+    gates: tuple[GateResult, ...]
+    decision: Decision
+    last_decision: AuditEntry | None
+    history: list[StageHistoryEntry]
+
+
+def snapshot(zone: ZoneRecord, *, manual_promotion: bool) -> ZoneSnapshot:
+    return ZoneSnapshot(id=zone.id, stage=zone.stage, paused=zone.paused,
+                        stage_since=zone.stage_since, consecutive_failures=zone.consecutive_failures,
+                        passing_since=zone.passing_since, manual_promotion=manual_promotion)
+
+
+def zone_window(zone: ZoneRecord, rollout: RolloutConfig, *, now: datetime) -> RateWindow:
+    """The controller's window: the last `window_days`, but never before the zone entered its
+    stage (each stage earns its own evidence, so a rollback does not cascade on old data)."""
+    since = max(now - timedelta(days=rollout.window_days), zone.stage_since)
+    if since >= now:
+        since = now - timedelta(seconds=1)
+    return RateWindow(since=since, until=now, by="zone", zone_id=zone.id)
+
+
+def zone_overview(session: Session, config: RolloutConfig | BearwatchConfig, *, now: datetime,
+                  zones: Sequence[ZoneConfig] = ()) -> list[ZoneOverview]:
+    """Every zone's rollout state for the admins' page.
+
+    Args:
+        config: the rollout section, or the whole config (then its zones are used).
+        zones: zone configs (manual promotion, kill stage) when passing only the rollout section.
+    """
+    if isinstance(config, BearwatchConfig):
+        rollout, zones = config.rollout, config.zones
+    else:
+        rollout = config
+    zone_cfg = {z.id: z for z in zones}
+    out = []
+    for z in list_zones(session):
+        cfg = zone_cfg.get(z.id)
+        manual = bool(cfg and cfg.manual_promotion)
+        window = zone_window(z, rollout, now=now)
+        rates = rates_for(session, window, z.id)
+        d = decide(snapshot(z, manual_promotion=manual), rates, rollout.gates, now=now,
+                   hold_hours=rollout.hold_hours, failure_limit=rollout.failure_limit)
+        out.append(ZoneOverview(
+            zone_id=z.id, name=z.name, stage=z.stage, paused=z.paused, stage_since=z.stage_since,
+            manual_promotion=manual, kill_to=Stage(cfg.kill_to) if cfg else Stage.OFF,
+            window=window, rates=rates, gates=d.gates, decision=d,
+            last_decision=last_audit(session, z.id, DECISION_ACTION),
+            history=stage_history(session, z.id)))
+    return out
