@@ -1,0 +1,105 @@
+"""`bearwatch train DATA [--seed S] [--epochs N] [--out DIR] [--size PX]`: fine-tune the
+bear classifier on a labelled folder plus every reviewed alert and audit sample, export it
+with a version id and register the version (checksum, counts, held-out figures)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bearwatch.commands.common import load
+from bearwatch.records import utc_now
+from bearwatch.wiring import open_database
+from db.model_versions import ModelVersionInfo, register_version
+from db.training_data import ReviewedImage, reviewed_images
+
+if TYPE_CHECKING:
+    from detector import TrainItem
+
+log = logging.getLogger("bearwatch.train")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("train", help="fine-tune the bear model on labelled photos + reviews")
+    p.add_argument("data", type=Path, help="folder with manifest.csv, or bear/ and no_bear/")
+    p.add_argument("--seed", type=int, default=42, help="split and training seed (default 42)")
+    p.add_argument("--epochs", type=int, default=3, help="unfrozen epochs (default 3)")
+    p.add_argument("--freeze-epochs", type=int, default=1,
+                   help="head-only epochs first (default 1)")
+    p.add_argument("--size", type=int, default=160, help="training crop side, px (default 160)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--valid-pct", type=float, default=0.2, help="held-out share (default 0.2)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: the models folder of the config)")
+    p.set_defaults(handler=_train)
+
+
+def review_items(images: list[ReviewedImage], snapshots_dir: Path) -> tuple[list[TrainItem], int]:
+    """Reviewed images as training items grouped by camera + encounter; files that no longer
+    exist are skipped and counted (the review stays in the database)."""
+    from detector import TrainItem
+
+    items, missing = [], 0
+    for im in images:
+        path = Path(im.image_path)
+        path = path if path.is_absolute() else snapshots_dir / path
+        if not path.is_file():
+            missing += 1
+            log.warning("reviewed image %s is missing; skipped", path, extra={"ref": im.ref})
+            continue
+        items.append(TrainItem(path=path, label=im.label, light=im.light,
+                               group=f"db/{im.camera_id}/{im.encounter}",
+                               source=im.ref.split(":")[0], ref=im.ref))
+    return items, missing
+
+
+def _train(args: argparse.Namespace) -> int:
+    # fastai loads here, not when the command line is built for every other command.
+    from detector import (
+        TrainOptions,
+        count_items,
+        export_model,
+        group_split,
+        load_labelled,
+        reference_histograms,
+        train,
+        validation_metrics,
+    )
+
+    cfg = load(args)
+    db = open_database(cfg)
+    out = (args.out or cfg.storage.models_dir).resolve()
+    folder_items = load_labelled(args.data)
+    with db.sessions() as session:
+        reviewed = reviewed_images(session)
+    db_items, missing = review_items(reviewed, cfg.storage.snapshots_dir.resolve())
+    items = folder_items + db_items
+    split = group_split(items, valid_pct=args.valid_pct, seed=args.seed)
+    options = TrainOptions(seed=args.seed, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
+                           size=args.size, batch_size=args.batch_size)
+    print(f"data: {len(folder_items)} labelled images from {args.data}, {len(db_items)} "
+          f"reviewed images from the database ({missing} missing files skipped); "
+          f"{len(split.train)} train / {len(split.valid)} held out", flush=True)
+    result = train(items, split, options, work_dir=out)
+    exported = export_model(result, out, clock=utc_now)
+    metrics = validation_metrics(result)
+    metrics["reference"] = reference_histograms([items[i] for i in split.train],
+                                                result.valid_p_bear)
+    counts = {"train": count_items(items[i] for i in split.train),
+              "valid": count_items(items[i] for i in split.valid),
+              "missing_files": missing}
+    with db.sessions.begin() as session:
+        register_version(session, ModelVersionInfo(
+            id=exported.version, kind="fastai", created_at=utc_now(), path=str(exported.path),
+            sha256=exported.sha256, training_counts=counts, metrics=metrics,
+            notes=f"bearwatch train {args.data} seed={args.seed} size={args.size}"),
+            actor="cli")
+    overall = metrics["overall"]
+    print(f"model {exported.version}\n  file     {exported.path}\n  sha256   {exported.sha256}\n"
+          f"  held out {exported.split_path}\n  accuracy {metrics['accuracy']:.3f}  recall "
+          f"{overall['recall']}  false-alarm rate {overall['false_alarm_rate']} at 0.5\n"
+          f"  took     {result.seconds:.0f} s\n"
+          f"use it: detector.model: {exported.path.name} (in {out})")
+    return 0

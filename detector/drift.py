@@ -1,0 +1,128 @@
+"""Domain-shift measures between a camera's recent distribution and the model's reference.
+
+Pure numpy. Both sides are histograms over the same edges (score 0..1, luma 0..255): the
+reference is stored with the model version at training time, the recent side comes from the
+per-camera score aggregates. PSI (population stability index) sums
+(q - p) · ln(q / p) over bins; the two-sample KS statistic is the largest gap between the
+two cumulative distributions. Common reading of PSI: < 0.1 stable, 0.1–0.25 moderate shift,
+> 0.25 a shift worth acting on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Empty bins would make ln(q/p) infinite; this floor (share per bin) keeps PSI finite while
+# a bin that went from empty to populated still counts heavily.
+PSI_FLOOR = 1e-4
+SCORE_EDGES: tuple[float, ...] = tuple(float(x) for x in np.linspace(0.0, 1.0, 21))
+LUMA_EDGES: tuple[float, ...] = tuple(float(x) for x in np.linspace(0.0, 256.0, 17))
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """Counts over bins: `edges` has one more entry than `counts` and increases."""
+
+    edges: tuple[float, ...]
+    counts: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.edges) != len(self.counts) + 1 or len(self.counts) == 0:
+            raise ValueError(f"Histogram needs len(edges) == len(counts) + 1 >= 2, got "
+                             f"{len(self.edges)} edges and {len(self.counts)} counts")
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:])):
+            raise ValueError(f"Histogram edges must increase, got {self.edges}")
+        if any(c < 0 for c in self.counts):
+            raise ValueError(f"Histogram counts must be >= 0, got {self.counts}")
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.counts))
+
+    @classmethod
+    def of(cls, values: Sequence[float] | np.ndarray, edges: Sequence[float]) -> Histogram:
+        """Histogram of `values`; values beyond the outer edges go into the outer bins."""
+        e = np.asarray(edges, dtype=np.float64)
+        v = np.clip(np.asarray(values, dtype=np.float64), e[0], np.nextafter(e[-1], e[0]))
+        counts, _ = np.histogram(v, bins=e)
+        return cls(edges=tuple(float(x) for x in e), counts=tuple(float(c) for c in counts))
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Histogram:
+        """From `{"edges": [...], "counts": [...]}` (how it is stored in the database)."""
+        return cls(edges=tuple(float(x) for x in doc["edges"]),
+                   counts=tuple(float(x) for x in doc["counts"]))
+
+    def to_json(self) -> dict[str, list[float]]:
+        return {"edges": list(self.edges), "counts": list(self.counts)}
+
+    def plus(self, other: Histogram) -> Histogram:
+        """Bin-wise sum of two histograms over the same edges (hours → a window)."""
+        _same_edges(self, other)
+        return Histogram(self.edges, tuple(a + b for a, b in zip(self.counts, other.counts)))
+
+
+@dataclass(frozen=True, slots=True)
+class DriftResult:
+    """PSI and KS of one measure (`score` or `luma`) for one camera.
+
+    Attributes:
+        n_recent: frames in the recent window; n_reference: items in the reference.
+        flagged: psi > psi_max.
+    """
+
+    measure: str
+    psi: float
+    ks: float
+    n_recent: int
+    n_reference: int
+    psi_max: float
+    flagged: bool
+
+
+def _same_edges(a: Histogram, b: Histogram) -> None:
+    if not np.allclose(a.edges, b.edges):
+        raise ValueError(f"histograms have different bins ({len(a.counts)} bins from "
+                         f"{a.edges[0]} vs {len(b.counts)} from {b.edges[0]}); both sides must "
+                         "use the same edges")
+
+
+def psi(reference: Histogram, recent: Histogram) -> float:
+    """Population stability index of `recent` against `reference` (>= 0; 0 = identical).
+
+    Raises:
+        ValueError: different bins, or an empty side.
+    """
+    _same_edges(reference, recent)
+    if reference.total <= 0 or recent.total <= 0:
+        raise ValueError("PSI needs at least one count on each side")
+    p = np.maximum(np.asarray(reference.counts) / reference.total, PSI_FLOOR)
+    q = np.maximum(np.asarray(recent.counts) / recent.total, PSI_FLOOR)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def ks_statistic(reference: Histogram, recent: Histogram) -> float:
+    """Two-sample Kolmogorov–Smirnov statistic on binned data: max |CDF gap|, 0..1.
+
+    Raises:
+        ValueError: different bins, or an empty side.
+    """
+    _same_edges(reference, recent)
+    if reference.total <= 0 or recent.total <= 0:
+        raise ValueError("KS needs at least one count on each side")
+    p = np.cumsum(reference.counts) / reference.total
+    q = np.cumsum(recent.counts) / recent.total
+    return float(np.max(np.abs(p - q)))
+
+
+def compare(measure: str, reference: Histogram, recent: Histogram, *, psi_max: float
+            ) -> DriftResult:
+    """PSI and KS of `recent` against `reference`, flagged when PSI exceeds `psi_max`."""
+    value = psi(reference, recent)
+    return DriftResult(measure=measure, psi=value, ks=ks_statistic(reference, recent),
+                       n_recent=int(recent.total), n_reference=int(reference.total),
+                       psi_max=psi_max, flagged=value > psi_max)

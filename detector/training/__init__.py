@@ -1,0 +1,32 @@
+"""Model training: labelled items and their groups, the seeded group split, the fastai
+DataBlock and fine-tuning of EfficientNet-Lite0, export with a version id and checksum, and
+the figures recorded with each version.
+
+Imported lazily through `detector` (it pulls in fastai); other packages use
+`from detector import …`.
+"""
+
+from detector.training.errors import TrainingError
+from detector.training.export import ExportedModel, export_model, read_split
+from detector.training.items import TrainItem, count_items, load_labelled
+from detector.training.split import Split, group_split
+from detector.training.summary import reference_histograms, validation_metrics
+from detector.training.trainer import TrainOptions, TrainResult, score_images, train
+
+__all__ = [
+    "ExportedModel",
+    "Split",
+    "TrainItem",
+    "TrainOptions",
+    "TrainResult",
+    "TrainingError",
+    "count_items",
+    "export_model",
+    "group_split",
+    "load_labelled",
+    "read_split",
+    "reference_histograms",
+    "score_images",
+    "train",
+    "validation_metrics",
+]

@@ -1,0 +1,10 @@
+"""Errors of model training (`bearwatch train`)."""
+
+from __future__ import annotations
+
+from bearwatch.errors import BearwatchError
+
+
+class TrainingError(BearwatchError):
+    """The training data, its split or the training run cannot go ahead; the message says
+    which input is wrong and how to fix it."""

@@ -1,0 +1,178 @@
+"""Fine-tune EfficientNet-Lite0 with fastai on labelled items (DESIGN.md §3).
+
+DataBlock: images (downscaled copies) → `bear`/`no_bear`; the seeded group split; item
+transform RandomResizedCrop at a small size; batch transforms aug_transforms with strong
+lighting changes plus `RandomInfrared`, then the Lite0 normalisation. `fine_tune` trains the
+new head with the body frozen, then everything with discriminative learning rates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from fastai.vision.all import (
+    CategoryBlock,
+    ColReader,
+    CrossEntropyLossFlat,
+    DataBlock,
+    DataLoaders,
+    ImageBlock,
+    IndexSplitter,
+    Learner,
+    Normalize,
+    RandomResizedCrop,
+    accuracy,
+    aug_transforms,
+    set_seed,
+)
+
+from detector.training.augment import RandomInfrared
+from detector.training.backbone import LITE0_MEAN, LITE0_STD, lite0_classifier, lite0_splitter
+from detector.training.cache import cache_all
+from detector.training.errors import TrainingError
+from detector.training.items import LABELS, TrainItem
+from detector.training.split import Split
+
+log = logging.getLogger("detector.training")
+BEAR_CLASS = "bear"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainOptions:
+    """How to train. Sizes in px, learning rate per step of the one-cycle schedule.
+
+    Attributes:
+        epochs: epochs with the whole network unfrozen (after `freeze_epochs` head-only ones).
+        size: side of the square training crop, px (small keeps 2 CPU cores fast).
+        min_scale: smallest share of the image RandomResizedCrop keeps, 0..1 (keeps far
+            bears from being cropped out too often).
+        infrared_prob: share of training images turned into infrared-like greyscale, 0..1.
+        max_lighting: aug_transforms brightness/contrast change, 0..1.
+        cache_dir: where downscaled copies live (default: `<out>/.cache`).
+    """
+
+    seed: int = 42
+    epochs: int = 3
+    freeze_epochs: int = 1
+    size: int = 160
+    batch_size: int = 16
+    base_lr: float = 2e-3
+    min_scale: float = 0.5
+    infrared_prob: float = 0.3
+    max_lighting: float = 0.4
+    cache_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.freeze_epochs < 0:
+            raise TrainingError(f"epochs must be >= 1 (got {self.epochs}) and freeze_epochs "
+                                f">= 0 (got {self.freeze_epochs})")
+        if not 32 <= self.size <= 1024:
+            raise TrainingError(f"size must be within 32..1024 px, got {self.size}")
+        if self.batch_size < 2:
+            raise TrainingError(f"batch_size must be >= 2 (batch norm), got {self.batch_size}")
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    """A trained Learner with what it was trained on and how it did on the held-out split.
+
+    Attributes:
+        valid_p_bear: p_bear (0..1) of each validation item, in `split.valid` order.
+        seconds: wall time of data preparation plus training, s.
+    """
+
+    learner: Learner
+    items: tuple[TrainItem, ...]
+    split: Split
+    valid_p_bear: np.ndarray
+    options: TrainOptions
+    seconds: float
+
+
+def build_dataloaders(items: Sequence[TrainItem], split: Split, options: TrainOptions, *,
+                      cache_dir: Path) -> DataLoaders:
+    """fastai DataLoaders over downscaled copies of `items`, split by `split` (no shuffling of
+    the split itself: it is the one given)."""
+    cached = cache_all([it.path for it in items], cache_dir, max_side=options.size * 2)
+    frame = pd.DataFrame({"image": [str(p) for p in cached], "label": [it.label for it in items]})
+    block = DataBlock(
+        blocks=(ImageBlock, CategoryBlock(vocab=list(LABELS))),
+        get_x=ColReader("image"),
+        get_y=ColReader("label"),
+        splitter=IndexSplitter(list(split.valid)),
+        item_tfms=RandomResizedCrop(options.size, min_scale=options.min_scale),
+        batch_tfms=[
+            *aug_transforms(max_lighting=options.max_lighting, p_lighting=0.9, max_rotate=5.0,
+                            max_warp=0.1),
+            RandomInfrared(prob=options.infrared_prob),
+            Normalize.from_stats(LITE0_MEAN, LITE0_STD),
+        ],
+    )
+    # num_workers=0: on two cores worker processes cost more than they save, and the batches
+    # then come from this process's seeded generators (reproducible).
+    return block.dataloaders(frame, bs=options.batch_size, num_workers=0, device="cpu")
+
+
+def train(items: Sequence[TrainItem], split: Split, options: TrainOptions, *,
+          work_dir: Path) -> TrainResult:
+    """Fine-tune Lite0 on `items[split.train]`, validate on `items[split.valid]`.
+
+    Args:
+        work_dir: the Learner's path (exports land here) and the default cache parent.
+
+    Raises:
+        TrainingError: a side of the split lacks one of the two labels.
+    """
+    for side, idx in (("training", split.train), ("validation", split.valid)):
+        have = {items[i].label for i in idx}
+        if have != set(LABELS):
+            raise TrainingError(f"the {side} side has only {sorted(have)}; both 'bear' and "
+                                "'no_bear' examples are needed: add images of the missing label")
+    started = time.monotonic()
+    set_seed(options.seed, reproducible=True)
+    dls = build_dataloaders(items, split, options,
+                            cache_dir=options.cache_dir or work_dir / ".cache")
+    learner = Learner(dls, lite0_classifier(len(LABELS)), loss_func=CrossEntropyLossFlat(),
+                      metrics=[accuracy], splitter=lite0_splitter, path=work_dir)
+    log.info("training on %d images, validating on %d (seed %d, %d px, %d+%d epochs)",
+             len(split.train), len(split.valid), options.seed, options.size,
+             options.freeze_epochs, options.epochs)
+    learner.fine_tune(options.epochs, base_lr=options.base_lr,
+                      freeze_epochs=options.freeze_epochs)
+    probs, _ = learner.get_preds(dl=dls.valid)
+    bear_col = list(dls.vocab).index(BEAR_CLASS)
+    return TrainResult(learner=learner, items=tuple(items), split=split,
+                       valid_p_bear=probs[:, bear_col].numpy().astype(np.float64),
+                       options=options, seconds=time.monotonic() - started)
+
+
+def score_images(learner: Learner, paths: Sequence[Path], *, size: int,
+                 batch_size: int = 32) -> np.ndarray:
+    """p_bear (0..1) of each image with the Learner's model: whole image squished to
+    `size` px, the Lite0 normalisation — the serving path, not fastai's `predict`."""
+    from PIL import Image
+
+    bear_col = list(learner.dls.vocab).index(BEAR_CLASS)
+    mean = torch.tensor(LITE0_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(LITE0_STD).view(1, 3, 1, 1)
+    model = learner.model.eval()
+    out: list[np.ndarray] = []
+    for start in range(0, len(paths), batch_size):
+        batch = []
+        for p in paths[start:start + batch_size]:
+            with Image.open(p) as im:
+                im.draft("RGB", (size * 2, size * 2))
+                rgb = im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+            batch.append(torch.from_numpy(np.asarray(rgb, dtype=np.uint8).copy()))
+        x = torch.stack(batch).permute(0, 3, 1, 2).float().div(255)
+        with torch.inference_mode():
+            logits = model((x - mean) / std)
+        out.append(logits.softmax(dim=1)[:, bear_col].numpy().astype(np.float64))
+    return np.concatenate(out) if out else np.zeros(0)

@@ -1,0 +1,89 @@
+"""Training items, their groups and the seeded group split (no fastai, no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detector import TrainingError, group_split
+from detector.training.items import TrainItem, _Raw, assign_groups
+
+
+def _raw(stem: str, *, origin: str = "repo/dir", camera: bool = True, label: str = "bear"
+         ) -> _Raw:
+    return _Raw(path=Path(f"/x/{origin}/{stem}.jpg"), label=label, light="day", ref=stem,
+                origin=origin, stem=stem, is_camera=camera)
+
+
+@pytest.mark.parametrize(("stems", "camera", "n_groups"), [
+    # A trail-camera visit with one or two frames missing is still one sequence.
+    (["bear_0000", "bear_0001", "bear_0003", "bear_0005"], True, 1),
+    # A gap larger than SEQUENCE_MAX_GAP starts a new sequence.
+    (["bear_0000", "bear_0001", "bear_0024", "bear_0025"], True, 2),
+    # Camera-trap bursts "(1)", "(2)" of one shot belong together.
+    (["StationC__2009-04-12__20-26-00(1)", "StationC__2009-04-12__20-26-00(2)"], True, 1),
+    # Web photos with consecutive numbers are unrelated pictures.
+    (["00000001", "00000002", "00000003"], False, 3),
+])
+def test_assign_groups_sequences_and_bursts_expected_groups(stems: list[str], camera: bool,
+                                                            n_groups: int) -> None:
+    items = assign_groups([_raw(s, camera=camera) for s in stems])
+    assert len({it.group for it in items}) == n_groups
+
+
+def test_assign_groups_same_numbers_other_camera_separate_groups() -> None:
+    items = assign_groups([_raw("EK000010", origin="a/SDZG 1"), _raw("EK000010", origin="a/SDZG 2")])
+    assert items[0].group != items[1].group
+
+
+def _items(n_groups: int, per_group: int) -> list[TrainItem]:
+    rng = np.random.default_rng(0)
+    out = []
+    for g in range(n_groups):
+        label = "bear" if g % 2 else "no_bear"
+        light = "night" if g % 5 == 0 else "day"
+        for k in range(int(rng.integers(1, per_group + 1))):
+            out.append(TrainItem(path=Path(f"/x/{g}_{k}.jpg"), label=label, light=light,
+                                 group=f"g{g}", source="manifest", ref=f"{g}_{k}"))
+    return out
+
+
+def test_group_split_groups_never_straddle_and_cover_all_items() -> None:
+    items = _items(60, 6)
+    split = group_split(items, valid_pct=0.25, seed=7)
+    train_groups = {items[i].group for i in split.train}
+    valid_groups = {items[i].group for i in split.valid}
+    assert not train_groups & valid_groups
+    assert sorted(split.train + split.valid) == list(range(len(items)))
+    share = len(split.valid) / len(items)
+    assert 0.15 < share < 0.35, share
+
+
+def test_group_split_same_seed_same_split_other_seed_differs() -> None:
+    items = _items(60, 6)
+    a, b = group_split(items, seed=3), group_split(items, seed=3)
+    assert a.valid == b.valid and a.train == b.train
+    assert group_split(items, seed=4).valid != a.valid
+
+
+def test_group_split_every_stratum_measured() -> None:
+    items = _items(60, 6)
+    items.append(TrainItem(path=Path("/x/nb.jpg"), label="bear", light="infrared", group="lone",
+                           source="manifest", ref="nb"))
+    split = group_split(items, seed=1)
+    valid = {(items[i].label, items[i].light) for i in split.valid}
+    assert ("bear", "infrared") in valid and ("bear", "night") in valid
+
+
+@pytest.mark.parametrize(("n_groups", "pct", "message"), [
+    (1, 0.2, "at least two groups"),
+    (10, 0.0, "valid_pct"),
+    (10, 1.0, "valid_pct"),
+])
+def test_group_split_bad_input_clear_error(n_groups: int, pct: float, message: str) -> None:
+    items = [TrainItem(path=Path(f"/x/{g}.jpg"), label="bear", light="day", group=f"g{g}",
+                       source="folder", ref=str(g)) for g in range(n_groups)]
+    with pytest.raises(TrainingError, match=message):
+        group_split(items, valid_pct=pct)
