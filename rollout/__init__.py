@@ -13,6 +13,7 @@ Public surface (everything else is private to the package):
 
 from bearwatch.records import Stage
 from rollout.controller import Controller, ControllerSettings, evaluate
+from rollout.dispatcher import DispatchReport, OutboxDispatcher, RetryPolicy
 from rollout.errors import IllegalTransition, NotifyError, RolloutError, ScenarioError
 from rollout.gates import (
     Decision,
@@ -36,6 +37,15 @@ from rollout.metrics import (
     rates_over_time,
     score_verdict_matrix,
 )
+from rollout.notifiers import (
+    SIGNATURE_HEADER,
+    AppriseNotifier,
+    MqttNotifier,
+    MqttSettings,
+    Notifier,
+    WebhookNotifier,
+    sign,
+)
 from rollout.overview import ZoneOverview, zone_overview
 from rollout.routing import (
     RouteReason,
@@ -49,6 +59,16 @@ from rollout.routing import (
 from rollout.stages import Action, StageChange, allowed_actions, change_stage
 
 __all__ = [
+    "sign",
+    "WebhookNotifier",
+    "SIGNATURE_HEADER",
+    "RetryPolicy",
+    "OutboxDispatcher",
+    "Notifier",
+    "MqttSettings",
+    "MqttNotifier",
+    "DispatchReport",
+    "AppriseNotifier",
     "Action",
     "Controller",
     "ControllerSettings",

@@ -1,0 +1,131 @@
+"""Scripted bulk writes for the simulator, the rates benchmark and tests: alerts, verdicts,
+audit samples, missed reports and camera events as multi-row INSERTs (executemany), so a
+million rows load in seconds. Production writes go through the audited repository functions
+(`db.alerts`, `db.reviews`, `db.missed`, `db.health`); these skip leases and audit rows on
+purpose and are never called by the running system.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from bearwatch.records import Alert, CameraState, Role, Verdict
+from db.alerts import NOTIFYING_STAGES
+from db.models import AlertRow, AuditSample, CameraEvent, MissedReport, Review, User
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictSeed:
+    """A verdict on an alert at `reviewed_at` (UTC) by user `operator_id`."""
+
+    alert_id: uuid.UUID
+    verdict: Verdict
+    reviewed_at: datetime
+    operator_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSampleSeed:
+    """A sampled non-alert frame; `sampling_prob` in (0, 1]; `verdict` None = not reviewed."""
+
+    camera_id: str
+    zone_id: str
+    captured_at: datetime
+    p_bear: float
+    sampling_prob: float
+    is_night: bool
+    verdict: Verdict | None
+    model_version: str = "sim"
+    image_path: str = ""
+    reviewed_at: datetime | None = None
+    operator_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MissedSeed:
+    zone_id: str
+    camera_id: str | None
+    occurred_at: datetime
+    is_night: bool
+    reported_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CameraEventSeed:
+    camera_id: str
+    at: datetime
+    state: CameraState
+    detail: str = ""
+
+
+def ensure_user(session: Session, name: str, role: Role, *, now: datetime) -> int:
+    """The id of user `name`, created with an unusable password when missing (a script actor
+    that can never log in)."""
+    uid = session.scalars(select(User.id).where(User.name == name)).first()
+    if uid is not None:
+        return uid
+    row = User(name=name, role=role.value, password_hash="!unusable", disabled=True, created_at=now)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def insert_alerts(session: Session, alerts: Sequence[Alert], *, committed_at: datetime) -> None:
+    """Insert new alerts in one executemany (ids must be new)."""
+    if not alerts:
+        return
+    session.execute(insert(AlertRow), [
+        dict(id=a.id, camera_id=a.camera_id, zone_id=a.zone_id, first_seen=a.first_seen,
+             last_seen=a.last_seen, committed_at=committed_at, peak_p_bear=a.peak_p_bear,
+             n_frames=a.n_frames, is_night=a.is_night, is_infrared=a.is_infrared,
+             snapshot_path=a.snapshot_path, stage=a.stage.value, model_version=a.model_version,
+             is_drill=a.is_drill, priority=1 if a.stage in NOTIFYING_STAGES else 0,
+             review_state="pending", verdict=None, reviewed_at=None)
+        for a in alerts])
+
+
+def record_verdicts(session: Session, verdicts: Sequence[VerdictSeed]) -> None:
+    """Insert review rows and mark their alerts reviewed (two executemany statements)."""
+    if not verdicts:
+        return
+    session.execute(insert(Review), [
+        dict(alert_id=v.alert_id, audit_sample_id=None, verdict=v.verdict.value,
+             reason_code="other" if v.verdict is Verdict.NO_BEAR else None, note="",
+             operator_id=v.operator_id, reviewed_at=v.reviewed_at) for v in verdicts])
+    session.execute(update(AlertRow), [
+        dict(id=v.alert_id, review_state="reviewed", verdict=v.verdict.value,
+             reviewed_at=v.reviewed_at) for v in verdicts])
+
+
+def insert_audit_samples(session: Session, samples: Sequence[AuditSampleSeed]) -> None:
+    if not samples:
+        return
+    session.execute(insert(AuditSample), [
+        dict(camera_id=s.camera_id, zone_id=s.zone_id, captured_at=s.captured_at, p_bear=s.p_bear,
+             sampling_prob=s.sampling_prob, is_night=s.is_night, is_infrared=False,
+             image_path=s.image_path, model_version=s.model_version,
+             review_state="pending" if s.verdict is None else "reviewed",
+             verdict=None if s.verdict is None else s.verdict.value) for s in samples])
+
+
+def insert_missed_reports(session: Session, reports: Sequence[MissedSeed]) -> None:
+    if not reports:
+        return
+    session.execute(insert(MissedReport), [
+        dict(zone_id=r.zone_id, camera_id=r.camera_id, occurred_at=r.occurred_at,
+             is_night=r.is_night, reported_by=None, reported_at=r.reported_at, note="",
+             photo_path=None, frame_path=None) for r in reports])
+
+
+def insert_camera_events(session: Session, events: Sequence[CameraEventSeed]) -> None:
+    if not events:
+        return
+    session.execute(insert(CameraEvent), [
+        dict(camera_id=e.camera_id, at=e.at, state=CameraState(e.state).value, detail=e.detail)
+        for e in events])
