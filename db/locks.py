@@ -33,8 +33,9 @@ def acquire(session: Session, name: str, holder: str, *, now: datetime, ttl_s: f
         return True
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     res = session.execute(insert(LeaderLock).values(name=name, holder=holder, expires_at=until)
-                          .on_conflict_do_nothing(index_elements=["name"]))
-    return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+                          .on_conflict_do_nothing(index_elements=["name"])
+                          .returning(LeaderLock.name))
+    return res.first() is not None
 
 
 def release(session: Session, name: str, holder: str) -> None:

@@ -88,8 +88,9 @@ def enqueue(session: Session, subject: str, sink: str, payload: dict[str, Any], 
                   next_attempt_at=now, last_error="", created_at=now)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["subject", "sink"])
-    return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+        index_elements=["subject", "sink"]).returning(OutboxMessage.id)
+    # RETURNING, not rowcount: psycopg reports no reliable rowcount for ON CONFLICT inserts.
+    return session.execute(stmt).first() is not None
 
 
 def claim_due(session: Session, *, now: datetime, lease_s: float, limit: int = 20) -> list[OutboxItem]:
