@@ -97,8 +97,10 @@ class CameraReader:
         ctx = self.ctx
         now = ctx.clock()
         if now < self.retry_at:
-            # Wait in slices so health keeps being reported while the camera is down.
-            ctx.sleep(min(self.retry_at - now, ctx.config.health_interval_s))
+            # Wake for the next health report too, so a down camera is still reported on time.
+            wake = min(self.retry_at, self._next_report)
+            if wake > now:
+                ctx.sleep(wake - now)
             return
         if self.source is None:
             try:

@@ -128,7 +128,10 @@ def open_source(source: str, *, fps: float, clock: Clock = time.time, sleep: Sle
         return CaptureSource(text, int(text), opts, live=True)
     if lower.startswith("/dev/video"):
         return CaptureSource(text, text, opts, live=True)
-    path = Path(text.removeprefix("file://")).expanduser()
+    text = text.removeprefix("file://")
+    if re.match(r"^[a-z][a-z0-9+.-]*://", lower) and not lower.startswith("file://"):
+        raise SourceError(text, "not a known camera source", _KINDS_HELP)
+    path = Path(text).expanduser()
     if path.is_dir():
         return FolderSource(path, opts)
     if path.suffix.lower() in VIDEO_SUFFIXES:

@@ -65,14 +65,17 @@ class FlakySource:
     """A `FrameSource` that is reachable while `is_up(clock())` is true.
 
     While up it paces itself at `options.fps` and returns a plain grey 64x48 frame whose
-    brightness follows the frame count; while down `open` and `read` raise `SourceError`.
+    brightness follows the frame count; while stalled (connected, nothing arrives) `read`
+    returns None; while down `open` and `read` raise `SourceError`.
     `open_attempts` records the clock at every open.
     """
 
-    def __init__(self, options: SourceOptions, is_up: Callable[[float], bool]) -> None:
+    def __init__(self, options: SourceOptions, is_up: Callable[[float], bool], *,
+                 is_stalled: Callable[[float], bool] = lambda t: False) -> None:
         self.description = "flaky-fake"
         self.options = options
         self.is_up = is_up
+        self.is_stalled = is_stalled
         self.open_attempts: list[float] = []
         self.n = 0
         self._open = False
@@ -88,12 +91,14 @@ class FlakySource:
             raise SourceError(self.description, "connection refused (fake outage)")
         self._open = True
 
-    def read(self) -> RawFrame:
+    def read(self) -> RawFrame | None:
         self.options.sleep(self.options.interval_s)
         now = self.options.clock()
         if not self._open or not self.is_up(now):
             self._open = False
             raise SourceError(self.description, "stream lost (fake outage)")
+        if self.is_stalled(now):
+            return None
         self.n += 1
         img = np.full((48, 64, 3), 60 + self.n % 100, np.uint8)
         return RawFrame(self.options.utc(now), img, f"flaky#{self.n}")

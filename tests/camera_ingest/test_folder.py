@@ -1,0 +1,175 @@
+"""Folder source (camera-trap uploads): capture-time order, once only across restarts,
+corrupt files counted, uploads in progress retried; and the real labelled photos."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from camera_ingest import CorruptFrameError, FrameFlagger, FrameQueue, IngestService, open_source
+from camera_ingest.folder import exif_capture_time
+from camera_ingest.testing import FakeClock, FakeHealthSink
+from tests.camera_ingest.conftest import camera, ingest
+
+OLD = time.time() - 3600  # an mtime well past the upload settle time
+
+
+def write_jpeg(path: Path, value: int, *, exif_time: str | None = None,
+               mtime: float | None = None) -> Path:
+    img = Image.fromarray(np.full((48, 64, 3), value, np.uint8))
+    if exif_time:
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = exif_time
+        img.save(path, exif=exif)
+    else:
+        img.save(path)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def drain_folder(folder: Path, state_dir: Path | None) -> tuple[list[str], int]:
+    clock = FakeClock()
+    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep, state_dir=state_dir)
+    src.open()
+    names, errors = [], 0
+    while True:
+        try:
+            raw = src.read()
+        except CorruptFrameError:
+            errors += 1
+            continue
+        if raw is None:
+            return names, errors
+        names.append(Path(raw.source_ref).name)
+
+
+def test_folder_orders_by_exif_time_then_mtime(tmp_path: Path) -> None:
+    folder = tmp_path / "trap"
+    folder.mkdir()
+    # Names and mtimes run opposite to the EXIF capture times.
+    write_jpeg(folder / "a.jpg", 10, exif_time="2026:05:01 10:00:03", mtime=OLD + 1)
+    write_jpeg(folder / "b.jpg", 20, exif_time="2026:05:01 10:00:02", mtime=OLD + 2)
+    write_jpeg(folder / "c.jpg", 30, exif_time="2026:05:01 10:00:01", mtime=OLD + 3)
+    write_jpeg(folder / "d.png", 40, mtime=datetime(2026, 5, 1, 10, 0, 2, 500000,
+                                                    tzinfo=timezone.utc).timestamp())
+    (folder / "notes.txt").write_text("not an image")
+    names, errors = drain_folder(folder, None)
+    assert (names, errors) == (["c.jpg", "b.jpg", "d.png", "a.jpg"], 0)
+    assert exif_capture_time(folder / "c.jpg") == datetime(2026, 5, 1, 10, 0, 1, tzinfo=timezone.utc)
+
+
+def test_folder_restart_with_state_dir_does_not_reprocess(tmp_path: Path) -> None:
+    folder, state = tmp_path / "trap", tmp_path / "state"
+    folder.mkdir()
+    for i in range(3):
+        write_jpeg(folder / f"{i}.jpg", 50 + i, mtime=OLD + i)
+    assert drain_folder(folder, state)[0] == ["0.jpg", "1.jpg", "2.jpg"]
+    assert drain_folder(folder, state)[0] == []
+    write_jpeg(folder / "3.jpg", 90, mtime=OLD + 10)
+    assert drain_folder(folder, state)[0] == ["3.jpg"]
+    assert drain_folder(folder, None)[0] == ["0.jpg", "1.jpg", "2.jpg", "3.jpg"]
+
+
+def test_folder_garbage_jpegs_skipped_and_counted_once(tmp_path: Path) -> None:
+    folder, state = tmp_path / "trap", tmp_path / "state"
+    folder.mkdir()
+    write_jpeg(folder / "good1.jpg", 80, mtime=OLD)
+    for name, body in (("garbage.jpg", os.urandom(5000)), ("empty.jpg", b""),
+                       ("cut.jpg", (folder / "good1.jpg").read_bytes()[:20])):
+        (folder / name).write_bytes(body)
+        os.utime(folder / name, (OLD + 1, OLD + 1))
+    write_jpeg(folder / "good2.jpg", 90, mtime=OLD + 2)
+    assert drain_folder(folder, state) == (["good1.jpg", "good2.jpg"], 3)
+    assert drain_folder(folder, state) == ([], 0)
+
+
+def test_folder_upload_in_progress_retried_not_counted(tmp_path: Path) -> None:
+    folder = tmp_path / "trap"
+    folder.mkdir()
+    whole = write_jpeg(tmp_path / "whole.jpg", 70).read_bytes()
+    (folder / "uploading.jpg").write_bytes(whole[:10])  # fresh mtime: still being written
+    clock = FakeClock()
+    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep)
+    src.open()
+    assert src.read() is None
+    (folder / "uploading.jpg").write_bytes(whole)
+    raw = src.read()
+    assert raw is not None and raw.source_ref.endswith("uploading.jpg")
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def test_folder_fed_while_service_runs_picks_up_new_files_once(tmp_path: Path) -> None:
+    folder, state = tmp_path / "inbox", tmp_path / "state"
+    folder.mkdir()
+    for i in range(2):
+        write_jpeg(folder / f"early{i}.jpg", 60 + 20 * i, mtime=OLD + i)
+    cam = camera(str(folder), id="trap", fps=20.0, motion_gating=False)
+    q = FrameQueue(100)
+
+    def service() -> IngestService:
+        return IngestService([cam], ingest(health_interval_s=0.2), q,
+                             health_sink=FakeHealthSink(), state_dir=state)
+
+    svc = service()
+    svc.start()
+    assert wait_for(lambda: q.qsize() == 2)
+    for i in range(3):
+        write_jpeg(folder / f"late{i}.jpg", 120 + 20 * i, mtime=OLD + 100 + i)
+    assert wait_for(lambda: q.qsize() == 5)
+    svc.stop(5)
+    refs = [Path(f.source_ref).name for f in q.drain(10)]
+    assert refs == ["early0.jpg", "early1.jpg", "late0.jpg", "late1.jpg", "late2.jpg"]
+
+    again = service()
+    again.start()
+    time.sleep(0.5)  # twenty sample intervals: nothing old may come back
+    assert q.qsize() == 0
+    write_jpeg(folder / "after_restart.jpg", 200, mtime=OLD + 200)
+    assert wait_for(lambda: q.qsize() == 1)
+    again.stop(5)
+    assert [Path(f.source_ref).name for f in q.drain(10)] == ["after_restart.jpg"]
+
+
+def test_real_photos_night_flag_agrees_with_manifest(bears_dir: Path) -> None:
+    """The image test (no coordinates) against the manifest's day/night labels."""
+    with (bears_dir / "manifest.csv").open(newline="") as fh:
+        light = {Path(r["file"]).name: r["light"] for r in csv.DictReader(fh)
+                 if r["file"].startswith("images/")}
+    flaggers = {}
+    agree = total = 0
+    per_light = {"day": [0, 0], "night": [0, 0]}
+    for folder in sorted((bears_dir / "images").glob("*/*")):
+        clock = FakeClock()
+        src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep, realtime=False)
+        src.open()
+        flagger = flaggers.setdefault(folder, FrameFlagger(camera(str(folder)), ingest()))
+        while (raw := src.read()) is not None:
+            frame = flagger.process(raw, clock()).frame
+            truth = light[Path(raw.source_ref).name]
+            ok = frame.is_night == (truth == "night")
+            agree += ok
+            total += 1
+            per_light[truth][0] += ok
+            per_light[truth][1] += 1
+    share = agree / total
+    print(f"\nnight flag vs manifest light: {agree}/{total} = {share:.3f} "
+          f"(day {per_light['day'][0]}/{per_light['day'][1]}, "
+          f"night {per_light['night'][0]}/{per_light['night'][1]})")
+    assert total == len(light)
+    assert share >= 0.9

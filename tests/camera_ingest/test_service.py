@@ -1,0 +1,51 @@
+"""IngestService with real threads: back-pressure between cameras, a dead camera beside live
+ones, thumbnails, clean stop."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bearwatch.records import CameraState
+from camera_ingest import FrameQueue, IngestService
+from camera_ingest.testing import FakeHealthSink
+from tests.camera_ingest.conftest import camera, ingest
+
+
+def test_fast_camera_fills_queue_slow_and_dead_cameras_unaffected(tmp_path: Path) -> None:
+    cams = [camera("demo:seed=1,width=320,height=180", id="fast", fps=50.0, motion_gating=False),
+            camera("demo:seed=2,width=320,height=180", id="slow", fps=2.0, motion_gating=False),
+            camera("http://127.0.0.1:9/dead.mjpg", id="dead", fps=5.0)]
+    q, sink = FrameQueue(8), FakeHealthSink()
+    svc = IngestService(cams, ingest(health_interval_s=0.3, offline_after_s=5), q,
+                        health_sink=sink, thumbs_dir=tmp_path / "thumbs")
+    svc.start()
+    time.sleep(2.0)  # nobody consumes: the queue is full most of the time
+    assert svc.stop(5)
+    fast, slow, dead = svc.readers
+    queued = q.drain(100)
+    slow_queued = [f for f in queued if f.camera_id == "slow"]
+    assert q.dropped("fast") > 20 and fast.frames_total > 40
+    # The fast camera only ever pushes out its own frames: the slow camera's newest frame is
+    # always queued; the slow camera loses only frames it replaced itself in a full queue.
+    assert slow.frames_total >= 3 and slow_queued
+    assert slow_queued[-1].seq == slow.frames_total - 1
+    assert q.dropped("slow") + len(slow_queued) == slow.frames_total
+    assert q.dropped("slow") < slow.frames_total
+    assert len(queued) == 8
+    assert dead.frames_total == 0 and sink.states("dead") == [CameraState.OFFLINE]
+    report = sink.latest("fast")
+    assert report is not None and report.dropped_frames > 0 and report.state is CameraState.ONLINE
+    assert (tmp_path / "thumbs" / "fast.jpg").is_file()
+    assert not (tmp_path / "thumbs" / "dead.jpg").exists()
+
+
+def test_disabled_camera_gets_no_reader_and_stop_is_prompt() -> None:
+    cams = [camera("demo:", id="on", fps=1.0), camera("demo:", id="off", fps=1.0, enabled=False)]
+    svc = IngestService(cams, ingest(), FrameQueue(4), health_sink=FakeHealthSink())
+    assert [r.camera.id for r in svc.readers] == ["on"]
+    svc.start()
+    time.sleep(0.2)
+    t = time.monotonic()
+    assert svc.stop(5)
+    assert time.monotonic() - t < 2.0  # the default sleep wakes on stop
