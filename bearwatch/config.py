@@ -196,6 +196,17 @@ class DetectorConfig(Section):
     audit_near_threshold_boost: float = Field(
         5.0, ge=1, description="Over-sampling factor for scores near the threshold."
     )
+    drift_psi_max: float = Field(
+        0.25, gt=0, le=10,
+        description="A camera whose recent score or luma histogram has a population stability "
+        "index above this against the model's training reference is flagged as drifted.",
+    )
+    drift_window_hours: float = Field(
+        24.0, gt=0, le=24 * 90, description="Recent window the drift watch compares, hours."
+    )
+    drift_min_frames: int = Field(
+        200, ge=1, description="Fewer frames in the window: drift is not assessed (too noisy)."
+    )
 
     @model_validator(mode="after")
     def _k_of_n(self) -> DetectorConfig:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -85,7 +85,7 @@ class DriftResult:
 
 
 def _same_edges(a: Histogram, b: Histogram) -> None:
-    if not np.allclose(a.edges, b.edges):
+    if len(a.edges) != len(b.edges) or not np.allclose(a.edges, b.edges):
         raise ValueError(f"histograms have different bins ({len(a.counts)} bins from "
                          f"{a.edges[0]} vs {len(b.counts)} from {b.edges[0]}); both sides must "
                          "use the same edges")
@@ -126,3 +126,68 @@ def compare(measure: str, reference: Histogram, recent: Histogram, *, psi_max: f
     return DriftResult(measure=measure, psi=value, ks=ks_statistic(reference, recent),
                        n_recent=int(recent.total), n_reference=int(reference.total),
                        psi_max=psi_max, flagged=value > psi_max)
+
+
+class WindowCounts(Protocol):
+    """A camera's recent frames as histograms (what `db.drift.CameraWindow` holds)."""
+
+    camera_id: str
+    model_version: str
+    n_frames: int
+    p_bear_counts: tuple[int, ...]
+    luma_counts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CameraDrift:
+    """Drift of one camera's recent window against its model's reference.
+
+    Attributes:
+        score, luma: the two measures; None when not assessed (`reason` says why).
+        flagged: either measure's PSI exceeds its limit.
+    """
+
+    camera_id: str
+    model_version: str
+    n_frames: int
+    score: DriftResult | None
+    luma: DriftResult | None
+    flagged: bool
+    reason: str
+
+
+def assess_camera(window: WindowCounts, reference: Mapping[str, Any] | None, *,
+                  psi_max: float, min_frames: int) -> CameraDrift:
+    """Compare a window with `reference` (`{"score": hist, "luma": hist}` as stored in the
+    model version's metrics). Too few frames, or a model without a reference, is not
+    assessed and never flagged: no evidence is not a shift."""
+    def unassessed(reason: str) -> CameraDrift:
+        return CameraDrift(window.camera_id, window.model_version, window.n_frames, None, None,
+                           False, reason)
+
+    if not reference or "score" not in reference or "luma" not in reference:
+        return unassessed(f"model {window.model_version} has no training reference")
+    if window.n_frames < min_frames:
+        return unassessed(f"{window.n_frames} frames < {min_frames} needed")
+    score_ref = Histogram.from_json(reference["score"])
+    luma_ref = Histogram.from_json(reference["luma"])
+    score = compare("score", score_ref, Histogram(score_ref.edges, tuple(
+        float(c) for c in window.p_bear_counts)), psi_max=psi_max)
+    luma = compare("luma", luma_ref, Histogram(luma_ref.edges, tuple(
+        float(c) for c in window.luma_counts)), psi_max=psi_max)
+    flagged = [r for r in (score, luma) if r.flagged]
+    reason = ("; ".join(f"{r.measure} PSI {r.psi:.3f} > {psi_max}" for r in flagged)
+              or f"score PSI {score.psi:.3f}, luma PSI {luma.psi:.3f} within {psi_max}")
+    return CameraDrift(window.camera_id, window.model_version, window.n_frames, score, luma,
+                       bool(flagged), reason)
+
+
+def flagged_cameras(windows: Sequence[WindowCounts],
+                    references: Mapping[str, Mapping[str, Any] | None], *, psi_max: float,
+                    min_frames: int) -> list[CameraDrift]:
+    """The cameras whose window drifted from the reference of the model that scored it
+    (`references` is keyed by model version), most drifted first."""
+    out = [assess_camera(w, references.get(w.model_version), psi_max=psi_max,
+                         min_frames=min_frames) for w in windows]
+    flagged = [d for d in out if d.flagged]
+    return sorted(flagged, key=lambda d: -max(r.psi for r in (d.score, d.luma) if r))

@@ -31,6 +31,10 @@ def register(sub: Any) -> None:
     p.add_argument("--size", type=int, default=160, help="training crop side, px (default 160)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--valid-pct", type=float, default=0.2, help="held-out share (default 0.2)")
+    p.add_argument("--head", choices=("bear_mass", "new"), default="bear_mass",
+                   help="start from the built-in model's ImageNet bear classes (default) or "
+                   "a fresh two-class head")
+    p.add_argument("--lr", type=float, default=2e-3, help="base learning rate (default 2e-3)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: the models folder of the config)")
     p.set_defaults(handler=_train)
@@ -78,7 +82,8 @@ def _train(args: argparse.Namespace) -> int:
     items = folder_items + db_items
     split = group_split(items, valid_pct=args.valid_pct, seed=args.seed)
     options = TrainOptions(seed=args.seed, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
-                           size=args.size, batch_size=args.batch_size)
+                           size=args.size, batch_size=args.batch_size, head=args.head,
+                           base_lr=args.lr)
     print(f"data: {len(folder_items)} labelled images from {args.data}, {len(db_items)} "
           f"reviewed images from the database ({missing} missing files skipped); "
           f"{len(split.train)} train / {len(split.valid)} held out", flush=True)
@@ -94,7 +99,8 @@ def _train(args: argparse.Namespace) -> int:
         register_version(session, ModelVersionInfo(
             id=exported.version, kind="fastai", created_at=utc_now(), path=str(exported.path),
             sha256=exported.sha256, training_counts=counts, metrics=metrics,
-            notes=f"bearwatch train {args.data} seed={args.seed} size={args.size}"),
+            notes=f"bearwatch train {args.data} seed={args.seed} size={args.size} "
+                  f"head={args.head} epochs={args.freeze_epochs}+{args.epochs}"),
             actor="cli")
     overall = metrics["overall"]
     print(f"model {exported.version}\n  file     {exported.path}\n  sha256   {exported.sha256}\n"

@@ -6,15 +6,23 @@ Imported lazily through `detector` (it pulls in fastai); other packages use
 `from detector import …`.
 """
 
+from detector.training.compare import (
+    HeldOut,
+    load_heldout,
+    model_report,
+    recall_at_equal_false_alarms,
+    score_heldout,
+)
 from detector.training.errors import TrainingError
 from detector.training.export import ExportedModel, export_model, read_split
 from detector.training.items import TrainItem, count_items, load_labelled
 from detector.training.split import Split, group_split
 from detector.training.summary import reference_histograms, validation_metrics
-from detector.training.trainer import TrainOptions, TrainResult, score_images, train
+from detector.training.trainer import TrainOptions, TrainResult, train
 
 __all__ = [
     "ExportedModel",
+    "HeldOut",
     "Split",
     "TrainItem",
     "TrainOptions",
@@ -23,10 +31,13 @@ __all__ = [
     "count_items",
     "export_model",
     "group_split",
+    "load_heldout",
     "load_labelled",
+    "model_report",
     "read_split",
+    "recall_at_equal_false_alarms",
     "reference_histograms",
-    "score_images",
+    "score_heldout",
     "train",
     "validation_metrics",
 ]

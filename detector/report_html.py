@@ -1,0 +1,218 @@
+"""The evaluation report as one static HTML page an analyst can open anywhere: figures side
+by side for a candidate model and the one it would replace, on the same held-out images.
+
+Everything is inline (PNG charts and JPEG thumbnails as base64), so the file can be mailed
+or archived alone. Every rate shows its counts and a Wilson 95 % interval (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to memory only
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from scipy.stats import binomtest  # noqa: E402
+
+from detector.training.compare import HeldOut  # noqa: E402
+from detector.training.figures import binary_stats, pr_curve, threshold_for_recall  # noqa: E402
+
+TARGET_RECALLS = (0.9, 0.95)
+THUMB_SIDE = 160
+N_TOP_LOSSES = 12
+LIGHTS = ("day", "night", "infrared")
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1150px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;
+text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}.ci{color:#777;font-size:11px}
+.cols{display:flex;gap:24px;flex-wrap:wrap}.loss{display:inline-block;width:172px;margin:4px;overflow-wrap:anywhere;
+font-size:11px;vertical-align:top}.loss img{width:160px;height:120px;object-fit:contain;
+background:#eee}.bad{color:#b00}.good{color:#070}.note{color:#555;font-size:13px}
+"""
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x))
+
+
+def _rate(num: int, den: int) -> str:
+    """`0.875 (7/8) [0.53–0.98]`, or `– (0/0)` when there is nothing to measure."""
+    if den == 0:
+        return "– (0/0)"
+    ci = binomtest(num, den).proportion_ci(method="wilson")
+    return (f"{num / den:.3f} <span class=ci>({num}/{den}) "
+            f"[{ci.low:.2f}–{ci.high:.2f}]</span>")
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="chart" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def _thumb(path: Any) -> str:
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))
+            rgb = im.convert("RGB")
+    except OSError:
+        return "<div>(image unreadable)</div>"
+    rgb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    buf = io.BytesIO()
+    rgb.save(buf, format="JPEG", quality=80)
+    return f'<img alt="" src="data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def _figures_table(heldout: HeldOut, scores: Mapping[str, np.ndarray], threshold: float) -> str:
+    y = heldout.is_bear
+    masks = {"overall": np.ones(len(heldout), bool), **heldout.subsets()}
+    head = "".join(f"<th colspan=3>{_e(v)}</th>" for v in scores)
+    sub = "<th>recall</th><th>precision</th><th>false-alarm rate</th>" * len(scores)
+    rows = []
+    for name, mask in masks.items():
+        cells = []
+        for p in scores.values():
+            s = binary_stats(y[mask], p[mask], threshold)
+            cells += [_rate(s.tp, s.tp + s.fn), _rate(s.tp, s.tp + s.fp), _rate(s.fp, s.fp + s.tn)]
+        rows.append(f"<tr><td class=l>{name} <span class=ci>({int(y[mask].sum())} bear / "
+                    f"{int((~y[mask]).sum())} no bear)</span></td>"
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return (f"<table><tr><th class=l rowspan=2>images</th>{head}</tr><tr>{sub}</tr>"
+            + "".join(rows) + "</table>")
+
+
+def _confusions(heldout: HeldOut, scores: Mapping[str, np.ndarray], threshold: float) -> str:
+    parts = []
+    for version, p in scores.items():
+        s = binary_stats(heldout.is_bear, p, threshold)
+        parts.append(
+            f"<div><b>{_e(version)}</b><table><tr><th class=l>actual \\ predicted</th>"
+            f"<th>bear</th><th>no bear</th></tr><tr><th class=l>bear</th><td class=good>{s.tp}"
+            f"</td><td class=bad>{s.fn}</td></tr><tr><th class=l>no bear</th><td class=bad>"
+            f"{s.fp}</td><td class=good>{s.tn}</td></tr></table></div>")
+    return "<div class=cols>" + "".join(parts) + "</div>"
+
+
+def _pr_chart(heldout: HeldOut, scores: Mapping[str, np.ndarray]) -> str:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for version, p in scores.items():
+        for ax, (name, mask) in zip(axes, (("all images", np.ones(len(heldout), bool)),
+                                            ("day", heldout.light == "day"))):
+            c = pr_curve(heldout.is_bear[mask], p[mask])
+            ax.step(c.recall, c.precision, where="post", label=version)
+            ax.set_title(f"precision–recall, {name}")
+    for ax in axes:
+        ax.set_xlabel("recall")
+        ax.set_ylabel("precision")
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower left", fontsize=8)
+    return _png(fig)
+
+
+def _thresholds(heldout: HeldOut, scores: Mapping[str, np.ndarray]) -> str:
+    y = heldout.is_bear
+    rows = []
+    for version, p in scores.items():
+        for target in TARGET_RECALLS:
+            t = threshold_for_recall(y, p, target)
+            if t is None:
+                rows.append(f"<tr><td class=l>{_e(version)}</td><td>{target:.0%}</td>"
+                            "<td colspan=3>no bears held out</td></tr>")
+                continue
+            s = binary_stats(y, p, t)
+            rows.append(f"<tr><td class=l>{_e(version)}</td><td>{target:.0%}</td><td>{t:.4f}</td>"
+                        f"<td>{_rate(s.tp, s.n_bear)}</td><td>{_rate(s.fp, s.n_no_bear)}</td></tr>")
+    return ("<table><tr><th class=l>model</th><th>target recall</th><th>threshold</th>"
+            "<th>recall</th><th>false-alarm rate</th></tr>" + "".join(rows) + "</table>")
+
+
+def _equal_far(doc: Mapping[str, Any]) -> str:
+    table = doc.get("recall_at_equal_false_alarm_rate", {})
+    versions = [doc["candidate"]["model_version"], doc["baseline"]["model_version"]]
+    out = []
+    for light, block in table.items():
+        rows = []
+        for row in block["rows"]:
+            cells = []
+            for v in versions:
+                r = row.get(v)
+                cells.append("–" if r is None else
+                             f"{_rate(r['tp'], r['n_bear'])} <span class=ci>at t={r['threshold']}, "
+                             f"FAR {r['fp']}/{r['n_no_bear']}</span>")
+            rows.append(f"<tr><td>≤ {row['max_false_alarm_rate']:.0%}</td>"
+                        + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        out.append(f"<h3>{_e(light)} ({block['n_bear']} bear / {block['n_no_bear']} no bear)</h3>"
+                   "<table><tr><th>false-alarm budget</th>"
+                   + "".join(f"<th>recall of {_e(v)}</th>" for v in versions) + "</tr>"
+                   + "".join(rows) + "</table>")
+    return "".join(out)
+
+
+def _top_losses(heldout: HeldOut, scores: Mapping[str, np.ndarray], version: str) -> str:
+    p = scores[version]
+    y = heldout.is_bear
+    loss = np.where(y, 1 - p, p)
+    cards = []
+    for i in np.argsort(-loss, kind="stable")[:N_TOP_LOSSES]:
+        others = " · ".join(f"{_e(v)}: {q[i]:.3f}" for v, q in scores.items())
+        light = "infrared" if heldout.infrared[i] else heldout.light[i]
+        cards.append(f"<div class=loss>{_thumb(heldout.paths[i])}<br><b>{'bear' if y[i] else 'no bear'}"
+                     f"</b> ({_e(light)}), loss {loss[i]:.3f}<br>{others}<br>"
+                     f"<span class=ci>{_e(heldout.refs[i])}</span></div>")
+    return "".join(cards)
+
+
+def render_report(heldout: HeldOut, doc: Mapping[str, Any], *,
+                  title: str = "Bearwatch model evaluation") -> str:
+    """The HTML page for a `bearwatch eval-report` document.
+
+    Args:
+        heldout: the images both models were scored on (for counts and thumbnails).
+        doc: `{"candidate": report, "baseline": report, "recall_at_equal_false_alarm_rate":
+            …}` where each report carries `model_version`, `threshold` and `p_bear` (one per
+            held-out image, in order).
+    """
+    cand, base = doc["candidate"], doc["baseline"]
+    scores: dict[str, np.ndarray] = {
+        r["model_version"]: np.asarray(r["p_bear"], dtype=np.float64) for r in (cand, base)}
+    for v, p in scores.items():
+        if p.shape != (len(heldout),):
+            raise ValueError(f"report of {v} has {p.shape[0]} scores for {len(heldout)} "
+                             "held-out images; score the same split")
+    threshold = float(cand["threshold"])
+    n_bear, n_no = int(heldout.is_bear.sum()), int((~heldout.is_bear).sum())
+    return "".join([
+        f"<!doctype html><html><head><meta charset=utf-8><title>{_e(title)}</title>",
+        f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
+        f"<p>Candidate <b>{_e(cand['model_version'])}</b> against the model it would replace, "
+        f"<b>{_e(base['model_version'])}</b>, on the same {len(heldout)} held-out images "
+        f"({n_bear} bear, {n_no} no bear; split {_e(doc.get('split', ''))}). Alert threshold "
+        f"{threshold}. Rates show (count) and [Wilson 95 % interval].</p>",
+        "<h2>Precision, recall and false-alarm rate, overall and by light</h2>",
+        _figures_table(heldout, scores, threshold),
+        "<p class=note>night = the manifest's night (infrared included); infrared = greyscale "
+        "images measured on the pixels, day or night.</p>",
+        "<h2>Confusion matrices</h2>", _confusions(heldout, scores, threshold),
+        "<h2>Precision–recall curves</h2>", _pr_chart(heldout, scores),
+        "<h2>Threshold for a target recall</h2>", _thresholds(heldout, scores),
+        "<h2>Recall at equal false-alarm rates</h2>",
+        "<p class=note>Each model at its own threshold that keeps its false-alarm rate within "
+        "the budget: fair to both whatever their score calibration.</p>", _equal_far(doc),
+        f"<h2>Top losses of {_e(cand['model_version'])}</h2>",
+        _top_losses(heldout, scores, cand["model_version"]),
+        f"<h2>Top losses of {_e(base['model_version'])}</h2>",
+        _top_losses(heldout, scores, base["model_version"]),
+        "</body></html>",
+    ])
+

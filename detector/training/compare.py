@@ -1,0 +1,158 @@
+"""Score the held-out split with two models (a candidate and the one it would replace) and
+compute the figures that decide between them.
+
+The JSON of one model follows `bearwatch eval` (issue 4): `threshold`, `overall`, `by_light`
+(`day`, `night`, plus `infrared`: greyscale images whatever the manifest says), `confusion`,
+`threshold_for_recall_95`, `worst`. The comparison adds recall at equal false-alarm rates,
+per light, which is fair to both models whatever their score calibration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+
+from detector.training.export import read_split
+from detector.training.figures import (
+    binary_stats,
+    threshold_for_false_alarm,
+    threshold_for_recall,
+)
+
+# Mean |R-G| + |G-B| below this (0..255 scale) is a greyscale, infrared-like image.
+INFRARED_CHROMA_MAX = 4.0
+# Stills are scored from copies at most this many px on the long side (the model sees
+# 160–224 px; full 2048-px decodes would only cost time).
+LOAD_MAX_SIDE = 1024
+FAR_BUDGETS = (0.05, 0.1, 0.2)
+N_WORST = 10
+
+
+class ImageScorer(Protocol):
+    """What a detector `Model` offers for stills: p_bear per HxWx3 uint8 RGB image."""
+
+    version: str
+
+    def score_images(self, images: Sequence[np.ndarray]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HeldOut:
+    """The held-out images: parallel tuples. `light` is the manifest's day/night;
+    `infrared` is measured on the image."""
+
+    refs: tuple[str, ...]
+    paths: tuple[Path, ...]
+    is_bear: np.ndarray
+    light: np.ndarray
+    infrared: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def subsets(self) -> dict[str, np.ndarray]:
+        """Masks: overall, day, night, infrared (images may be in night and infrared)."""
+        return {"day": self.light == "day", "night": self.light != "day",
+                "infrared": self.infrared}
+
+
+def load_rgb(path: Path, *, max_side: int = LOAD_MAX_SIDE) -> np.ndarray:
+    """HxWx3 uint8 RGB, long side at most `max_side` px."""
+    with Image.open(path) as im:
+        im.draft("RGB", (max_side, max_side))
+        rgb = im.convert("RGB")
+    rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def is_infrared_image(rgb: np.ndarray) -> bool:
+    """Near-zero chroma: a greyscale (infrared or monochrome) frame."""
+    x = rgb[::4, ::4].astype(np.int16)
+    chroma = np.abs(x[..., 0] - x[..., 1]) + np.abs(x[..., 1] - x[..., 2])
+    return float(chroma.mean()) < INFRARED_CHROMA_MAX
+
+
+def load_heldout(split_path: Path) -> HeldOut:
+    """The held-out items of a `<version>.split.json`, with the infrared flag measured."""
+    rows = read_split(split_path)
+    paths = tuple(Path(r["path"]) for r in rows)
+    return HeldOut(refs=tuple(r["ref"] for r in rows), paths=paths,
+                   is_bear=np.array([r["label"] == "bear" for r in rows], dtype=bool),
+                   light=np.array([r["light"] for r in rows]),
+                   infrared=np.array([is_infrared_image(load_rgb(p, max_side=256))
+                                      for p in paths], dtype=bool))
+
+
+def score_heldout(model: ImageScorer, heldout: HeldOut, *, batch_size: int = 16,
+                  progress: Callable[[int, int, float], None] | None = None) -> np.ndarray:
+    """p_bear of each held-out image through the model's own serving path."""
+    out: list[np.ndarray] = []
+    start = time.monotonic()
+    for i in range(0, len(heldout), batch_size):
+        images = [load_rgb(p) for p in heldout.paths[i:i + batch_size]]
+        out.append(np.asarray(model.score_images(images), dtype=np.float64))
+        if progress is not None:
+            progress(min(i + batch_size, len(heldout)), len(heldout), time.monotonic() - start)
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def model_report(heldout: HeldOut, p_bear: np.ndarray, *, version: str,
+                 threshold: float = 0.5) -> dict[str, Any]:
+    """The `bearwatch eval` figures of one model on the held-out images (JSON-ready)."""
+    y = heldout.is_bear
+    overall = binary_stats(y, p_bear, threshold)
+    by_light = {}
+    for name, mask in heldout.subsets().items():
+        s = binary_stats(y[mask], p_bear[mask], threshold)
+        by_light[name] = {k: v for k, v in s.to_json().items()
+                          if k in ("n_bear", "n_no_bear", "recall", "precision",
+                                   "false_alarm_rate", "tp", "fp", "fn", "tn")}
+    t95 = threshold_for_recall(y, p_bear, 0.95)
+    loss = np.where(y, 1 - p_bear, p_bear)
+    worst = [{"file": heldout.refs[i], "label": "bear" if y[i] else "no_bear",
+              "p_bear": round(float(p_bear[i]), 4)}
+             for i in np.argsort(-loss, kind="stable")[:N_WORST]]
+    return {
+        "model_version": version,
+        "n_images": len(heldout),
+        "threshold": threshold,
+        "overall": {k: v for k, v in overall.to_json().items() if k != "threshold"},
+        "by_light": by_light,
+        "confusion": {"labels": ["bear", "no_bear"],
+                      "matrix": [[overall.tp, overall.fn], [overall.fp, overall.tn]],
+                      "rows": "actual", "columns": "predicted"},
+        "threshold_for_recall_95": t95,
+        "false_alarm_rate_at_recall_95": (None if t95 is None else
+                                          binary_stats(y, p_bear, t95).false_alarm_rate),
+        "worst": worst,
+        "p_bear": [round(float(p), 5) for p in p_bear],
+    }
+
+
+def recall_at_equal_false_alarms(heldout: HeldOut, scores: dict[str, np.ndarray], *,
+                                 budgets: Sequence[float] = FAR_BUDGETS) -> dict[str, Any]:
+    """For each light and false-alarm budget: each model's recall at its own threshold that
+    keeps the false-alarm rate within the budget (with the counts behind it)."""
+    y = heldout.is_bear
+    table: dict[str, Any] = {}
+    for name, mask in {"overall": np.ones(len(heldout), bool), **heldout.subsets()}.items():
+        rows = []
+        for budget in budgets:
+            row: dict[str, Any] = {"max_false_alarm_rate": budget}
+            for version, p in scores.items():
+                t = threshold_for_false_alarm(y[mask], p[mask], budget)
+                s = None if t is None else binary_stats(y[mask], p[mask], t)
+                row[version] = None if s is None else {
+                    "threshold": round(t, 5) if t is not None else None, "recall": s.recall,
+                    "tp": s.tp, "n_bear": s.n_bear, "false_alarm_rate": s.false_alarm_rate,
+                    "fp": s.fp, "n_no_bear": s.n_no_bear}
+            rows.append(row)
+        table[name] = {"n_bear": int(y[mask].sum()), "n_no_bear": int((~y[mask]).sum()),
+                       "rows": rows}
+    return table
