@@ -1,0 +1,174 @@
+"""Every write the UI makes, as plain functions (testable without Streamlit).
+
+Each action opens one transaction, re-checks the acting user's role in it (`require_role`),
+does the change through `db`'s repository functions (which write the audit row), and commits.
+Nothing here is cached: claims and writes always hit the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bearwatch.config import BearwatchConfig
+from bearwatch.records import Role, Stage, utc_now
+from db import reviews
+from db.missed import MissedReportInput, add_missed_report, attach_frame
+from db.reviews import AlertDetail, AuditItem, ItemKind, Reviewer, VerdictInput
+from db.users import UserInfo, add_user, update_user
+from review_ui.auth import OPERATORS, require_role
+from review_ui.errors import ReviewUIError
+from rollout import (
+    Action,
+    RoutingDecision,
+    RoutingPolicy,
+    StageChange,
+    change_stage,
+    on_verdict,
+    warn_now,
+    zone_overview,
+)
+
+PHOTO_TYPES = ("jpg", "jpeg", "png", "webp")
+
+
+@dataclass(frozen=True, slots=True)
+class UIContext:
+    """What every action needs: the validated config, the session factory and a clock (UTC)."""
+
+    config: BearwatchConfig
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+def _reviewer(user: UserInfo) -> Reviewer:
+    return Reviewer(user.id, user.name)
+
+
+def claim_alert(ctx: UIContext, user: UserInfo) -> AlertDetail | None:
+    """Claim the next alert (or resume the held one) for an operator or admin."""
+    with ctx.sessions.begin() as s:
+        require_role(s, user, *OPERATORS)
+        return reviews.claim_next_alert(s, _reviewer(user), now=ctx.clock(),
+                                        lease_seconds=ctx.config.review_ui.lease_seconds)
+
+
+def decide_alert(ctx: UIContext, user: UserInfo, alert_id: uuid.UUID,
+                 decision: VerdictInput) -> None:
+    """Record the verdict of the lease holder on an alert and let rollout route it (a `bear`
+    in a pilot zone notifies), all in one transaction."""
+    with ctx.sessions.begin() as s:
+        me = require_role(s, user, *OPERATORS)
+        now = ctx.clock()
+        reviews.record_alert_verdict(s, alert_id, _reviewer(me), decision, now=now)
+        on_verdict(s, alert_id, decision.verdict, actor=me.name, now=now,
+                   routing=RoutingPolicy.from_config(ctx.config))
+
+
+def warn(ctx: UIContext, user: UserInfo, alert_id: uuid.UUID) -> RoutingDecision:
+    """An operator's manual warning for an alert (shadow zones: manual oversight); audited."""
+    with ctx.sessions.begin() as s:
+        me = require_role(s, user, *OPERATORS)
+        return warn_now(s, alert_id, actor=me.name, now=ctx.clock(),
+                        routing=RoutingPolicy.from_config(ctx.config))
+
+
+def change_zone(ctx: UIContext, admin: UserInfo, zone_id: str, action: Action, *,
+                reason: str) -> StageChange:
+    """Admins only: promote, roll back, pause, resume or kill a zone, with a reason; the
+    zone's current figures are stored with the change.
+
+    Raises:
+        IllegalTransition: not allowed from the zone's stage now.
+        ValueError: empty reason.
+    """
+    with ctx.sessions.begin() as s:
+        me = require_role(s, admin, Role.ADMIN)
+        now = ctx.clock()
+        zone_cfg = next((z for z in ctx.config.zones if z.id == zone_id), None)
+        figures = next((o.rates for o in zone_overview(s, ctx.config, now=now)
+                        if o.zone_id == zone_id), None)
+        return change_stage(s, zone_id, action, actor=me.name, reason=reason, now=now,
+                            figures=figures,
+                            kill_to=Stage(zone_cfg.kill_to) if zone_cfg else Stage.OFF)
+
+
+def claim_audit(ctx: UIContext, user: UserInfo) -> AuditItem | None:
+    with ctx.sessions.begin() as s:
+        require_role(s, user, *OPERATORS)
+        return reviews.claim_next_audit(s, _reviewer(user), now=ctx.clock(),
+                                        lease_seconds=ctx.config.review_ui.lease_seconds)
+
+
+def decide_audit(ctx: UIContext, user: UserInfo, sample_id: int, decision: VerdictInput) -> None:
+    with ctx.sessions.begin() as s:
+        require_role(s, user, *OPERATORS)
+        reviews.record_audit_verdict(s, sample_id, _reviewer(user), decision, now=ctx.clock())
+
+
+def release(ctx: UIContext, user: UserInfo, kind: ItemKind, item_id: str) -> bool:
+    """Give a claimed item back to the queue."""
+    with ctx.sessions.begin() as s:
+        require_role(s, user, *OPERATORS)
+        return reviews.release_lease(s, kind, item_id, _reviewer(user), now=ctx.clock())
+
+
+def save_photo(ctx: UIContext, name: str, data: bytes) -> Path:
+    """Store an uploaded photo under `<storage.root>/missed/` with a fresh name.
+
+    Raises:
+        ReviewUIError: the file type is not an image we keep.
+    """
+    ext = Path(name).suffix.lower().lstrip(".")
+    if ext not in PHOTO_TYPES:
+        raise ReviewUIError(f"photo {name!r}: type {ext or '(none)'!r} not accepted; "
+                            f"upload one of {', '.join(PHOTO_TYPES)}")
+    folder = ctx.config.storage.root / "missed"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.{ext}"
+    path.write_bytes(data)
+    return path
+
+
+def report_miss(ctx: UIContext, user: UserInfo, report: MissedReportInput) -> int:
+    """File a missed-bear report; returns its id."""
+    with ctx.sessions.begin() as s:
+        require_role(s, user, *OPERATORS)
+        return add_missed_report(s, report, _reviewer(user), now=ctx.clock())
+
+
+def attach_report_frame(ctx: UIContext, user: UserInfo, report_id: int, frame_path: str) -> None:
+    with ctx.sessions.begin() as s:
+        require_role(s, user, *OPERATORS)
+        attach_frame(s, report_id, frame_path, _reviewer(user), now=ctx.clock())
+
+
+def create_user(ctx: UIContext, admin: UserInfo, *, name: str, role: Role,
+                password: str) -> UserInfo:
+    """Admins only. Raises ConflictError (name taken) or ValueError (weak password)."""
+    with ctx.sessions.begin() as s:
+        require_role(s, admin, Role.ADMIN)
+        return add_user(s, name=name.strip(), role=role, password=password, actor=admin.name,
+                        now=ctx.clock())
+
+
+def change_user(ctx: UIContext, admin: UserInfo, name: str, *, role: Role | None = None,
+                disabled: bool | None = None, password: str | None = None) -> UserInfo:
+    """Admins only: change role, enable/disable, or reset the password (each audited).
+
+    Raises:
+        ReviewUIError: an admin tries to disable or demote themself (they would lock
+            everyone out of the Users page if they were the last admin).
+    """
+    with ctx.sessions.begin() as s:
+        me = require_role(s, admin, Role.ADMIN)
+        if name == me.name and (disabled or (role is not None and role is not Role.ADMIN)):
+            raise ReviewUIError(f"{me.name!r} cannot disable or demote themself; "
+                                "ask another admin")
+        return update_user(s, name, actor=me.name, now=ctx.clock(), role=role,
+                           disabled=disabled, password=password)

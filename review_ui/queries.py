@@ -1,0 +1,128 @@
+"""The UI's reads, cached; and the shared context (config + engine), cached once per config.
+
+`st.cache_data(ttl=…)` is for reads only; claims and writes live in `review_ui.actions` and
+are never cached. Each read is keyed by the config path, so two configs (tests) never share.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import streamlit as st
+
+from bearwatch.config import load_config
+from db import make_engine, make_sessionmaker
+from db.camera_status import CameraInfo, list_cameras
+from db.catalog import ZoneState, zone_states
+from db.health import CameraHealthRow, camera_health
+from db.missed import NearbyFrame, frames_near
+from db.rates import HourCount, ScoreVerdictCount
+from db.reviews import QueueCounts, QueueEntry, pending_alerts, queue_counts
+from db.users import UserInfo, list_users
+from review_ui.actions import UIContext
+from rollout import (
+    GroupRates,
+    RatesAt,
+    RateWindow,
+    ZoneOverview,
+    compute_rates,
+    hourly_volume,
+    rates_over_time,
+    score_verdict_matrix,
+    zone_overview,
+)
+
+ENV_CONFIG = "BEARWATCH_CONFIG"
+LIVE_TTL_S = 2.0  # below review_ui.refresh_seconds' floor of the 5 s target
+CATALOG_TTL_S = 30.0
+
+
+def config_path() -> str:
+    """The config `bearwatch ui` passed in $BEARWATCH_CONFIG (default ./config.yaml)."""
+    return os.environ.get(ENV_CONFIG, "config.yaml")
+
+
+@st.cache_resource(show_spinner=False)
+def _context(path: str) -> UIContext:
+    cfg = load_config(path)
+    engine = make_engine(cfg.database.resolved_url())
+    return UIContext(config=cfg, sessions=make_sessionmaker(engine))
+
+
+def context() -> UIContext:
+    return _context(config_path())
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def pending(path: str, limit: int = 20) -> list[QueueEntry]:
+    with _context(path).sessions() as s:
+        return pending_alerts(s, limit=limit)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def counts(path: str) -> QueueCounts:
+    ctx = _context(path)
+    with ctx.sessions() as s:
+        return queue_counts(s, now=ctx.clock())
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def health(path: str) -> list[CameraHealthRow]:
+    with _context(path).sessions() as s:
+        return camera_health(s)
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def cameras(path: str) -> list[CameraInfo]:
+    with _context(path).sessions() as s:
+        return list_cameras(s)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def zones(path: str) -> list[ZoneState]:
+    with _context(path).sessions() as s:
+        return zone_states(s)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def nearby_frames(path: str, camera_id: str, at: datetime, minutes: float) -> list[NearbyFrame]:
+    with _context(path).sessions() as s:
+        return frames_near(s, camera_id, at, minutes=minutes)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def users(path: str) -> list[UserInfo]:
+    with _context(path).sessions() as s:
+        return list_users(s)
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def rates(path: str, window: RateWindow) -> list[GroupRates]:
+    with _context(path).sessions() as s:
+        return compute_rates(s, window)
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def rates_series(path: str, window: RateWindow, bucket_days: float) -> list[RatesAt]:
+    with _context(path).sessions() as s:
+        return rates_over_time(s, window, bucket_days)
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def volume_by_hour(path: str, window: RateWindow) -> list[HourCount]:
+    with _context(path).sessions() as s:
+        return hourly_volume(s, window)
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def score_vs_verdict(path: str, window: RateWindow) -> list[ScoreVerdictCount]:
+    with _context(path).sessions() as s:
+        return score_verdict_matrix(s, window)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def overview(path: str) -> list[ZoneOverview]:
+    ctx = _context(path)
+    with ctx.sessions() as s:
+        return zone_overview(s, ctx.config, now=ctx.clock())

@@ -1,0 +1,1 @@
+"""The app's pages; each module has `render()`, routed by `review_ui/app.py` (not `pages/`: a folder of that name beside the entry point switches Streamlit to its legacy multipage mode, which breaks AppTest reruns with st.navigation)."""

@@ -1,0 +1,130 @@
+"""Reports (analysts): false-alert, missed-alert and night rates per zone or camera with 95 %
+intervals and counts, over time; alert volume by hour, day vs night; model score vs verdict;
+review latency and backlog. Every figure comes from rollout's functions (the ones the
+controller uses) and every table downloads as CSV."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from review_ui import queries
+from rollout import GroupRates, Rate, RateWindow
+
+RATES = {"false_alert": "False-alert rate", "missed_alert": "Missed-alert rate",
+         "night_false_alert": "Night false-alert rate", "night_missed_alert": "Night missed-alert rate"}
+
+
+def _rate_cells(prefix: str, r: Rate) -> dict[str, Any]:
+    return {f"{prefix}": r.value, f"{prefix} low": r.low, f"{prefix} high": r.high,
+            f"{prefix} n": r.numerator, f"{prefix} of": r.denominator}
+
+
+def _rates_table(groups: list[GroupRates]) -> pd.DataFrame:
+    rows = []
+    for g in groups:
+        row: dict[str, Any] = {"group": g.key}
+        for attr in RATES:
+            row.update(_rate_cells(attr, getattr(g, attr)))
+        row.update({"alerts": g.alert_volume, "night alerts": g.night_alert_volume,
+                    "reviewed": g.reviewed, "bear": g.bear, "no bear": g.no_bear,
+                    "unsure": g.unsure, "missed reports": g.missed_reports,
+                    "audit reviewed": g.audit_reviewed, "audit bear": g.audit_bear,
+                    "camera days": round(g.camera_days, 2),
+                    "alerts per camera-day": g.alert_volume_per_camera_day})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _download(df: pd.DataFrame, name: str) -> None:
+    st.download_button(f"Download {name}.csv", df.to_csv(index=False).encode(), f"{name}.csv",
+                       "text/csv", key=f"dl_{name}")
+
+
+def _window() -> tuple[RateWindow, float]:
+    today = datetime.now(timezone.utc).date()
+    cols = st.columns(3)
+    span = cols[0].date_input("Window (UTC dates)", value=(today - timedelta(days=29), today),
+                              key="rep_window")
+    by = cols[1].radio("Per", ["zone", "camera"], horizontal=True, key="rep_by")
+    bucket = cols[2].selectbox("Chart bucket (days)", [1, 7], index=1, key="rep_bucket")
+    start, end = (span if isinstance(span, tuple) and len(span) == 2 else (span, span))
+    since = datetime.combine(start, time(0), tzinfo=timezone.utc)
+    until = datetime.combine(end, time(0), tzinfo=timezone.utc) + timedelta(days=1)
+    return RateWindow(since=since, until=until, by=by), float(bucket)
+
+
+def _rate_chart(path: str, window: RateWindow, bucket: float, attr: str) -> pd.DataFrame:
+    rows = []
+    for at in queries.rates_series(path, window, bucket):
+        for g in at.groups:
+            r: Rate = getattr(g, attr)
+            rows.append({"from": at.since, "group": g.key, "rate": r.value, "low": r.low,
+                         "high": r.high, "n": r.numerator, "of": r.denominator})
+    df = pd.DataFrame(rows)
+    if df.empty:
+        st.info("No data in this window.")
+        return df
+    base = alt.Chart(df).encode(x=alt.X("from:T", title="bucket start (UTC)"),
+                                color=alt.Color("group:N"))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=RATES[attr],
+                                                      scale=alt.Scale(domain=[0, 1])), y2="high:Q")
+    line = base.mark_line(point=True).encode(
+        y="rate:Q", tooltip=["group", "from:T", "rate", "low", "high", "n", "of"])
+    st.altair_chart(band + line, width="stretch")
+    return df
+
+
+def render() -> None:
+    st.title("Reports")
+    path = queries.config_path()
+    window, bucket = _window()
+    groups = queries.rates(path, window)
+    st.subheader(f"Rates per {window.by} (95 % Wilson intervals, with counts)")
+    table = _rates_table(groups)
+    st.dataframe(table, hide_index=True, width="stretch")
+    _download(table, f"rates_by_{window.by}")
+    tabs = st.tabs(list(RATES.values()))
+    for tab, attr in zip(tabs, RATES, strict=True):
+        with tab:
+            df = _rate_chart(path, window, bucket, attr)
+            if not df.empty:
+                _download(df, f"{attr}_over_time")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Alert volume by hour of day (UTC)")
+        hours = pd.DataFrame([{"hour": h.hour, "day": h.day, "night": h.night}
+                              for h in queries.volume_by_hour(path, window)])
+        if hours.empty:
+            st.info("No alerts in this window.")
+        else:
+            long = hours.melt("hour", var_name="light", value_name="alerts")
+            st.altair_chart(alt.Chart(long).mark_bar().encode(
+                x="hour:O", y="alerts:Q", color="light:N", xOffset="light:N"), width="stretch")
+            _download(hours, "volume_by_hour")
+    with right:
+        st.subheader("Model score vs verdict")
+        cells = pd.DataFrame([{"score": f"{c.bucket / 10:.1f}–{(c.bucket + 1) / 10:.1f}",
+                               "verdict": c.verdict or "pending", "alerts": c.count}
+                              for c in queries.score_vs_verdict(path, window)])
+        if cells.empty:
+            st.info("No alerts in this window.")
+        else:
+            matrix = cells.pivot_table(index="score", columns="verdict", values="alerts",
+                                       fill_value=0, aggfunc="sum").reset_index()
+            st.dataframe(matrix, hide_index=True, width="stretch")
+            _download(matrix, "score_vs_verdict")
+    st.subheader("Review latency and backlog")
+    latency = pd.DataFrame([{"group": g.key, "median review latency (s)": g.median_review_latency_s,
+                             "unreviewed backlog": g.backlog, "reviewed": g.reviewed}
+                            for g in groups])
+    st.dataframe(latency, hide_index=True, width="stretch")
+    _download(latency, "latency_backlog")
+
+
+if __name__ == "__main__":  # run as a page by st.navigation
+    render()

@@ -1,0 +1,229 @@
+"""The review UI driven through Streamlit's AppTest: the real app, the real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, update
+from streamlit.testing.v1 import AppTest
+
+from bearwatch.records import Role, Stage, utc_now
+from db.models import AlertRow, AuditLog, AuditSample, MissedReport, Review, ReviewLease, Zone
+from db.users import get_user, update_user
+from tests.review_ui import builders as b
+from tests.review_ui.conftest import UIEnv, make_ui_env
+
+APP = str(Path(__file__).resolve().parents[2] / "review_ui" / "app.py")
+
+
+def logged_in(name: str, password: str = b.PASSWORD) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_login_wrong_password_stays_on_login(ui_env: UIEnv) -> None:
+    at = logged_in("ann", "not the password")
+    assert at.session_state["user"] is None
+    assert errors(at) == ["Unknown user, wrong password, or account disabled."]
+
+
+def test_login_disabled_user_is_refused(ui_env: UIEnv) -> None:
+    with ui_env.sessions.begin() as s:
+        update_user(s, "bob", actor="test", now=b.T0, disabled=True)
+    at = logged_in("bob")
+    assert at.session_state["user"] is None
+
+
+@pytest.mark.parametrize(("name", "first_page"), [
+    ("ann", "Review queue"), ("ada", "Review queue"), ("ana", "Reports")])
+def test_login_role_opens_its_first_page(ui_env: UIEnv, name: str, first_page: str) -> None:
+    at = logged_in(name)
+    assert at.title[0].value == first_page
+
+
+def test_review_claim_and_bear_shortcut_button_records_verdict(ui_env: UIEnv) -> None:
+    (aid,) = b.store(ui_env.sessions, [b.alert(snapshot="snap.jpg")],
+                     frame_paths=["f0.jpg", "f1.jpg"])
+    at = logged_in("ann")
+    at.button(key="claim").click().run()
+    assert not errors(at)
+    assert "### Shadow cam · Shadow zone" in [m.value for m in at.markdown]
+    assert len(at.get("image")) == 3  # the snapshot and the two other frames
+    assert not at.warning
+    at.button(key="review_bear").click().run()
+    assert not at.exception
+    with ui_env.sessions() as s:
+        row = s.get(AlertRow, aid)
+        assert row is not None and (row.review_state, row.verdict) == ("reviewed", "bear")
+        assert s.scalar(select(Review.operator_id).where(Review.alert_id == aid)) == \
+            ui_env.users["ann"].id
+        assert s.scalars(select(ReviewLease)).all() == []
+
+
+def test_review_no_bear_needs_reason_then_digit_button_records_it(ui_env: UIEnv) -> None:
+    (aid,) = b.store(ui_env.sessions, [b.alert()])
+    at = logged_in("ann")
+    at.button(key="claim").click().run()
+    at.button(key="review_nobear").click().run()
+    assert errors(at) == ["No bear needs a reason: pick one above, or press 1–8."]
+    at.text_input(key=f"review_note_{aid}").input("a moose")
+    at.button(key="review_reason_btn_other_animal").click().run()
+    with ui_env.sessions() as s:
+        review = s.scalar(select(Review).where(Review.alert_id == aid))
+        assert review is not None
+        assert (review.verdict, review.reason_code, review.note) == ("no_bear", "other_animal",
+                                                                     "a moose")
+
+
+def test_review_demoted_operator_is_refused_on_the_server(ui_env: UIEnv) -> None:
+    b.store(ui_env.sessions, [b.alert()])
+    at = logged_in("ann")
+    with ui_env.sessions.begin() as s:  # an admin demotes ann while her page is open
+        update_user(s, "ann", actor="ada", now=b.T0, role=Role.ANALYST)
+    at.button(key="claim").click().run()
+    assert errors(at) == ["user 'ann' has role 'analyst'; this action needs operator, admin"]
+    with ui_env.sessions() as s:
+        assert s.scalars(select(ReviewLease)).all() == []
+
+
+def test_review_expired_lease_refuses_verdict_and_returns_alert(ui_env: UIEnv) -> None:
+    (aid,) = b.store(ui_env.sessions, [b.alert()])
+    ann = logged_in("ann")
+    ann.button(key="claim").click().run()
+    with ui_env.sessions.begin() as s:
+        s.execute(update(ReviewLease).values(expires_at=utc_now() - timedelta(seconds=1)))
+    ann.button(key="review_bear").click().run()
+    assert errors(ann)[0].startswith("Verdict not saved:")
+    bob = logged_in("bob")
+    bob.button(key="claim").click().run()
+    with ui_env.sessions() as s:
+        lease = s.get(ReviewLease, ("alert", str(aid)))
+        assert lease is not None and lease.operator_id == ui_env.users["bob"].id
+        row = s.get(AlertRow, aid)
+        assert row is not None and row.review_state == "pending"
+
+
+def test_review_two_operators_get_different_alerts(ui_env: UIEnv) -> None:
+    ids = b.store(ui_env.sessions, [b.alert(peak=0.9), b.alert(peak=0.8)])
+    ann, bob = logged_in("ann"), logged_in("bob")
+    ann.button(key="claim").click().run()
+    bob.button(key="claim").click().run()
+    got = [ann.session_state["review_alert"].id, bob.session_state["review_alert"].id]
+    assert got == ids
+
+
+def test_review_warn_now_on_shadow_alert_is_audited(ui_env: UIEnv) -> None:
+    (aid,) = b.store(ui_env.sessions, [b.alert()])
+    at = logged_in("ann")
+    at.button(key="claim").click().run()
+    at.button(key="warn_now").click().run()
+    assert not errors(at)
+    with ui_env.sessions() as s:
+        assert s.scalar(select(AuditLog.actor).where(AuditLog.action == "alert.warn_now",
+                                                      AuditLog.subject == f"alert:{aid}")) == "ann"
+
+
+def test_audit_bear_verdict_marks_sample(ui_env: UIEnv) -> None:
+    (sid,) = b.audit_samples(ui_env.sessions, 1)
+    at = logged_in("ann")
+    at.switch_page("views/audit.py").run()
+    at.button(key="audit_claim").click().run()
+    at.button(key="audit_bear").click().run()
+    assert not at.exception
+    with ui_env.sessions() as s:
+        row = s.get(AuditSample, sid)
+        assert row is not None and (row.review_state, row.verdict) == ("reviewed", "bear")
+
+
+def test_report_miss_then_attach_nearby_frame(ui_env: UIEnv) -> None:
+    b.audit_samples(ui_env.sessions, 1)  # cam-s at T0
+    at = logged_in("ann")
+    at.switch_page("views/report_miss.py").run()
+    at.selectbox(key="miss_zone").select("shadowz").run()
+    at.selectbox(key="miss_camera").select("cam-s").run()
+    local = b.T0.astimezone(ZoneInfo("America/Edmonton"))
+    at.date_input(key="miss_date").set_value(local.date())
+    at.time_input(key="miss_time").set_value(local.time().replace(tzinfo=None)).run()
+    assert "By the sun" in " ".join(c.value for c in at.caption)
+    at.text_area(key="miss_note").input("hiker saw a sow")
+    at.button(key="miss_submit").click().run()
+    assert not errors(at)
+    at.button(key="miss_attach_0").click().run()
+    with ui_env.sessions() as s:
+        report = s.scalars(select(MissedReport)).one()
+        assert (report.camera_id, report.occurred_at, report.note) == ("cam-s", b.T0,
+                                                                       "hiker saw a sow")
+        assert report.frame_path == "audit.jpg"
+        # 03:00 UTC on 1 July at 51.18 N, 115.57 W is 21:00 local, sun 7 degrees up: day.
+        assert report.is_night is False
+
+
+def test_users_admin_adds_and_disables_user(ui_env: UIEnv) -> None:
+    at = logged_in("ada")
+    at.switch_page("views/users.py").run()
+    at.text_input(key="new_name").input("carl")
+    at.text_input(key="new_password").input("long enough pw")
+    at.button(key="FormSubmitter:add_user-Add user").click().run()
+    assert not errors(at)
+    at.selectbox(key="edit_user").select("carl").run()
+    at.button(key="edit_disable_btn").click().run()
+    with ui_env.sessions() as s:
+        assert get_user(s, "carl").disabled is True
+        actions = set(s.scalars(select(AuditLog.action).where(AuditLog.subject == "user:carl")))
+        assert actions == {"user.add", "user.disable"}
+
+
+def test_rollout_admin_promote_needs_reason_then_applies(ui_env: UIEnv) -> None:
+    at = logged_in("ada")
+    at.switch_page("views/rollout.py").run()
+    assert not at.exception
+    at.selectbox(key="ro_action_shadowz").select("promote").run()
+    at.button(key="ro_apply_shadowz").click().run()
+    assert errors(at) and "reason is required" in errors(at)[0]
+    at.text_input(key="ro_reason_shadowz").input("gates green for a week")
+    at.button(key="ro_apply_shadowz").click().run()
+    assert not errors(at)
+    with ui_env.sessions() as s:
+        zone = s.get(Zone, "shadowz")
+        assert zone is not None and zone.stage == Stage.PILOT.value
+
+
+@pytest.mark.parametrize("page", ["views/reports.py", "views/cameras.py"])
+def test_analyst_pages_render_with_data(ui_env: UIEnv, page: str) -> None:
+    b.store(ui_env.sessions, [b.alert(first_seen=utc_now() - timedelta(hours=2))])
+    ann = logged_in("ann")
+    ann.button(key="claim").click().run()
+    ann.button(key="review_bear").click().run()
+    at = logged_in("ana")
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    first_table = at.dataframe[0].value
+    assert len(first_table) == 2  # two zones, or two cameras
+    if page == "views/reports.py":
+        assert list(first_table["group"]) == ["pilotz", "shadowz"]
+        assert list(first_table["bear"]) == [0, 1]
+        assert len(at.get("download_button")) >= 4
+
+
+def test_review_claim_on_postgres_and_sqlite(db_url: str, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    env = make_ui_env(tmp_path, db_url)
+    monkeypatch.setenv("BEARWATCH_CONFIG", str(env.config_path))
+    (aid,) = b.store(env.sessions, [b.alert()])
+    at = logged_in("bob")
+    at.button(key="claim").click().run()
+    at.button(key="review_unsure").click().run()
+    with env.sessions() as s:
+        row = s.get(AlertRow, aid)
+        assert row is not None and row.verdict == "unsure"
