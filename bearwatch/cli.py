@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "bearwatch.commands.ui_cmd",
     "bearwatch.commands.train_cmd",
     "bearwatch.commands.evalreport_cmd",
+    "bearwatch.commands.drift_cmd",
     "bearwatch.commands.probe_cmd",
 )
 

@@ -3,16 +3,20 @@ from the stored score aggregates (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bearwatch.cli import main
 from bearwatch.config import DetectorConfig
-from bearwatch.records import Detection, Frame, NightSource, Stage
+from bearwatch.records import Detection, Frame, NightSource, Stage, utc_now
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.drift import camera_windows
+from db.model_versions import ModelVersionInfo, register_version
 from db.models import ScoreAggregate as ScoreAggregateRow
 from detector import Histogram, assess_camera, flagged_cameras, ks_statistic, psi
 from detector.aggregates import ScoreAggregator
@@ -51,7 +55,8 @@ def _reference(rng: np.random.Generator) -> dict[str, object]:
             "luma": Histogram.of(np.clip(rng.normal(120, 25, 400), 0, 255), LUMA_EDGES).to_json()}
 
 
-def _aggregates(rng: np.random.Generator, camera: str, *, darken: bool) -> list[ScoreAggregateRow]:
+def _aggregates(rng: np.random.Generator, camera: str, *, darken: bool,
+                start: datetime = T0) -> list[ScoreAggregateRow]:
     """48 hours at 30 frames/hour; from hour 24 a darkening camera loses 4 luma per hour
     (a fogging lens, a failing IR lamp) while its scores stay as usual."""
     agg = ScoreAggregator()
@@ -60,7 +65,7 @@ def _aggregates(rng: np.random.Generator, camera: str, *, darken: bool) -> list[
             shift = 4.0 * max(0, hour - 24) if darken else 0.0
             luma = float(np.clip(rng.normal(120 - shift, 25), 0, 255))
             frame = Frame(camera_id=camera, zone_id="z1", seq=hour * 30 + k, image=PIXEL,
-                          captured_at=T0 + timedelta(hours=hour, minutes=2 * k), mean_luma=luma,
+                          captured_at=start + timedelta(hours=hour, minutes=2 * k), mean_luma=luma,
                           is_night=False, night_source=NightSource.IMAGE, is_infrared=False,
                           is_low_res=True, motion_score=0.1)
             det = Detection(frame=frame, p_bear=float(rng.beta(0.5, 4)), model_version="bw-test",
@@ -110,3 +115,29 @@ def test_assess_camera_too_few_frames_or_no_reference_not_flagged() -> None:
     assert not none.flagged and "no training reference" in none.reason
     dark = assess_camera(Window(), _reference(rng), psi_max=0.25, min_frames=1)
     assert dark.flagged and dark.luma is not None and dark.luma.psi > 0.25
+
+
+def test_drift_command_lists_flagged_camera_exit_1(sessions: sessionmaker[Session], db_url: str,
+                                                   tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(9)
+    start = utc_now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=47)
+    rows = [r for cam, dark in (("steady", False), ("dusk", True))
+            for r in _aggregates(rng, cam, darken=dark, start=start)]
+    with sessions.begin() as s:
+        sync(s, [ZoneSpec("z1", "Z1", Stage.SHADOW)],
+             [CameraSpec(c, c, "z1", "demo:", None, None) for c in ("steady", "dusk")], now=T0)
+        s.add_all(rows)
+        register_version(s, ModelVersionInfo(id="bw-test", kind="fastai", created_at=T0,
+                                              path="/m/bw-test.pkl", sha256="a" * 64,
+                                              metrics={"reference": _reference(rng)}),
+                         actor="test")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database:\n  url: {json.dumps(db_url)}\nstorage:\n  root: {tmp_path}\n")
+
+    assert main(["--config", str(config), "drift", "--all"]) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("2 camera window(s) in the last 24 h, 1 flagged")
+    assert any(line.startswith("DRIFT dusk ") for line in lines)
+    assert any(line.startswith("ok    steady ") for line in lines)
