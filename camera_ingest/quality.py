@@ -44,7 +44,10 @@ def downscale(image: np.ndarray, max_width: int) -> np.ndarray:
     if w <= max_width:
         return image
     new_h = max(1, round(h * max_width / w))
-    return cv2.resize(image, (max_width, new_h), interpolation=cv2.INTER_AREA)
+    # INTER_AREA averages properly but is ~6x slower at non-integer ratios such as 1080p->1280;
+    # below 2x bilinear loses nothing visible, so it keeps 1080p ingest cheap.
+    interp = cv2.INTER_AREA if w >= 2 * max_width else cv2.INTER_LINEAR
+    return cv2.resize(image, (max_width, new_h), interpolation=interp)
 
 
 def analysis_view(rgb: np.ndarray) -> np.ndarray:
