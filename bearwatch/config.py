@@ -196,6 +196,16 @@ class DetectorConfig(Section):
     audit_near_threshold_boost: float = Field(
         5.0, ge=1, description="Over-sampling factor for scores near the threshold."
     )
+    audit_near_band: float = Field(
+        0.15, gt=0, le=1,
+        description="A score within this distance of the threshold counts as near it (p_bear).",
+    )
+    aggregate_flush_s: float = Field(
+        60.0, gt=0, description="Per-camera score histograms are written this often, s."
+    )
+    throughput_log_s: float = Field(
+        30.0, gt=0, description="A throughput line (fps, batch size, queue depth) this often, s."
+    )
     drift_psi_max: float = Field(
         0.25, gt=0, le=10,
         description="A camera whose recent score or luma histogram has a population stability "

@@ -1,3 +1,112 @@
-"""Detector: the model, the dynamic batcher and the encounter logic that makes alerts."""
+"""Detector: the model, the dynamic batcher and the encounter logic that makes alerts.
 
-__all__: list[str] = []
+Public surface (everything else is internal):
+- models: `Model`, `TorchClassifier`, `InputSpec`, `load_model`, `builtin_model`,
+  `sha256_of`, `BUILTIN_VERSION`, `LITE0_SPEC`, `BearOrNot`, `lite0_imagenet`;
+- batching: `FrameFeed`, `Batcher`, `Batch`, `BatchStats`, `BatcherCounters`;
+- encounters and output: `EncounterRules`, `EncounterTracker`, `StageOf`, `AlertSink`,
+  `AlertUpdate`, `EncounterFrame`, `AuditSample`, `ScoreAggregate`, `AuditSampler`,
+  `SnapshotStore`, `AlertSpool`;
+- the loop: `DetectorLoop`, `LoopTimings`;
+- evaluation: `EvalReport`, `evaluate`, `load_labelled_set`;
+- errors: `DetectorError`, `ModelLoadError`, `DeviceError`, `EvalDataError`, `SinkUnavailable`;
+- drift (issue 7): `Histogram`, `SCORE_EDGES`, `LUMA_EDGES`, `psi`, `ks_statistic`,
+  `assess_camera`, `flagged_cameras`, `CameraDrift`, `DriftResult`, `WindowCounts`;
+- training and its report (issue 7), imported lazily on first use because they pull in
+  fastai and matplotlib: the names of `detector.training.__all__` and `render_report`.
+"""
+
+import importlib
+from typing import Any
+
+from detector.audit import AuditSampler
+from detector.batcher import Batch, Batcher, BatcherCounters, BatchStats, FrameFeed
+from detector.builtin import BUILTIN_VERSION, LITE0_SPEC, BearOrNot, builtin_model, lite0_imagenet
+from detector.drift import (
+    LUMA_EDGES,
+    SCORE_EDGES,
+    CameraDrift,
+    DriftResult,
+    Histogram,
+    WindowCounts,
+    assess_camera,
+    flagged_cameras,
+    ks_statistic,
+    psi,
+)
+from detector.errors import (
+    DetectorError,
+    DeviceError,
+    EvalDataError,
+    ModelLoadError,
+    SinkUnavailable,
+)
+from detector.events import EncounterRules, EncounterTracker, StageOf
+from detector.loader import load_model, sha256_of
+from detector.model import Model, TorchClassifier
+from detector.preprocess import InputSpec
+from detector.service import DetectorLoop, LoopTimings
+from detector.sink import AlertSink, AlertUpdate, AuditSample, EncounterFrame, ScoreAggregate
+from detector.snapshots import SnapshotStore
+from detector.spool import AlertSpool
+
+_LAZY = {
+    **{name: "detector.training" for name in (
+        "ExportedModel", "HeldOut", "Split", "TrainItem", "TrainOptions", "TrainResult",
+        "TrainingError", "count_items", "export_model", "group_split", "load_heldout",
+        "load_labelled", "model_report", "read_split", "recall_at_equal_false_alarms",
+        "reference_histograms", "score_heldout", "train", "validation_metrics")},
+    "render_report": "detector.report_html",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'detector' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "LUMA_EDGES", "SCORE_EDGES", "CameraDrift", "DriftResult", "Histogram", "WindowCounts",
+    "assess_camera", "flagged_cameras", "ks_statistic", "psi", *_LAZY,
+    "BUILTIN_VERSION", "LITE0_SPEC", "AlertSink", "AlertSpool", "AlertUpdate", "AuditSample",
+    "AuditSampler", "Batch", "BatchStats", "Batcher", "BatcherCounters", "BearOrNot",
+    "DetectorError", "DetectorLoop", "DeviceError", "EncounterFrame", "EncounterRules",
+    "EncounterTracker", "EvalDataError", "FrameFeed", "InputSpec", "LoopTimings", "Model",
+    "ModelLoadError", "ScoreAggregate", "SinkUnavailable", "SnapshotStore", "StageOf",
+    "TorchClassifier", "builtin_model", "lite0_imagenet", "load_model", "sha256_of",
+]
+
+# Model quality loop (issue 7): drift measures, and training, which imports fastai on first
+# use only so that importing the detector stays light.
+from detector.drift import (  # noqa: E402
+    CameraDrift,
+    DriftResult,
+    Histogram,
+    assess_camera,
+    compare,
+    flagged_cameras,
+    ks_statistic,
+    psi,
+)
+
+__all__ += ["CameraDrift", "DriftResult", "Histogram", "assess_camera", "compare",
+            "flagged_cameras", "ks_statistic", "psi"]
+_LAZY = {name: "detector.training" for name in (
+    "ExportedModel", "Split", "TrainItem", "TrainOptions", "TrainResult", "TrainingError",
+    "count_items", "export_model", "group_split", "load_labelled", "read_split",
+    "reference_histograms", "train", "validation_metrics", "HeldOut", "load_heldout",
+    "model_report", "recall_at_equal_false_alarms", "score_heldout")}
+_LAZY["render_report"] = "detector.report_html"
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'detector' has no attribute {name!r}")

@@ -1,0 +1,259 @@
+"""`bearwatch run` wiring: camera ingest → batcher → model → encounters → database.
+
+`DbAlertSink` is the detector's `AlertSink` on the database: each alert update is stored with
+`db.alerts.store_alert` and routed by `rollout.route_alert` in ONE transaction. When that
+transaction fails (database outage) the update goes to a durable spool file and is replayed
+after the next successful commit and at start-up; the alert id makes replays idempotent.
+`Pipeline` owns the threads (`start()` / `stop()`), so `bearwatch up` can reuse it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bearwatch.config import BearwatchConfig
+from bearwatch.ingest_wiring import build_ingest
+from bearwatch.records import Alert, Stage, utc_now
+from bearwatch.wiring import Database
+from camera_ingest import FrameQueue
+from db import DatabaseError
+from db.alerts import AlertFrameInfo, store_alert
+from db.catalog import zone_stage
+from db.detections import HourCounts, NewAuditSample, add_audit_sample, add_score_counts
+from db.model_versions import expected_sha256
+from detector import (
+    AlertSpool,
+    AuditSample,
+    AuditSampler,
+    Batcher,
+    DetectorLoop,
+    EncounterFrame,
+    EncounterRules,
+    EncounterTracker,
+    LoopTimings,
+    Model,
+    ScoreAggregate,
+    SinkUnavailable,
+    SnapshotStore,
+    load_model,
+)
+from rollout import RoutingPolicy, route_alert
+
+log = logging.getLogger("bearwatch.pipeline")
+
+Router = Callable[[Session, Alert, datetime], None]
+"""Routes a stored alert inside the storing transaction (session, alert, now)."""
+
+# Audit samples that could not be stored wait in memory for the next success, up to this many.
+MAX_PENDING_SAMPLES = 10_000
+
+
+def rollout_router(config: BearwatchConfig) -> Router:
+    """`rollout.route_alert` with the configured notification sinks and thresholds."""
+    policy = RoutingPolicy.from_config(config)
+
+    def route(session: Session, alert: Alert, now: datetime) -> None:
+        route_alert(session, alert, now=now, routing=policy)
+
+    return route
+
+
+def _frame_info(f: EncounterFrame) -> AlertFrameInfo:
+    return AlertFrameInfo(seq=f.seq, captured_at=f.captured_at, p_bear=f.p_bear,
+                          image_path=f.image_path)
+
+
+def _hour_counts(r: ScoreAggregate) -> HourCounts:
+    return HourCounts(camera_id=r.camera_id, model_version=r.model_version, hour=r.hour,
+                      n_frames=r.n_frames, n_night=r.n_night,
+                      n_above_threshold=r.n_above_threshold, p_bear_counts=r.p_bear_counts,
+                      luma_counts=r.luma_counts)
+
+
+def _new_sample(s: AuditSample) -> NewAuditSample:
+    return NewAuditSample(camera_id=s.camera_id, zone_id=s.zone_id, captured_at=s.captured_at,
+                          p_bear=s.p_bear, sampling_prob=s.sampling_prob, is_night=s.is_night,
+                          is_infrared=s.is_infrared, image_path=s.image_path,
+                          model_version=s.model_version)
+
+
+class DbAlertSink:
+    """The detector's `AlertSink` on the database, with a durable spool for outages.
+
+    Args:
+        sessions: the database's session factory.
+        spool: where updates go while the database is unreachable.
+        route: routes each alert in its storing transaction (`rollout_router(config)`).
+        utc: clock for `committed_at` and routing.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], spool: AlertSpool, *, route: Router,
+                 utc: Callable[[], datetime] = utc_now) -> None:
+        self.sessions = sessions
+        self.spool = spool
+        self.route = route
+        self.utc = utc
+        self.spooled = 0
+        self._samples: list[NewAuditSample] = []
+
+    def replay(self) -> int:
+        """Store what the spool holds (start-up, and after each successful commit)."""
+        return self.spool.replay(self._store) if self.spool.has_entries else 0
+
+    def commit(self, alert: Alert, frames: Sequence[EncounterFrame]) -> None:
+        if self._store(alert, frames):
+            self.replay()
+            return
+        self.spool.append(alert, frames)
+        self.spooled += 1
+        log.warning("alert spooled: database unavailable", extra={
+            "camera_id": alert.camera_id, "alert_id": str(alert.id), "spool": str(self.spool.path)})
+
+    def _store(self, alert: Alert, frames: Sequence[EncounterFrame]) -> bool:
+        try:
+            with self.sessions.begin() as session:
+                now = self.utc()
+                store_alert(session, alert, [_frame_info(f) for f in frames], now=now)
+                self.route(session, alert, now)
+            return True
+        except (SQLAlchemyError, DatabaseError) as exc:
+            log.warning("alert commit failed", extra={
+                "alert_id": str(alert.id), "error": str(exc).splitlines()[0]})
+            return False
+
+    def audit_sample(self, sample: AuditSample) -> None:
+        self._samples.append(_new_sample(sample))
+        try:
+            with self.sessions.begin() as session:
+                for s in self._samples:
+                    add_audit_sample(session, s)
+            self._samples.clear()
+        except (SQLAlchemyError, DatabaseError) as exc:
+            del self._samples[:-MAX_PENDING_SAMPLES]
+            log.warning("audit samples kept in memory: database unavailable",
+                        extra={"pending": len(self._samples), "error": str(exc).splitlines()[0]})
+
+    def aggregates(self, rows: Sequence[ScoreAggregate]) -> None:
+        try:
+            with self.sessions.begin() as session:
+                add_score_counts(session, [_hour_counts(r) for r in rows])
+        except (SQLAlchemyError, DatabaseError) as exc:
+            raise SinkUnavailable(f"score aggregates not stored: {str(exc).splitlines()[0]}") from exc
+
+
+class DbStageLookup:
+    """A zone's current stage from the database; during an outage the last stage seen (or the
+    config's initial stage) so alerts keep flowing to the spool."""
+
+    def __init__(self, sessions: sessionmaker[Session], fallback: dict[str, Stage]) -> None:
+        self.sessions = sessions
+        self._last = dict(fallback)
+
+    def __call__(self, zone_id: str) -> Stage:
+        try:
+            with self.sessions() as session:
+                stage = zone_stage(session, zone_id)
+        except (SQLAlchemyError, DatabaseError, KeyError) as exc:
+            log.warning("zone stage unavailable; using last known", extra={
+                "zone_id": zone_id, "error": str(exc).splitlines()[0] if str(exc) else repr(exc)})
+            return self._last.get(zone_id, Stage.SHADOW)
+        self._last[zone_id] = stage
+        return stage
+
+
+def recorded_model_sha(config: BearwatchConfig, sessions: sessionmaker[Session]) -> str | None:
+    """The checksum `model_versions` records for the configured .pkl (None for builtin)."""
+    if config.detector.model == "builtin":
+        return None
+    with sessions() as session:
+        return expected_sha256(session, config.detector.model)
+
+
+def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink: DbAlertSink,
+                   stage_of: Callable[[str], Stage]) -> DetectorLoop:
+    """The detector loop for `config` reading `feed`."""
+    d = config.detector
+    snapshots = SnapshotStore(config.storage.snapshots_dir)
+    tracker = EncounterTracker(EncounterRules.from_config(config), stage_of=stage_of,
+                               snapshots=snapshots)
+    uploads = {c.id for c in config.cameras if Path(c.source).is_dir()}
+    batcher = Batcher(feed, max_batch=d.max_batch, max_wait_ms=d.max_wait_ms,
+                      staleness_ms=d.staleness_ms, priority=tracker.open_cameras,
+                      staleness_exempt=uploads)
+    sampler = AuditSampler(share=d.audit_share, near_boost=d.audit_near_threshold_boost,
+                           near_band=d.audit_near_band, rng=random.Random())
+    return DetectorLoop(batcher, model, tracker, sink, (sampler, snapshots),
+                        timings=LoopTimings(aggregate_flush_s=d.aggregate_flush_s,
+                                            throughput_log_s=d.throughput_log_s),
+                        queue_depth=feed.qsize)
+
+
+class Pipeline:
+    """Ingest and detector threads for the configured cameras.
+
+    Args:
+        config: the validated config.
+        db: the open, migrated database.
+        device: overrides `detector.device`.
+    """
+
+    def __init__(self, config: BearwatchConfig, db: Database, *, device: str | None = None) -> None:
+        self.config = config
+        self.db = db
+        self.queue = FrameQueue(config.ingest.queue_size)
+        self.model = load_model(config.detector, models_dir=config.storage.models_dir,
+                                recorded_sha256=recorded_model_sha(config, db.sessions),
+                                device=device)
+        self.sink = DbAlertSink(db.sessions, AlertSpool(config.storage.spool_dir),
+                                route=rollout_router(config))
+        stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})
+        self.detector = build_detector(config, self.queue, self.model, self.sink, stages)
+        self.ingest = build_ingest(config, db.sessions, self.queue)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.crashed = False
+
+    def _run_detector(self) -> None:
+        try:
+            self.detector.run(self._stop)
+        except Exception:  # the thread's last resort: log it with the traceback, then stop
+            self.crashed = True
+            log.exception("detector crashed; stopping the pipeline")
+
+    def start(self) -> None:
+        """Replay any spooled alerts, then start the detector and the camera readers."""
+        replayed = self.sink.replay()
+        if replayed:
+            log.info("spooled alerts stored at start-up", extra={"stored": replayed})
+        self._thread = threading.Thread(target=self._run_detector,
+                                        name="detector", daemon=True)
+        self._thread.start()
+        self.ingest.start()
+        log.info("pipeline started", extra={"cameras": len(self.config.cameras),
+                                            "model_version": self.model.version,
+                                            "device": str(self.model.device)})
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop the cameras, let the detector score the frames already queued, flush, join."""
+        self.ingest.stop()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("detector did not finish in time", extra={"timeout_s": timeout})
+        self.queue.close()
+        log.info("pipeline stopped", extra={"frames": self.detector.stats.frames,
+                                            "alerts": self.detector.stats.alerts_opened,
+                                            "spooled": self.sink.spooled})
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()

@@ -1,0 +1,160 @@
+"""Encounters: per-frame scores in, one alert per bear visit out.
+
+Rules (per camera, with the threshold of the camera's zone):
+- a frame *counts* when `p_bear >= threshold`;
+- with no open encounter, once `k` of the last `n` frames count, an alert opens; its first
+  frame is the earliest counting frame of that window and its snapshot the best one;
+- while open, each counting frame widens it (last_seen, n_frames, peak; a better frame
+  replaces the snapshot); frames below threshold change nothing;
+- when no frame has counted for `cooldown_s` (capture time), the encounter closes and the
+  window starts empty, so one visit is one alert (a partial window is forgotten the same way).
+
+The snapshot is written before the update is returned, hence before it is committed. The
+alert id is a fresh UUID, the idempotency key of every later commit of this encounter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bearwatch.config import BearwatchConfig
+from bearwatch.records import Alert, Detection, Stage
+from detector.sink import AlertUpdate, EncounterFrame
+from detector.snapshots import SnapshotStore
+
+StageOf = Callable[[str], Stage]
+"""Returns a zone's current rollout stage (in the wiring: `db.catalog.zone_stage`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterRules:
+    """k of the last n frames at or above the zone's threshold open an alert; `cooldown_s`
+    seconds without such a frame close it."""
+
+    k: int
+    n: int
+    cooldown_s: float
+    default_threshold: float
+    zone_thresholds: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= self.n:
+            raise ValueError(f"need 1 <= k <= n, got k={self.k}, n={self.n}")
+
+    def threshold(self, zone_id: str) -> float:
+        return self.zone_thresholds.get(zone_id, self.default_threshold)
+
+    @classmethod
+    def from_config(cls, config: BearwatchConfig) -> EncounterRules:
+        d = config.detector
+        return cls(k=d.k, n=d.n, cooldown_s=d.cooldown_s, default_threshold=d.threshold,
+                   zone_thresholds={z.id: config.zone_threshold(z.id) for z in config.zones})
+
+
+@dataclass(slots=True)
+class _Camera:
+    window: deque[tuple[Detection, bool]]
+    alert: Alert | None = None
+    last_counted: datetime | None = None
+
+
+class EncounterTracker:
+    """Turns `Detection`s into `AlertUpdate`s.
+
+    Args:
+        rules: thresholds, k, n, cooldown.
+        stage_of: the zone's current stage, read once when an alert opens.
+        snapshots: where the best frame's JPEG goes.
+        new_id: alert id factory (inject for deterministic tests).
+    """
+
+    def __init__(self, rules: EncounterRules, *, stage_of: StageOf, snapshots: SnapshotStore,
+                 new_id: Callable[[], uuid.UUID] = uuid.uuid4) -> None:
+        self.rules = rules
+        self.stage_of = stage_of
+        self.snapshots = snapshots
+        self.new_id = new_id
+        self._cams: dict[str, _Camera] = {}
+
+    def open_cameras(self) -> frozenset[str]:
+        """Cameras with an open encounter (their frames are batched first)."""
+        return frozenset(c for c, st in self._cams.items() if st.alert is not None)
+
+    def open_alert(self, camera_id: str) -> Alert | None:
+        st = self._cams.get(camera_id)
+        return st.alert if st else None
+
+    def expire(self, now: datetime) -> list[Alert]:
+        """Close encounters quiet for longer than the cooldown at `now` (UTC); returns them."""
+        closed = []
+        for st in self._cams.values():
+            if st.alert is not None and self._quiet(st, now):
+                closed.append(st.alert)
+                self._close(st)
+        return closed
+
+    def observe(self, det: Detection) -> AlertUpdate | None:
+        """Account one scored frame; returns the alert update it causes, if any."""
+        frame = det.frame
+        st = self._cams.get(frame.camera_id)
+        if st is None:
+            st = self._cams[frame.camera_id] = _Camera(window=deque(maxlen=self.rules.n))
+        if self._quiet(st, frame.captured_at):
+            # Also forgets a partial window: hits further apart than the cooldown are two
+            # unrelated glimpses, not one visit.
+            self._close(st)
+        counts = det.p_bear >= self.rules.threshold(frame.zone_id)
+        st.window.append((det, counts))
+        if counts:
+            st.last_counted = frame.captured_at
+        if st.alert is not None:
+            return self._widen(st, det) if counts else None
+        hits = [d for d, c in st.window if c]
+        if len(hits) < self.rules.k:
+            return None
+        return self._open(st, hits)
+
+    def _quiet(self, st: _Camera, now: datetime) -> bool:
+        return st.last_counted is None or (now - st.last_counted).total_seconds() > self.rules.cooldown_s
+
+    def _close(self, st: _Camera) -> None:
+        st.alert = None
+        st.window.clear()
+
+    def _open(self, st: _Camera, hits: list[Detection]) -> AlertUpdate:
+        best = max(hits, key=lambda d: d.p_bear)
+        alert_id = self.new_id()
+        path = self.snapshots.alert_snapshot(best.frame, alert_id)
+        f0 = hits[0].frame
+        st.alert = Alert(
+            camera_id=f0.camera_id, zone_id=f0.zone_id, first_seen=f0.captured_at,
+            last_seen=max(d.frame.captured_at for d in hits), peak_p_bear=best.p_bear,
+            n_frames=len(hits), is_night=any(d.frame.is_night for d in hits),
+            is_infrared=any(d.frame.is_infrared for d in hits), snapshot_path=path,
+            stage=self.stage_of(f0.zone_id), model_version=best.model_version, id=alert_id,
+        )
+        frames = tuple(_encounter_frame(d, path if d is best else None) for d in hits)
+        return AlertUpdate(alert=st.alert, frames=frames, opened=True)
+
+    def _widen(self, st: _Camera, det: Detection) -> AlertUpdate:
+        a = st.alert
+        assert a is not None
+        frame = det.frame
+        better = det.p_bear > a.peak_p_bear
+        path = self.snapshots.alert_snapshot(frame, a.id) if better else a.snapshot_path
+        st.alert = replace(
+            a, last_seen=max(a.last_seen, frame.captured_at), n_frames=a.n_frames + 1,
+            peak_p_bear=max(a.peak_p_bear, det.p_bear), snapshot_path=path,
+            is_night=a.is_night or frame.is_night, is_infrared=a.is_infrared or frame.is_infrared,
+        )
+        return AlertUpdate(alert=st.alert, frames=(_encounter_frame(det, path if better else None),),
+                           opened=False)
+
+
+def _encounter_frame(det: Detection, image_path: str | None) -> EncounterFrame:
+    return EncounterFrame(seq=det.frame.seq, captured_at=det.frame.captured_at,
+                          p_bear=det.p_bear, image_path=image_path)

@@ -1,0 +1,226 @@
+"""The detector's loop: batch → model → encounters → sink, plus audit samples, score
+aggregates and throughput figures. One thread runs it; camera readers feed it through the
+`FrameFeed`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bearwatch.records import Detection, utc_now
+from detector.aggregates import ScoreAggregator
+from detector.audit import AuditSampler
+from detector.batcher import Batch, Batcher, BatchStats
+from detector.errors import SinkUnavailable
+from detector.events import EncounterTracker
+from detector.model import Model
+from detector.sink import AlertSink, AlertUpdate, AuditSample
+from detector.snapshots import SnapshotStore
+
+log = logging.getLogger("detector")
+
+# With no frames arriving, periodic work (cooldowns, flushes, the throughput line) still runs
+# this often, s.
+IDLE_TICK_S = 1.0
+
+
+@dataclass(slots=True)
+class Throughput:
+    """Totals since start; `window_*` since the last throughput line."""
+
+    frames: int = 0
+    batches: int = 0
+    alerts_opened: int = 0
+    commits: int = 0
+    forward_ms: float = 0.0
+    window_frames: int = 0
+    window_batches: int = 0
+    window_started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopTimings:
+    """How often the loop flushes aggregates and logs throughput, s."""
+
+    aggregate_flush_s: float = 60.0
+    throughput_log_s: float = 30.0
+
+
+class DetectorLoop:
+    """Runs the detector over a batcher until told to stop.
+
+    Args:
+        batcher: forms batches (its priority callable should be `tracker.open_cameras`).
+        model: scores frames.
+        tracker: turns scores into alert updates.
+        sink: stores updates, audit samples and aggregates.
+        audit: the audit sampler and where audit JPEGs go.
+        timings: flush and log intervals.
+        utc: UTC clock; `monotonic` the interval clock (inject both in tests).
+        on_commit: called after each alert update is handed to the sink (benchmark latency).
+        queue_depth: reports frames waiting upstream, for the throughput line.
+    """
+
+    def __init__(self, batcher: Batcher, model: Model, tracker: EncounterTracker,
+                 sink: AlertSink, audit: tuple[AuditSampler, SnapshotStore], *,
+                 timings: LoopTimings = LoopTimings(),
+                 utc: Callable[[], datetime] = utc_now,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 on_commit: Callable[[AlertUpdate], None] | None = None,
+                 queue_depth: Callable[[], int] = lambda: 0) -> None:
+        self.batcher = batcher
+        self.model = model
+        self.tracker = tracker
+        self.sink = sink
+        self.sampler, self.images = audit
+        self.timings = timings
+        self.utc = utc
+        self.monotonic = monotonic
+        self.on_commit = on_commit
+        self.queue_depth = queue_depth
+        self.aggregator = ScoreAggregator()
+        self.stats = Throughput(window_started=monotonic())
+        self.batch_log: list[BatchStats] = []
+        self._last_flush = monotonic()
+        self._held: dict[str, deque[Detection]] = {}
+        self._joined: dict[str, set[int]] = {}
+
+    def run(self, stop: threading.Event) -> None:
+        """Process batches until `stop` is set and every received frame is scored; then flush."""
+        while True:
+            batch = self.batcher.next_batch(stop.is_set, idle_timeout_s=IDLE_TICK_S)
+            if batch is None:
+                if stop.is_set():
+                    break
+                self.tick()
+                continue
+            self.process(batch)
+            self.tick()
+        self.release_held()
+        self.flush_aggregates()
+        self.log_throughput()
+
+    def process(self, batch: Batch) -> BatchStats:
+        """Score one batch and act on every frame of it."""
+        t0 = time.perf_counter()
+        scores = self.model.score(batch.frames)
+        forward_ms = (time.perf_counter() - t0) * 1000.0
+        stats = BatchStats(size=len(batch.frames), wait_ms=batch.wait_ms, forward_ms=forward_ms)
+        self._record(stats)
+        pending: dict[object, AlertUpdate] = {}
+        for frame, p in zip(batch.frames, scores, strict=True):
+            det = Detection(frame=frame, p_bear=float(p), model_version=self.model.version,
+                            inference_ms=forward_ms, batch_size=stats.size)
+            threshold = self.tracker.rules.threshold(frame.zone_id)
+            self.aggregator.add(det, above_threshold=det.p_bear >= threshold)
+            update = self.tracker.observe(det)
+            self._hold_for_audit(det, update)
+            if update is None:
+                continue
+            prev = pending.get(update.alert.id)
+            # One commit per alert per batch: merge the frames of successive updates.
+            pending[update.alert.id] = update if prev is None else AlertUpdate(
+                alert=update.alert, frames=prev.frames + update.frames,
+                opened=prev.opened or update.opened)
+        for update in pending.values():
+            self._commit(update)
+        return stats
+
+    def tick(self) -> None:
+        """Periodic work: close quiet encounters, flush aggregates, log throughput."""
+        self.tracker.expire(self.utc())
+        now = self.monotonic()
+        if now - self._last_flush >= self.timings.aggregate_flush_s:
+            self.flush_aggregates()
+        if now - self.stats.window_started >= self.timings.throughput_log_s:
+            self.log_throughput()
+
+    def flush_aggregates(self) -> None:
+        self._last_flush = self.monotonic()
+        rows = self.aggregator.flush()
+        if not rows:
+            return
+        try:
+            self.sink.aggregates(rows)
+        except SinkUnavailable as exc:
+            self.aggregator.restore(rows)
+            log.warning("score aggregates kept in memory: storage unavailable",
+                        extra={"rows": len(rows), "error": str(exc)})
+
+    def log_throughput(self) -> None:
+        st = self.stats
+        now = self.monotonic()
+        span = max(1e-9, now - st.window_started)
+        fps = st.window_frames / span
+        mean_batch = st.window_frames / st.window_batches if st.window_batches else 0.0
+        log.info(f"throughput {fps:.1f} frames/s", extra={
+            "fps": round(fps, 2), "mean_batch": round(mean_batch, 2),
+            "queue_depth": self.queue_depth(), "stale_dropped": self.batcher.counters.stale_total,
+            "frames": st.frames, "alerts": st.alerts_opened,
+        })
+        st.window_frames = st.window_batches = 0
+        st.window_started = now
+
+    def _record(self, stats: BatchStats) -> None:
+        st = self.stats
+        st.frames += stats.size
+        st.batches += 1
+        st.window_frames += stats.size
+        st.window_batches += 1
+        st.forward_ms += stats.forward_ms
+        self.batch_log.append(stats)
+        if len(self.batch_log) > 10_000:
+            del self.batch_log[:5_000]
+
+    def _commit(self, update: AlertUpdate) -> None:
+        self.sink.commit(update.alert, update.frames)
+        self.stats.commits += 1
+        if update.opened:
+            self.stats.alerts_opened += 1
+            a = update.alert
+            log.info("alert", extra={"camera_id": a.camera_id, "alert_id": str(a.id),
+                                     "p_bear": round(a.peak_p_bear, 4), "zone_id": a.zone_id,
+                                     "stage": a.stage.value})
+        if self.on_commit is not None:
+            self.on_commit(update)
+
+    def _hold_for_audit(self, det: Detection, update: AlertUpdate | None) -> None:
+        """A frame may still join an alert while it is among its camera's last n frames (k of
+        n), so the audit draw waits until it leaves that window without having joined one."""
+        cam = det.frame.camera_id
+        joined = self._joined.setdefault(cam, set())
+        if update is not None:
+            joined.update(f.seq for f in update.frames)
+        held = self._held.setdefault(cam, deque())
+        held.append(det)
+        while len(held) > self.tracker.rules.n:
+            self._release(held.popleft(), joined)
+
+    def release_held(self) -> None:
+        """Draw audit samples for every frame still held (at stop)."""
+        for cam, held in self._held.items():
+            joined = self._joined.get(cam, set())
+            while held:
+                self._release(held.popleft(), joined)
+
+    def _release(self, det: Detection, joined: set[int]) -> None:
+        if det.frame.seq in joined:
+            joined.discard(det.frame.seq)
+            return
+        self._maybe_audit(det, self.tracker.rules.threshold(det.frame.zone_id))
+
+    def _maybe_audit(self, det: Detection, threshold: float) -> None:
+        f = det.frame
+        prob = self.sampler.draw(det.p_bear, threshold, f.is_night)
+        if prob is None:
+            return
+        path = self.images.audit_image(f)
+        self.sink.audit_sample(AuditSample(
+            camera_id=f.camera_id, zone_id=f.zone_id, captured_at=f.captured_at,
+            p_bear=det.p_bear, sampling_prob=prob, is_night=f.is_night,
+            is_infrared=f.is_infrared, image_path=path, model_version=det.model_version))

@@ -1,0 +1,96 @@
+"""What the detector hands to storage: alert updates, audit samples and score aggregates,
+through one small `AlertSink` protocol (the database implementation lives in
+`bearwatch.pipeline`; an in-memory fake in `detector.testing`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bearwatch.records import Alert
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterFrame:
+    """One frame counted in an encounter: camera sequence number, capture time (UTC), score
+    0..1 and, for the best frame, its JPEG file."""
+
+    seq: int
+    captured_at: datetime
+    p_bear: float
+    image_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertUpdate:
+    """An alert as it stands now, and the frames added since its last commit.
+
+    `opened` is true for the commit that creates the alert. The same `alert.id` is committed
+    again as later frames widen the encounter (idempotent upsert).
+    """
+
+    alert: Alert
+    frames: tuple[EncounterFrame, ...]
+    opened: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSample:
+    """A frame that did not alert, saved for review. `sampling_prob` (0 < p <= 1) is the
+    probability with which it was drawn, so inverse-probability weights are exact."""
+
+    camera_id: str
+    zone_id: str
+    captured_at: datetime
+    p_bear: float
+    sampling_prob: float
+    is_night: bool
+    is_infrared: bool
+    image_path: str
+    model_version: str
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.sampling_prob <= 1.0:
+            raise ValueError(f"AuditSample.sampling_prob must be in (0, 1], got {self.sampling_prob}")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreAggregate:
+    """Counts of one camera's frames in one UTC hour for one model version.
+
+    Attributes:
+        hour: start of the hour, UTC.
+        p_bear_counts: histogram of p_bear over 20 equal bins of 0..1.
+        luma_counts: histogram of mean luma over 16 equal bins of 0..256.
+    """
+
+    camera_id: str
+    model_version: str
+    hour: datetime
+    n_frames: int
+    n_night: int
+    n_above_threshold: int
+    p_bear_counts: tuple[int, ...]
+    luma_counts: tuple[int, ...]
+
+
+class AlertSink(Protocol):
+    """Durable storage for the detector's output."""
+
+    def commit(self, alert: Alert, frames: Sequence[EncounterFrame]) -> None:
+        """Store (insert or widen) the alert and its new frames; must not lose it (spool)."""
+        ...
+
+    def audit_sample(self, sample: AuditSample) -> None:
+        """Store one audit sample (its JPEG is already written)."""
+        ...
+
+    def aggregates(self, rows: Sequence[ScoreAggregate]) -> None:
+        """Add these counts to the stored ones.
+
+        Raises:
+            SinkUnavailable: storage is down; the caller keeps the counts and retries.
+        """
+        ...

@@ -1,0 +1,140 @@
+"""A durable local spool for alerts that could not be committed (database outage).
+
+Each entry is one JSON line, appended and fsynced before `append` returns, so a crash right
+after loses nothing. Replay re-commits every entry; because the alert id is the idempotency
+key, replaying an entry that did reach the database (or replaying twice) duplicates nothing.
+Entries that fail again stay in the file, which is rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bearwatch.records import Alert, Stage
+from detector.sink import EncounterFrame
+
+log = logging.getLogger("detector")
+
+SPOOL_NAME = "alerts.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledAlert:
+    alert: Alert
+    frames: tuple[EncounterFrame, ...]
+
+
+def _alert_json(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": str(alert.id), "camera_id": alert.camera_id, "zone_id": alert.zone_id,
+        "first_seen": alert.first_seen.isoformat(), "last_seen": alert.last_seen.isoformat(),
+        "peak_p_bear": alert.peak_p_bear, "n_frames": alert.n_frames, "is_night": alert.is_night,
+        "is_infrared": alert.is_infrared, "snapshot_path": alert.snapshot_path,
+        "stage": alert.stage.value, "model_version": alert.model_version,
+        "is_drill": alert.is_drill,
+    }
+
+
+def _alert_from(d: dict[str, Any]) -> Alert:
+    return Alert(
+        id=uuid.UUID(d["id"]), camera_id=d["camera_id"], zone_id=d["zone_id"],
+        first_seen=datetime.fromisoformat(d["first_seen"]),
+        last_seen=datetime.fromisoformat(d["last_seen"]), peak_p_bear=float(d["peak_p_bear"]),
+        n_frames=int(d["n_frames"]), is_night=bool(d["is_night"]),
+        is_infrared=bool(d["is_infrared"]), snapshot_path=d["snapshot_path"],
+        stage=Stage(d["stage"]), model_version=d["model_version"], is_drill=bool(d["is_drill"]),
+    )
+
+
+def _frame_json(f: EncounterFrame) -> dict[str, Any]:
+    return {"seq": f.seq, "captured_at": f.captured_at.isoformat(), "p_bear": f.p_bear,
+            "image_path": f.image_path}
+
+
+def _frame_from(d: dict[str, Any]) -> EncounterFrame:
+    return EncounterFrame(seq=int(d["seq"]), captured_at=datetime.fromisoformat(d["captured_at"]),
+                          p_bear=float(d["p_bear"]), image_path=d.get("image_path"))
+
+
+class AlertSpool:
+    """The spool file `<spool_dir>/alerts.jsonl` (thread-safe)."""
+
+    def __init__(self, spool_dir: Path) -> None:
+        self.path = spool_dir / SPOOL_NAME
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.entries())
+
+    @property
+    def has_entries(self) -> bool:
+        try:
+            return self.path.stat().st_size > 0
+        except FileNotFoundError:
+            return False
+
+    def append(self, alert: Alert, frames: Sequence[EncounterFrame]) -> None:
+        """Write one entry durably (fsync) before returning."""
+        line = json.dumps({"alert": _alert_json(alert), "frames": [_frame_json(f) for f in frames]})
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    def entries(self) -> list[SpooledAlert]:
+        """Every readable entry, oldest first. A torn last line (crash mid-write) is skipped
+        with a warning; it was never acknowledged, so nothing acknowledged is lost."""
+        with self._lock:
+            return self._read()
+
+    def _read(self) -> list[SpooledAlert]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        out = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                out.append(SpooledAlert(alert=_alert_from(d["alert"]),
+                                        frames=tuple(_frame_from(f) for f in d["frames"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("unreadable spool line skipped",
+                            extra={"path": str(self.path), "line": n, "error": str(exc)})
+        return out
+
+    def replay(self, commit: Callable[[Alert, Sequence[EncounterFrame]], bool]) -> int:
+        """Re-commit every entry with `commit` (returns True when stored); keep the failures.
+
+        Returns:
+            How many entries were stored.
+        """
+        with self._lock:
+            entries = self._read()
+            if not entries:
+                return 0
+            left = [e for e in entries if not commit(e.alert, e.frames)]
+            tmp = self.path.with_suffix(".tmp")
+            with tmp.open("w", encoding="utf-8") as fh:
+                for e in left:
+                    fh.write(json.dumps({"alert": _alert_json(e.alert),
+                                         "frames": [_frame_json(f) for f in e.frames]}) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+            stored = len(entries) - len(left)
+        log.info("spool replayed", extra={"stored": stored, "left": len(left)})
+        return stored

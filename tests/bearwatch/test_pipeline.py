@@ -1,0 +1,147 @@
+"""The detector's database sink on both engines: idempotent replays, routing in the same
+transaction, the spool across an outage, audit samples and score aggregates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bearwatch.config import BearwatchConfig
+from bearwatch.pipeline import DbAlertSink, DbStageLookup, rollout_router
+from bearwatch.records import Alert, Stage
+from db import make_engine, make_sessionmaker
+from db.catalog import CameraSpec, ZoneSpec, sync
+from db.detections import score_counts
+from db.models import AlertFrame, AlertRow, AuditSample as AuditRow
+from db.outbox import outbox_items
+from detector import AlertSpool, AuditSample, EncounterFrame, ScoreAggregate
+from detector.testing import T0
+
+CONFIG = BearwatchConfig.model_validate({
+    "zones": [{"id": "z1", "stage": "shadow"}],
+    "cameras": [{"id": "c1", "zone": "z1", "source": "demo:"}],
+    "notifier": {"mqtt": {"enabled": True}},
+})
+UNREACHABLE = {
+    "sqlite": "sqlite:////nonexistent-dir-for-bearwatch-tests/db.sqlite",
+    "postgres": "postgresql+psycopg://root@127.0.0.1:1/test?connect_timeout=2",
+}
+
+
+def _catalog(sessions: sessionmaker[Session], stage: Stage = Stage.SHADOW) -> None:
+    with sessions.begin() as s:
+        sync(s, [ZoneSpec("z1", "Z1", stage)], [CameraSpec("c1", "C1", "z1", "demo:", None, None)],
+             now=T0)
+
+
+def _alert(n: int = 2, peak: float = 0.8, same_as: Alert | None = None,
+           stage: Stage = Stage.SHADOW) -> Alert:
+    """A new alert, or (same_as) a later state of an existing one."""
+    extra = {"id": same_as.id} if same_as else {}
+    return Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0 + timedelta(seconds=n),
+                 peak_p_bear=peak, n_frames=n, is_night=False, snapshot_path="snap.jpg",
+                 stage=stage, model_version="m", **extra)
+
+
+def _frames(*seqs: int) -> tuple[EncounterFrame, ...]:
+    return tuple(EncounterFrame(s, T0 + timedelta(seconds=s), 0.8) for s in seqs)
+
+
+def _sink(sessions: sessionmaker[Session], tmp_path: Path) -> DbAlertSink:
+    return DbAlertSink(sessions, AlertSpool(tmp_path / "spool"), route=rollout_router(CONFIG),
+                       utc=lambda: T0)
+
+
+def _counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
+    with sessions() as s:
+        return (s.scalar(select(func.count()).select_from(AlertRow)) or 0,
+                s.scalar(select(func.count()).select_from(AlertFrame)) or 0)
+
+
+def test_sink_replayed_alert_not_duplicated(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    _catalog(sessions, Stage.ACTIVE)
+    sink = _sink(sessions, tmp_path)
+    first = _alert(2, stage=Stage.ACTIVE)
+    sink.commit(first, _frames(1, 2))
+    sink.commit(first, _frames(1, 2))
+    sink.commit(_alert(3, 0.9, first, Stage.ACTIVE), _frames(3))
+    assert _counts(sessions) == (1, 3)
+    with sessions() as s:
+        row = s.get(AlertRow, first.id)
+        assert row is not None and (row.n_frames, row.peak_p_bear) == (3, 0.9)
+        # routed in the storing transaction: an active zone notifies, once, however often stored
+        assert len(outbox_items(s, subject_prefix=f"alert:{first.id}")) == 1
+
+
+def test_sink_outage_spools_then_replays_once(engine_kind: str, sessions: sessionmaker[Session],
+                                              tmp_path: Path) -> None:
+    _catalog(sessions)
+    down_engine = make_engine(UNREACHABLE[engine_kind])
+    try:
+        down = _sink(make_sessionmaker(down_engine), tmp_path)
+        a, b = _alert(2), _alert(2)
+        down.commit(a, _frames(1, 2))
+        down.commit(b, _frames(5))
+        down.commit(_alert(4, 0.95, a), _frames(3, 4))
+        assert down.spooled == 3 and len(down.spool) == 3
+    finally:
+        down_engine.dispose()
+    assert _counts(sessions) == (0, 0)
+    # start-up after the outage: the spool is replayed, and again (crash mid-replay) harmlessly
+    up = _sink(sessions, tmp_path)
+    assert up.replay() == 3
+    assert up.replay() == 0
+    (tmp_path / "spool" / "alerts.jsonl").write_text("")
+    assert _counts(sessions) == (2, 5)
+    with sessions() as s:
+        row = s.get(AlertRow, a.id)
+        assert row is not None and (row.n_frames, row.peak_p_bear) == (4, 0.95)
+
+
+def test_sink_commit_replays_spool_after_success(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    _catalog(sessions)
+    spooled = _alert(2)
+    AlertSpool(tmp_path / "spool").append(spooled, _frames(1))
+    sink = _sink(sessions, tmp_path)
+    sink.commit(_alert(2), _frames(9))
+    assert _counts(sessions) == (2, 2)
+    assert not sink.spool.has_entries
+
+
+def test_sink_audit_samples_and_aggregates_stored(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    _catalog(sessions)
+    sink = _sink(sessions, tmp_path)
+    sink.audit_sample(AuditSample(camera_id="c1", zone_id="z1", captured_at=T0, p_bear=0.4,
+                                  sampling_prob=0.05, is_night=True, is_infrared=True,
+                                  image_path="a.jpg", model_version="m"))
+    row = ScoreAggregate(camera_id="c1", model_version="m", hour=T0, n_frames=3, n_night=1,
+                         n_above_threshold=1, p_bear_counts=(2,) + (0,) * 18 + (1,),
+                         luma_counts=(0,) * 15 + (3,))
+    sink.aggregates([row])
+    sink.aggregates([row])
+    with sessions() as s:
+        sample = s.scalars(select(AuditRow)).one()
+        assert (sample.sampling_prob, sample.is_night, sample.review_state) == (0.05, True, "pending")
+        (stored,) = score_counts(s, "c1")
+    assert (stored.n_frames, stored.n_night, stored.n_above_threshold) == (6, 2, 2)
+    assert stored.p_bear_counts[0] == 4 and stored.p_bear_counts[-1] == 2
+    assert stored.luma_counts[-1] == 6 and stored.hour == T0
+
+
+def test_stage_lookup_falls_back_during_outage(engine_kind: str, sessions: sessionmaker[Session]) -> None:
+    _catalog(sessions, Stage.PILOT)
+    assert DbStageLookup(sessions, {})("z1") is Stage.PILOT
+    down_engine = make_engine(UNREACHABLE[engine_kind])
+    try:
+        lookup = DbStageLookup(make_sessionmaker(down_engine), {"z1": Stage.OFF})
+        assert lookup("z1") is Stage.OFF
+    finally:
+        down_engine.dispose()
+
+
+def test_stage_lookup_unknown_zone_uses_fallback(sessions: sessionmaker[Session]) -> None:
+    _catalog(sessions)
+    assert DbStageLookup(sessions, {})("nope") is Stage.SHADOW
