@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "bearwatch.commands.evalreport_cmd",
     "bearwatch.commands.drift_cmd",
     "bearwatch.commands.probe_cmd",
+    "bearwatch.commands.rollout_cmd",
+    "bearwatch.commands.simulate_cmd",
 )
 
 log = logging.getLogger("bearwatch")

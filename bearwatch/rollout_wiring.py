@@ -1,0 +1,86 @@
+"""Glue between the config (and its environment variables) and the rollout stage: notifiers
+with their secrets, the controller and the outbox dispatcher as one runtime for `up`/`run`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from bearwatch.config import BearwatchConfig
+from bearwatch.errors import ConfigError
+from bearwatch.wiring import Database
+from rollout import (
+    AppriseNotifier,
+    Controller,
+    ControllerSettings,
+    MqttNotifier,
+    MqttSettings,
+    Notifier,
+    OutboxDispatcher,
+    RetryPolicy,
+    RoutingPolicy,
+    WebhookNotifier,
+)
+
+
+def _env(name: str | None, what: str) -> str | None:
+    if name is None:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError("config.yaml", [f"{what}: environment variable {name} is not set; "
+                                          "set it or remove the key"])
+    return value
+
+
+def build_notifiers(config: BearwatchConfig) -> dict[str, Notifier]:
+    """One notifier per sink name of `RoutingPolicy.from_config(config)`.
+
+    Raises:
+        ConfigError: a secret's environment variable is missing.
+    """
+    n = config.notifier
+    out: dict[str, Notifier] = {}
+    if n.mqtt.enabled:
+        out["mqtt"] = MqttNotifier(MqttSettings(
+            host=n.mqtt.host, port=n.mqtt.port, topic_prefix=n.mqtt.topic_prefix, qos=n.mqtt.qos,
+            username=_env(n.mqtt.username_env, "notifier.mqtt.username_env"),
+            password=_env(n.mqtt.password_env, "notifier.mqtt.password_env")))
+    for i, hook in enumerate(n.webhooks):
+        secret = _env(hook.secret_env, f"notifier.webhooks[{i}].secret_env")
+        out[f"webhook:{i}"] = WebhookNotifier(hook.url, secret=secret.encode() if secret else None)
+    for i, env in enumerate(n.apprise_urls_env):
+        url = _env(env, f"notifier.apprise_urls_env[{i}]")
+        assert url is not None
+        out[f"apprise:{env}"] = AppriseNotifier(url, label=env)
+    return out
+
+
+def retry_policy(config: BearwatchConfig) -> RetryPolicy:
+    n = config.notifier
+    return RetryPolicy(initial_s=n.retry_initial_s, max_s=n.retry_max_s, max_attempts=n.max_attempts)
+
+
+@dataclass
+class RolloutRuntime:
+    """The controller (scheduled) and the dispatcher (thread) of one process."""
+
+    controller: Controller
+    dispatcher: OutboxDispatcher
+
+    def start(self) -> None:
+        self.dispatcher.start()
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+        self.dispatcher.stop()
+
+
+def rollout_runtime(config: BearwatchConfig, db: Database) -> RolloutRuntime:
+    """Build (not start) the rollout controller and outbox dispatcher for this config."""
+    routing = RoutingPolicy.from_config(config)
+    return RolloutRuntime(
+        controller=Controller(db.sessions, ControllerSettings.from_config(config), routing),
+        dispatcher=OutboxDispatcher(db.sessions, build_notifiers(config),
+                                    retry=retry_policy(config), routing=routing))
