@@ -46,6 +46,16 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float, fourcc: str = 
     return path
 
 
+def wait_for(cond: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Poll `cond` every 20 ms until true or `timeout` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
 def jpeg_bytes(rgb: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     assert ok

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from PIL import Image
 from camera_ingest import CorruptFrameError, FrameFlagger, FrameQueue, IngestService, open_source
 from camera_ingest.folder import exif_capture_time
 from camera_ingest.testing import FakeClock, FakeHealthSink
-from tests.camera_ingest.conftest import camera, ingest
+from tests.camera_ingest.conftest import camera, ingest, wait_for
 
 OLD = time.time() - 3600  # an mtime well past the upload settle time
 
@@ -104,14 +103,6 @@ def test_folder_upload_in_progress_retried_not_counted(tmp_path: Path) -> None:
     raw = src.read()
     assert raw is not None and raw.source_ref.endswith("uploading.jpg")
 
-
-def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 def test_folder_fed_while_service_runs_picks_up_new_files_once(tmp_path: Path) -> None:

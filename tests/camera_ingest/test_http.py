@@ -4,23 +4,14 @@ polling, and a stream that dies and comes back while the ingest service runs."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
 from bearwatch.records import CameraState
 from camera_ingest import FrameQueue, IngestService, SourceError, open_source
 from camera_ingest.testing import FakeHealthSink
-from tests.camera_ingest.conftest import MjpegServer, camera, ingest
+from tests.camera_ingest.conftest import MjpegServer, camera, ingest, wait_for
 
-
-def wait_for(cond: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 def test_mjpeg_stream_read_by_opencv_sampled_below_native_rate(mjpeg_server: MjpegServer) -> None:
