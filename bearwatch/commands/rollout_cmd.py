@@ -80,6 +80,7 @@ def _fmt_rate(r: Any) -> str:
 def _status(args: argparse.Namespace) -> int:
     config = load(args)
     db = open_database(config)
+    sync_catalog(config, db)
     with db.sessions() as s:
         zones = zone_overview(s, config, now=utc_now())
     if args.json:
@@ -110,6 +111,7 @@ def _change(args: argparse.Namespace) -> int:
 
     config = load(args)
     db = open_database(config)
+    sync_catalog(config, db)
     try:
         kill_to = Stage(config.zone(args.zone).kill_to)
     except KeyError:
@@ -130,6 +132,7 @@ def _change(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     config = load(args)
     db = open_database(config)
+    sync_catalog(config, db)
     now = utc_now()
     window = RateWindow(since=parse_since(args.since, now=now), until=now, by=args.by,
                         zone_id=args.zone)
