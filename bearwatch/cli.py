@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "bearwatch.commands.users_cmd",
     "bearwatch.commands.up_cmd",
     "bearwatch.commands.run_cmd",
+    "bearwatch.commands.eval_cmd",
     "bearwatch.commands.ui_cmd",
     "bearwatch.commands.train_cmd",
     "bearwatch.commands.evalreport_cmd",

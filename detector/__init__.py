@@ -8,7 +8,8 @@ Public surface (everything else is internal):
   `AlertUpdate`, `EncounterFrame`, `AuditSample`, `ScoreAggregate`, `AuditSampler`,
   `SnapshotStore`, `AlertSpool`;
 - the loop: `DetectorLoop`, `LoopTimings`;
-- evaluation: `EvalReport`, `evaluate`, `load_labelled_set`;
+- evaluation: `EvalReport` (with `Figures`, `ThresholdPoint`, `Mistake`), `LabelledImage`,
+  `evaluate`, `evaluate_folder`, `load_labelled_set`, `score_set`;
 - errors: `DetectorError`, `ModelLoadError`, `DeviceError`, `EvalDataError`, `SinkUnavailable`;
 - drift (issue 7): `Histogram`, `SCORE_EDGES`, `LUMA_EDGES`, `psi`, `ks_statistic`,
   `assess_camera`, `flagged_cameras`, `CameraDrift`, `DriftResult`, `WindowCounts`;
@@ -41,6 +42,17 @@ from detector.errors import (
     ModelLoadError,
     SinkUnavailable,
 )
+from detector.evaluation import (
+    EvalReport,
+    Figures,
+    LabelledImage,
+    Mistake,
+    ThresholdPoint,
+    evaluate,
+    evaluate_folder,
+    load_labelled_set,
+    score_set,
+)
 from detector.events import EncounterRules, EncounterTracker, StageOf
 from detector.loader import load_model, sha256_of
 from detector.model import Model, TorchClassifier
@@ -72,6 +84,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "LUMA_EDGES", "SCORE_EDGES", "CameraDrift", "DriftResult", "Histogram", "WindowCounts",
     "assess_camera", "flagged_cameras", "ks_statistic", "psi", *_LAZY,
+    "EvalReport", "Figures", "LabelledImage", "Mistake", "ThresholdPoint", "evaluate",
+    "evaluate_folder", "load_labelled_set", "score_set",
     "BUILTIN_VERSION", "LITE0_SPEC", "AlertSink", "AlertSpool", "AlertUpdate", "AuditSample",
     "AuditSampler", "Batch", "BatchStats", "Batcher", "BatcherCounters", "BearOrNot",
     "DetectorError", "DetectorLoop", "DeviceError", "EncounterFrame", "EncounterRules",

@@ -10,6 +10,7 @@ so that downscaling a 1280 px frame does not alias. Normalisation is a fused mul
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -80,7 +81,13 @@ class Preprocessor:
 
     def _to_device(self, images: Sequence[np.ndarray]) -> list[torch.Tensor]:
         if self.device.type == "cpu":
-            return [torch.from_numpy(np.ascontiguousarray(img)) for img in images]
+            if all(img.flags.writeable for img in images):
+                return [torch.from_numpy(np.ascontiguousarray(img)) for img in images]
+            with warnings.catch_warnings():
+                # Read-only frames (ingest may freeze them) are only read here: the float
+                # conversion makes new tensors, so torch's "not writable" warning does not apply.
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                return [torch.from_numpy(np.ascontiguousarray(img)) for img in images]
         total = sum(img.size for img in images)
         if self._staging is None or self._staging.numel() < total:
             # Grown, never shrunk: a steady stream of similar batches allocates once.

@@ -87,3 +87,10 @@ def test_preprocessor_normalises_with_spec() -> None:
     pre = Preprocessor(InputSpec(size=4, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)), CPU)
     out = pre([np.full((4, 4, 3), 255, np.uint8), np.zeros((4, 4, 3), np.uint8)])
     assert torch.allclose(out[0], torch.ones(3, 4, 4)) and torch.allclose(out[1], -torch.ones(3, 4, 4))
+
+
+def test_preprocessor_read_only_frames_accepted() -> None:
+    img = np.full((10, 12, 3), 255, np.uint8)
+    img.flags.writeable = False
+    out = Preprocessor(InputSpec(size=4, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)), CPU)([img])
+    assert torch.allclose(out, torch.ones(1, 3, 4, 4))

@@ -1,0 +1,88 @@
+"""`bearwatch eval DATA --json PATH`: score a labelled image set and report precision, recall
+and false-alarm rate overall and per light, the confusion matrix, the threshold reaching 95 %
+recall, and the worst mistakes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bearwatch.commands.common import load
+from bearwatch.config import BearwatchConfig
+
+BUILTIN = "builtin"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("eval", help="score a labelled image set (manifest.csv or bear/ no_bear/)")
+    p.add_argument("data", type=Path, help="folder with manifest.csv, or bear/ and no_bear/")
+    p.add_argument("--json", type=Path, required=True, help="write the figures here")
+    p.add_argument("--model", default=None,
+                   help="'builtin' or a .pkl name in the models folder (default: detector.model)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="p_bear threshold (default: detector.threshold)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                   help="override detector.device")
+    p.set_defaults(handler=_eval)
+
+
+def _recorded_sha(cfg: BearwatchConfig, name: str) -> str | None:
+    if name == BUILTIN or cfg.detector.model_sha256:
+        return None
+    from bearwatch.wiring import open_database
+    from db.model_versions import expected_sha256
+
+    db = open_database(cfg)
+    with db.sessions() as session:
+        return expected_sha256(session, name)
+
+
+def _progress(done: int, total: int, seconds: float) -> None:
+    rate = done / max(seconds, 1e-9)
+    print(f"\rscored {done}/{total} images ({rate:.1f}/s, ETA {(total - done) / rate:.0f} s)",
+          end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+
+def _pct(x: float | None) -> str:
+    return "  n/a " if x is None else f"{100 * x:5.1f}%"
+
+
+def _print(doc: dict[str, Any]) -> None:
+    print(f"model {doc['model_version']}, threshold {doc['threshold']}, "
+          f"{doc['n_images']} images ({len(doc['skipped'])} skipped)")
+    print(f"{'slice':<8} {'bears':>6} {'others':>6} {'recall':>7} {'precision':>9} {'false alarms':>12}")
+    rows = [("overall", doc["overall"])] + list(doc["by_light"].items())
+    for name, f in rows:
+        print(f"{name:<8} {f['n_bear']:>6} {f['n_no_bear']:>6} {_pct(f['recall']):>7} "
+              f"{_pct(f['precision']):>9} {_pct(f['false_alarm_rate']):>12}")
+    c = doc["confusion"]
+    print(f"confusion (truth × predicted): bear→bear {c['tp']}, bear→no_bear {c['fn']}, "
+          f"no_bear→bear {c['fp']}, no_bear→no_bear {c['tn']}")
+    t = doc["threshold_for_recall_95"]
+    if t:
+        print(f"95% recall needs threshold {t['threshold']:.4f} "
+              f"(recall {_pct(t['recall'])}, false alarms {_pct(t['false_alarm_rate'])})")
+    print("worst mistakes:")
+    for m in doc["worst"]:
+        print(f"  {m['p_bear']:.4f}  {m['label']:<7} {m['light']:<5} {m['file']}")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from detector import evaluate_folder, load_model
+
+    cfg = load(args)
+    name = args.model or cfg.detector.model
+    det = cfg.detector.model_copy(update={"model": name})
+    model = load_model(det, models_dir=cfg.storage.models_dir,
+                       recorded_sha256=_recorded_sha(cfg, name), device=args.device)
+    threshold = cfg.detector.threshold if args.threshold is None else args.threshold
+    report = evaluate_folder(model, args.data, threshold=threshold, progress=_progress)
+    doc = report.to_json()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(doc, indent=1))
+    _print(doc)
+    print(f"wrote {args.json}")
+    return 0
