@@ -17,8 +17,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -149,7 +151,10 @@ class AlertRow(Base):
     reviewed_at: Mapped[datetime | None]
     __table_args__ = (
         Index("ix_alerts_queue", "review_state", "priority", "peak_p_bear", "first_seen"),
-        Index("ix_alerts_zone_time", "zone_id", "first_seen"),
+        # Covers the rate aggregates (db/rates.py): zone + time range, then every column they
+        # read, so a 30-day, all-zones GROUP BY is an index-only scan (DESIGN.md §6: ≤ 1 s).
+        Index("ix_alerts_zone_time_rates", "zone_id", "first_seen", "is_drill", "camera_id",
+              "is_night", "review_state", "verdict", "committed_at", "reviewed_at"),
         Index("ix_alerts_camera_time", "camera_id", "first_seen"),
         CheckConstraint("review_state IN ('pending','reviewed')", name="review_state"),
     )
@@ -295,3 +300,13 @@ class LeaderLock(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
+
+
+class SchedulerJob(Base):
+    """APScheduler 3's SQLAlchemyJobStore table (the rollout controller's schedule), declared
+    here so that the migrations, not the scheduler, create it and `alembic check` knows it."""
+
+    __tablename__ = "apscheduler_jobs"
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
