@@ -15,14 +15,14 @@ st.set_page_config(page_title="Bearwatch", page_icon="🐻", layout="wide")
 session.init()
 
 PAGES = {
-    "review": st.Page("views/review.py", title="Review", icon="🐻", url_path="review"),
-    "audit": st.Page("views/audit.py", title="Audit", icon="🔎", url_path="audit"),
-    "report_miss": st.Page("views/report_miss.py", title="Report a miss", icon="📝",
+    "review": st.Page("views/review.py", title="Review", icon=":material/pets:", url_path="review"),
+    "audit": st.Page("views/audit.py", title="Audit", icon=":material/search:", url_path="audit"),
+    "report_miss": st.Page("views/report_miss.py", title="Report a miss", icon=":material/edit_note:",
                            url_path="report-miss"),
-    "cameras": st.Page("views/cameras.py", title="Cameras", icon="📷", url_path="cameras"),
-    "reports": st.Page("views/reports.py", title="Reports", icon="📈", url_path="reports"),
-    "rollout": st.Page("views/rollout.py", title="Rollout", icon="🚦", url_path="rollout"),
-    "users": st.Page("views/users.py", title="Users", icon="👥", url_path="users"),
+    "cameras": st.Page("views/cameras.py", title="Cameras", icon=":material/videocam:", url_path="cameras"),
+    "reports": st.Page("views/reports.py", title="Reports", icon=":material/monitoring:", url_path="reports"),
+    "rollout": st.Page("views/rollout.py", title="Rollout", icon=":material/traffic:", url_path="rollout"),
+    "users": st.Page("views/users.py", title="Users", icon=":material/group:", url_path="users"),
 }
 
 user = st.session_state[session.USER]

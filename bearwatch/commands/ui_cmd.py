@@ -30,10 +30,12 @@ def register(sub: Any) -> None:
 
 
 def streamlit_command(app: str, *, host: str, port: int) -> list[str]:
-    """The child command line: headless, no usage statistics, no file watcher."""
+    """The child command line: headless, no usage statistics, no file watcher, and no
+    developer menu (operators only need the app)."""
     return [sys.executable, "-m", "streamlit", "run", app,
             "--server.headless", "true", "--server.address", host, "--server.port", str(port),
-            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "viewer"]
 
 
 def _ui(args: argparse.Namespace) -> int:

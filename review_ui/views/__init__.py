@@ -1,1 +1,6 @@
-"""The app's pages; each module has `render()`, routed by `review_ui/app.py` (not `pages/`: a folder of that name beside the entry point switches Streamlit to its legacy multipage mode, which breaks AppTest reruns with st.navigation)."""
+"""The app's pages, routed by `review_ui/app.py`; each renders itself when run as a page and
+exposes `render()` when imported.
+
+The folder is `views/`, not `pages/`: a `pages/` folder beside the entry point switches
+Streamlit to its legacy multipage mode, which breaks AppTest reruns under st.navigation.
+"""

@@ -65,7 +65,7 @@ def render() -> None:
         st.table({"": ["Local time", "p(bear)", "Sampling probability", "Light", "Model"],
                   "value": [local_time(item.captured_at, ctx.config.review_ui.timezone),
                             f"{item.p_bear:.3f}", f"{item.sampling_prob:.3f}",
-                            ("🌙 night" if item.is_night else "☀️ day")
+                            ("night" if item.is_night else "day")
                             + (" · infrared" if item.is_infrared else ""),
                             item.model_version]}, hide_index=True)
         controls("audit", str(item.id), lambda dec: _decide(item, dec))

@@ -7,7 +7,7 @@ import streamlit as st
 from review_ui import queries
 from review_ui.display import local_time, resolve_image
 
-STATE_ICON = {"online": "🟢 online", "stale": "🟡 stale", "offline": "🔴 offline"}
+STATE_LABEL = {"online": "online", "stale": "STALE", "offline": "OFFLINE"}
 
 
 def render() -> None:
@@ -25,7 +25,7 @@ def render() -> None:
         h = health.get(cam.id)
         table.append({
             "camera": cam.name, "id": cam.id, "zone": cam.zone_id,
-            "state": STATE_ICON[h.state.value] if h else "⚪ never reported",
+            "state": STATE_LABEL[h.state.value] if h else "never reported",
             "fps": round(h.fps, 2) if h else None,
             "frames": h.frames_total if h else None,
             "dropped": h.dropped_frames if h else None,

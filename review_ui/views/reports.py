@@ -37,7 +37,7 @@ def _rates_table(groups: list[GroupRates]) -> pd.DataFrame:
                     "camera days": round(g.camera_days, 2),
                     "alerts per camera-day": g.alert_volume_per_camera_day})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).round(4)
 
 
 def _download(df: pd.DataFrame, name: str) -> None:

@@ -63,7 +63,7 @@ def _facts(d: AlertDetail, tz: str, lease_left: float | None) -> None:
         "Zone stage now": d.zone_stage.value + (" (alert raised in " + d.stage.value + ")"
                                                 if d.stage is not d.zone_stage else ""),
         "Peak p(bear)": f"{d.peak_p_bear:.3f} over {d.n_frames} frames",
-        "Light": ("🌙 night" if d.is_night else "☀️ day") + (" · infrared" if d.is_infrared else ""),
+        "Light": ("night" if d.is_night else "day") + (" · infrared" if d.is_infrared else ""),
         "Model": d.model_version,
         "Alert id": str(d.id),
     }
@@ -95,7 +95,7 @@ def _images(d: AlertDetail) -> None:
 
 def _warn_now(d: AlertDetail) -> None:
     st.caption("Shadow zone: its alerts notify nobody by themselves. If this is a bear, warn now.")
-    if st.button("Warn now", key="warn_now", shortcut="W", icon="📣"):
+    if st.button("Warn now", key="warn_now", shortcut="W", icon=":material/campaign:"):
         try:
             routed = actions.warn(queries.context(), current_user(), d.id)
         except (ReviewUIError, NotFoundError) as exc:

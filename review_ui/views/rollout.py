@@ -13,14 +13,15 @@ from review_ui.errors import ReviewUIError
 from review_ui.session import current_user, flash, show_flash
 from rollout import Action, GateStatus, IllegalTransition, ZoneOverview
 
-STATUS_ICON = {GateStatus.PASS: "✅ pass", GateStatus.FAIL: "❌ fail",
-               GateStatus.INCONCLUSIVE: "⏳ inconclusive"}
+# Upper case marks what needs attention; plain text so it reads in any font.
+STATUS_LABEL = {GateStatus.PASS: "pass", GateStatus.FAIL: "FAIL",
+                GateStatus.INCONCLUSIVE: "inconclusive"}
 
 
 def _gates(z: ZoneOverview) -> pd.DataFrame:
     return pd.DataFrame([{
         "gate": g.gate.value + (" (dry run)" if g.dry_run else ""),
-        "status": STATUS_ICON[g.status],
+        "status": STATUS_LABEL[g.status],
         "rate": g.rate.value, "95% low": g.rate.low, "95% high (judged)": g.rate.high,
         "maximum": g.maximum, "count": g.rate.numerator, "of": g.rate.denominator,
         "min samples": g.min_samples, "detail": g.message,
@@ -28,7 +29,7 @@ def _gates(z: ZoneOverview) -> pd.DataFrame:
 
 
 def _zone(z: ZoneOverview, tz: str) -> None:
-    paused = " · ⏸ paused" if z.paused else ""
+    paused = " · PAUSED" if z.paused else ""
     st.subheader(f"{z.name} ({z.zone_id}) — {z.stage.value}{paused}")
     st.caption(f"In this stage since {local_time(z.stage_since, tz)} · "
                f"window {local_time(z.window.since, tz)} → {local_time(z.window.until, tz)} · "

@@ -49,11 +49,12 @@ def controls(prefix: str, item_key: str, on_decide: Callable[[VerdictInput], Non
             decision = VerdictInput(Verdict.NO_BEAR, reason, note)
     if cols[2].button("Unsure", key=f"{prefix}_unsure", shortcut="U", width="stretch"):
         decision = VerdictInput(Verdict.UNSURE, note=note)
-    reason_cols = st.columns(len(REASON_LABELS))
+    st.caption("No bear, with the reason at once:")
+    reason_cols = st.columns(2)
     for i, (code, label) in enumerate(REASON_LABELS.items(), start=1):
-        if reason_cols[i - 1].button(f"{label}", key=f"{prefix}_reason_btn_{code.value}",
-                                     shortcut=str(i), type="tertiary",
-                                     help=f"No bear: {label}"):
+        if reason_cols[(i - 1) % 2].button(label, key=f"{prefix}_reason_btn_{code.value}",
+                                           shortcut=str(i), width="stretch",
+                                           help=f"No bear: {label}"):
             decision = VerdictInput(Verdict.NO_BEAR, code, note)
     if decision is not None:
         on_decide(decision)

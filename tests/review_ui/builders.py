@@ -39,10 +39,11 @@ def users(sessions: sessionmaker[Session], names: Sequence[tuple[str, Role]]) ->
 
 
 def alert(*, camera: str = "cam-s", zone: str = "shadowz", stage: Stage = Stage.SHADOW,
-          peak: float = 0.8, first_seen: datetime = T0, snapshot: str = "snap.jpg") -> Alert:
+          peak: float = 0.8, first_seen: datetime = T0, snapshot: str = "snap.jpg",
+          is_night: bool = False) -> Alert:
     return Alert(camera_id=camera, zone_id=zone, first_seen=first_seen,
                  last_seen=first_seen + timedelta(seconds=5), peak_p_bear=peak, n_frames=3,
-                 is_night=False, snapshot_path=snapshot, stage=stage, model_version="builtin")
+                 is_night=is_night, snapshot_path=snapshot, stage=stage, model_version="builtin")
 
 
 def store(sessions: sessionmaker[Session], alerts: Sequence[Alert], *,
@@ -64,3 +65,35 @@ def audit_samples(sessions: sessionmaker[Session], n: int, *, image: str = "audi
         s.add_all(rows)
         s.flush()
         return [r.id for r in rows]
+
+
+def reviewed_history(sessions: sessionmaker[Session], reviewer: Reviewer, *, now: datetime,
+                     days: int = 14, per_day: int = 6, seed: int = 7) -> int:
+    """Alerts over the last `days` in both zones, reviewed with a mix of verdicts some minutes
+    after they came in (so rates, latency, volume by hour and the score matrix have data)."""
+    import random
+
+    from bearwatch.records import ReasonCode, Verdict
+    from db.reviews import VerdictInput, claim_next_alert, record_alert_verdict
+
+    rng = random.Random(seed)
+    n = 0
+    for day in range(days, 0, -1):
+        for _ in range(per_day):
+            at = now - timedelta(days=day, minutes=rng.randrange(0, 24 * 60))
+            pilot = rng.random() < 0.5
+            peak = round(rng.uniform(0.5, 0.99), 3)
+            a = alert(camera="cam-p" if pilot else "cam-s", zone="pilotz" if pilot else "shadowz",
+                      stage=Stage.PILOT if pilot else Stage.SHADOW, peak=peak, first_seen=at,
+                      is_night=not 6 <= at.hour < 20)
+            store(sessions, [a])
+            verdict = Verdict.BEAR if rng.random() < peak else Verdict.NO_BEAR
+            decided = at + timedelta(minutes=rng.randrange(1, 30))
+            with sessions.begin() as s:
+                got = claim_next_alert(s, reviewer, now=decided, lease_seconds=60)
+                assert got is not None and got.id == a.id
+                record_alert_verdict(s, a.id, reviewer, VerdictInput(
+                    verdict, ReasonCode.SHADOW_OR_LIGHT if verdict is Verdict.NO_BEAR else None),
+                    now=decided)
+            n += 1
+    return n
