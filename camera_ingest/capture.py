@@ -51,6 +51,8 @@ class CaptureSource:
         live: a stream or device (True) or a finite file (False).
     """
 
+    quiet_is_healthy = False
+
     def __init__(self, description: str, target: str | int, options: SourceOptions, *,
                  live: bool) -> None:
         self.description = description

@@ -66,15 +66,16 @@ class HealthSink(Protocol):
     def event(self, change: CameraStateChange) -> None: ...
 
 
-def decide_state(*, now: float, last_frame: float | None, started: float, failing: bool,
+def decide_state(*, now: float, last_seen: float | None, started: float, failing: bool,
                  stale_after_s: float, offline_after_s: float) -> CameraState:
     """The health state from times in clock seconds (pure; see the module docstring).
 
-    Before any frame, silence is measured from `started`.
+    `last_seen` is the last frame, or for sources where silence is normal (folders) the last
+    successful poll. Before anything was seen, silence is measured from `started`.
     """
     if failing:
         return CameraState.OFFLINE
-    quiet = now - (last_frame if last_frame is not None else started)
+    quiet = now - (last_seen if last_seen is not None else started)
     if quiet >= offline_after_s:
         return CameraState.OFFLINE
     if quiet >= stale_after_s:

@@ -76,6 +76,7 @@ class CameraReader:
         self.decode_errors = 0
         self.reconnects = 0
         self.last_frame: float | None = None
+        self.last_alive: float | None = None  # a healthy poll that brought no frame
         self._last_image: np.ndarray | None = None
         self._thumb_path: str | None = None
         self._next_report = self.started
@@ -143,6 +144,8 @@ class CameraReader:
             self._failed(exc, ctx.clock())
             return
         if raw is None:
+            if source.quiet_is_healthy:
+                self.last_alive = ctx.clock()
             if source.ended:
                 # A finished file: idle at the sample rate; health goes stale, then offline.
                 ctx.sleep(1.0 / self.camera.fps)
@@ -151,7 +154,7 @@ class CameraReader:
         processed = self.flagger.process(raw, now)
         self.frames_total += 1
         self._report_frames += 1
-        self.last_frame = now
+        self.last_frame = self.last_alive = now
         self._last_image = processed.frame.image
         if processed.admitted:
             ctx.queue.put(processed.frame)
@@ -168,7 +171,7 @@ class CameraReader:
     def tick(self, now: float) -> None:
         """Emit a state change event when the state moved, and a report when one is due."""
         cfg = self.ctx.config
-        state = decide_state(now=now, last_frame=self.last_frame, started=self.started,
+        state = decide_state(now=now, last_seen=self.last_alive, started=self.started,
                              failing=self.failing,
                              stale_after_s=cfg.stale_after_intervals / self.camera.fps,
                              offline_after_s=cfg.offline_after_s)
@@ -190,7 +193,7 @@ class CameraReader:
                                         if self.reconnects else "")
         if self.failing:
             return self.last_error
-        since = self.last_frame if self.last_frame is not None else self.started
+        since = self.last_alive if self.last_alive is not None else self.started
         return f"no frame for {now - since:.1f} s"
 
     def report(self, now: float) -> CameraHealthReport:

@@ -46,9 +46,13 @@ class FrameSource(Protocol):
     `read` returns None when no frame is available this interval (no new file in a folder) or
     the source has `ended` (a finite file). It raises `SourceError` when the source is lost
     (the caller closes it and reconnects) and `CorruptFrameError` for one undecodable frame.
+
+    `quiet_is_healthy`: a None from `read` proves the source is reachable (a folder that was
+    listed fine but got no upload), so silence alone does not make the camera stale/offline.
     """
 
     description: str
+    quiet_is_healthy: bool
 
     @property
     def ended(self) -> bool: ...

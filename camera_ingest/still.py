@@ -38,6 +38,8 @@ def content_type(url: str, timeout_s: float) -> str:
 class StillImageSource:
     """Polls a URL that returns one JPEG/PNG per request, at the camera's fps."""
 
+    quiet_is_healthy = False
+
     def __init__(self, url: str, options: SourceOptions) -> None:
         self.description = url
         self.options = options
@@ -79,6 +81,8 @@ class StillImageSource:
 
 class HttpSource:
     """An http(s):// camera: delegates to an MJPEG `CaptureSource` or a `StillImageSource`."""
+
+    quiet_is_healthy = False
 
     def __init__(self, url: str, options: SourceOptions) -> None:
         self.description = url

@@ -70,6 +70,8 @@ class FlakySource:
     `open_attempts` records the clock at every open.
     """
 
+    quiet_is_healthy = False
+
     def __init__(self, options: SourceOptions, is_up: Callable[[float], bool], *,
                  is_stalled: Callable[[float], bool] = lambda t: False) -> None:
         self.description = "flaky-fake"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bearwatch.records import CameraState
-from camera_ingest import CameraHealthReport, FrameQueue, SourceOptions
+from camera_ingest import CameraHealthReport, FrameQueue, SourceOptions, open_source
 from camera_ingest.backoff import Backoff
 from camera_ingest.reader import CameraReader, ReaderContext
 from camera_ingest.testing import FakeClock, FakeHealthSink, FlakySource
@@ -118,3 +118,22 @@ def test_backoff_doubles_to_cap_with_jitter_and_resets(initial: float, cap: floa
     assert len(set(delays)) == len(delays)  # jittered, not identical
     b.reset()
     assert b.next_delay() < initial
+
+
+def test_reader_quiet_folder_stays_online_missing_folder_goes_offline(tmp_path: Path) -> None:
+    folder = tmp_path / "trap"
+    folder.mkdir()
+    clock = FakeClock()
+    sink = FakeHealthSink()
+    ctx = ReaderContext(config=ingest(stale_after_intervals=3, offline_after_s=10,
+                                      health_interval_s=5), queue=FrameQueue(10), sink=sink,
+                        make_source=lambda cam: open_source(str(folder), fps=1.0, clock=clock,
+                                                            sleep=clock.sleep),
+                        clock=clock, sleep=clock.sleep, rng=random.Random(0))
+    reader = CameraReader(camera(str(folder), id="trap", fps=1.0), ctx)
+    run_until(reader, clock, clock.now + 60)  # no uploads for a minute: normal for a trap
+    assert sink.states("trap") == [ON]
+    folder.rmdir()
+    run_until(reader, clock, clock.now + 30)
+    assert sink.states("trap") == [ON, OFF]
+    assert "cannot list the folder" in sink.events[-1].detail
