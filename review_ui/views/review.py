@@ -130,9 +130,9 @@ def render() -> None:
         _images(detail)
     with right:
         _facts(detail, ctx.config.review_ui.timezone, lease_left)
-        controls("review", str(detail.id), lambda dec: _decide(detail, dec))
         if detail.zone_stage is Stage.SHADOW:
             _warn_now(detail)
+        controls("review", str(detail.id), lambda dec: _decide(detail, dec))
         if st.button("Give back to the queue", key="release"):
             actions.release(ctx, current_user(), "alert", str(detail.id))
             st.session_state[KEY] = None

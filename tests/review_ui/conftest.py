@@ -38,6 +38,9 @@ cameras:
     name: Pilot cam
     zone: pilotz
     source: "demo:"
+notifier:
+  webhooks:
+    - url: http://127.0.0.1:9/bear-hook
 review_ui:
   lease_seconds: 120
   refresh_seconds: 2

@@ -11,7 +11,19 @@ from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from bearwatch.records import Role, Stage, utc_now
-from db.models import AlertRow, AuditLog, AuditSample, MissedReport, Review, ReviewLease, Zone
+from bearwatch.records import CameraState
+from camera_ingest import CameraHealthReport
+from db.health import record_health
+from db.models import (
+    AlertRow,
+    AuditLog,
+    AuditSample,
+    MissedReport,
+    OutboxMessage,
+    Review,
+    ReviewLease,
+    Zone,
+)
 from db.users import get_user, update_user
 from tests.review_ui import builders as b
 from tests.review_ui.conftest import UIEnv, make_ui_env
@@ -197,6 +209,33 @@ def test_rollout_admin_promote_needs_reason_then_applies(ui_env: UIEnv) -> None:
     with ui_env.sessions() as s:
         zone = s.get(Zone, "shadowz")
         assert zone is not None and zone.stage == Stage.PILOT.value
+
+
+def test_review_bear_in_pilot_zone_queues_the_notification(ui_env: UIEnv) -> None:
+    (aid,) = b.store(ui_env.sessions, [b.alert(camera="cam-p", zone="pilotz", stage=Stage.PILOT,
+                                               peak=0.6)])  # below the high-confidence bar
+    at = logged_in("ann")
+    at.button(key="claim").click().run()
+    at.button(key="review_bear").click().run()
+    with ui_env.sessions() as s:
+        queued = s.scalars(select(OutboxMessage.sink).where(
+            OutboxMessage.subject == f"alert:{aid}")).all()
+    assert queued == ["webhook:0"]  # the one webhook of the config
+
+
+def test_cameras_page_shows_health_and_thumbnail(ui_env: UIEnv) -> None:
+    now = utc_now()
+    with ui_env.sessions.begin() as s:
+        record_health(s, [CameraHealthReport(
+            camera_id="cam-s", state=CameraState.STALE, fps=1.5, frames_total=90,
+            frames_gated=10, decode_errors=2, dropped_frames=3, reconnects=1,
+            last_frame_at=now, thumbnail_path="snap.jpg", at=now)])
+    at = logged_in("ann")
+    at.switch_page("views/cameras.py").run()
+    table = at.dataframe[0].value
+    assert list(table["state"]) == ["never reported", "STALE"]
+    assert list(table["dropped"])[1] == 3 and list(table["decode errors"])[1] == 2
+    assert len(at.get("image")) == 1
 
 
 @pytest.mark.parametrize("page", ["views/reports.py", "views/cameras.py"])

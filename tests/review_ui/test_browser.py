@@ -27,7 +27,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bearwatch.records import utc_now
+from bearwatch.records import Stage, utc_now
 from db.models import AlertRow
 from tests.review_ui import builders as b
 from tests.review_ui.conftest import UIEnv, make_ui_env
@@ -181,6 +181,11 @@ def test_browser_operator_reviews_by_keyboard_and_pages_render(
         time.sleep(0.3)
     assert verdict == "bear"
     _text_appears(browser, "Saved: bear")
+
+    # Live queue: an alert stored now shows up on the open page without a reload (<= 5 s).
+    b.store(env.sessions, [b.alert(camera="cam-p", zone="pilotz", stage=Stage.PILOT, peak=0.61,
+                                   first_seen=utc_now())])
+    _text_appears(browser, "pilotz/cam-p 0.61", timeout_s=5)
 
     browser.delete_all_cookies()
     _login(browser, url, "ada")
