@@ -16,6 +16,10 @@ BACKGROUND_ALPHA = 0.05
 """Weight of each new frame in the running background: slow light changes are absorbed, an
 animal walking through is not."""
 
+SCENE_CUT = 0.8
+"""Share of changed pixels that means the whole scene changed (infrared switched on, the
+camera moved): the background restarts from this frame instead of fading in over ~50."""
+
 
 class MotionDetector:
     """Share of changed pixels (0..1) of each frame against a running background.
@@ -41,8 +45,15 @@ class MotionDetector:
         if bg is None or bg.shape != current.shape:
             self._background = current
             return 0.0
-        changed = float(np.count_nonzero(cv2.absdiff(current, bg) > self.delta)) / current.size
-        cv2.accumulateWeighted(current, bg, self.alpha)
+        diff = current - bg
+        # A global brightness shift (cloud, auto-exposure) moves every pixel alike; the median
+        # shift is taken out so only local change counts (robust while under half the frame moves).
+        diff -= float(np.median(diff))
+        changed = float(np.count_nonzero(np.abs(diff) > self.delta)) / current.size
+        if changed >= SCENE_CUT:
+            self._background = current
+        else:
+            cv2.accumulateWeighted(current, bg, self.alpha)
         return min(1.0, changed)
 
     def reset(self) -> None:

@@ -90,6 +90,7 @@ def _probe(args: argparse.Namespace) -> int:
     done: list[Processed] = []
     native: Counter[str] = Counter()
     errors = 0
+    exhausted = False
     source.open()
     start = first = time.monotonic()
     try:
@@ -101,7 +102,8 @@ def _probe(args: argparse.Namespace) -> int:
                 print(f"skipped: {exc}", file=sys.stderr)
                 continue
             if raw is None:
-                if source.ended:
+                if source.ended or source.quiet_is_healthy:
+                    exhausted = True  # end of file, or no more files in the folder for now
                     break
                 continue
             if not done:
@@ -114,7 +116,7 @@ def _probe(args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - first
     finally:
         source.close()
-    summary = _summary(args, done, native, errors, elapsed, source.ended)
+    summary = _summary(args, done, native, errors, elapsed, exhausted)
     if args.json:
         print(json.dumps({"frames": [_frame_json(p) for p in done], "summary": summary}, indent=1))
     else:

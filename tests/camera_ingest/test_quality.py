@@ -10,6 +10,7 @@ import pytest
 from bearwatch.records import NightSource
 from camera_ingest import MotionDetector, MotionGate, image_stats, is_night, mean_luma, sun_altitude
 from camera_ingest.quality import downscale, is_infrared, is_low_res
+from tests.camera_ingest.conftest import day_image, night_ir_image
 
 
 def solid(rgb: tuple[int, int, int], w: int = 64, h: int = 48) -> np.ndarray:
@@ -84,3 +85,17 @@ def test_motion_gate_static_held_except_keepalive_motion_passes() -> None:
     assert gate.admit(0.2, 32) is True
     off = MotionGate(enabled=False, threshold=0.01, keepalive_s=30.0)
     assert all(off.admit(0.0, t) for t in range(5))
+
+
+def test_motion_detector_global_light_change_not_motion_scene_cut_resets() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.integers(60, 120, (180, 320), dtype=np.uint8)
+    det = MotionDetector()
+    det.score(base)
+    assert det.score(base + 30) < 0.01  # the whole frame 30 levels brighter: a cloud passing
+    # The camera switches to infrared: a different picture altogether.
+    cut = MotionDetector()
+    cut.score(image_stats(day_image(0, rng)).grey)
+    ir = image_stats(night_ir_image(0, rng)).grey
+    assert cut.score(ir) > 0.8
+    assert cut.score(ir) < 0.01  # the background restarted from the new scene
