@@ -14,16 +14,18 @@ from review_ui.auth import pages_for
 st.set_page_config(page_title="Bearwatch", page_icon="🐻", layout="wide")
 session.init()
 
-PAGES = {
-    "review": st.Page("views/review.py", title="Review", icon=":material/pets:", url_path="review"),
-    "audit": st.Page("views/audit.py", title="Audit", icon=":material/search:", url_path="audit"),
-    "report_miss": st.Page("views/report_miss.py", title="Report a miss", icon=":material/edit_note:",
-                           url_path="report-miss"),
-    "cameras": st.Page("views/cameras.py", title="Cameras", icon=":material/videocam:", url_path="cameras"),
-    "reports": st.Page("views/reports.py", title="Reports", icon=":material/monitoring:", url_path="reports"),
-    "rollout": st.Page("views/rollout.py", title="Rollout", icon=":material/traffic:", url_path="rollout"),
-    "users": st.Page("views/users.py", title="Users", icon=":material/group:", url_path="users"),
+# key -> (file, title, Material icon, URL path)
+PAGE_SPECS = {
+    "review": ("views/review.py", "Review", "pets", "review"),
+    "audit": ("views/audit.py", "Audit", "search", "audit"),
+    "report_miss": ("views/report_miss.py", "Report a miss", "edit_note", "report-miss"),
+    "cameras": ("views/cameras.py", "Cameras", "videocam", "cameras"),
+    "reports": ("views/reports.py", "Reports", "monitoring", "reports"),
+    "rollout": ("views/rollout.py", "Rollout", "traffic", "rollout"),
+    "users": ("views/users.py", "Users", "group", "users"),
 }
+PAGES = {key: st.Page(file, title=title, icon=f":material/{icon}:", url_path=url)
+         for key, (file, title, icon, url) in PAGE_SPECS.items()}
 
 user = st.session_state[session.USER]
 if user is None:
