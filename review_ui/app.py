@@ -35,6 +35,7 @@ else:
     with st.sidebar:
         st.markdown(f"**{user.name}** · {user.role.value}")
         if st.button("Log out", key="logout"):
+            session.give_back_claims()
             for key in session.DEFAULTS:
                 st.session_state[key] = session.DEFAULTS[key]
             st.rerun()

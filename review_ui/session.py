@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from db.users import UserInfo
-from review_ui.errors import PermissionDenied
+from review_ui import actions, queries
+from review_ui.errors import PermissionDenied, ReviewUIError
 
 USER = "user"
 DEFAULTS: dict[str, object] = {
@@ -40,3 +41,19 @@ def show_flash() -> None:
     if message:
         st.success(message)
         st.session_state["flash"] = None
+
+
+def give_back_claims() -> None:
+    """On log-out, return the alert and audit sample this session holds to the queue, so
+    they do not wait for the lease to run out."""
+    user = st.session_state.get(USER)
+    if not isinstance(user, UserInfo):
+        return
+    ctx = queries.context()
+    for key, kind in (("review_alert", "alert"), ("audit_item", "audit")):
+        item = st.session_state.get(key)
+        if item is not None:
+            try:
+                actions.release(ctx, user, kind, str(item.id))
+            except ReviewUIError:
+                pass  # e.g. demoted meanwhile: the lease then simply runs out

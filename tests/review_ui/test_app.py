@@ -126,6 +126,17 @@ def test_review_expired_lease_refuses_verdict_and_returns_alert(ui_env: UIEnv) -
         assert row is not None and row.review_state == "pending"
 
 
+def test_logout_gives_the_claimed_alert_back(ui_env: UIEnv) -> None:
+    b.store(ui_env.sessions, [b.alert()])
+    at = logged_in("ann")
+    at.button(key="claim").click().run()
+    at.button(key="logout").click().run()
+    assert at.session_state["user"] is None
+    with ui_env.sessions() as s:
+        assert s.scalars(select(ReviewLease)).all() == []
+        assert s.scalar(select(AuditLog.action).order_by(AuditLog.id.desc())) == "review.release"
+
+
 def test_review_two_operators_get_different_alerts(ui_env: UIEnv) -> None:
     ids = b.store(ui_env.sessions, [b.alert(peak=0.9), b.alert(peak=0.8)])
     ann, bob = logged_in("ann"), logged_in("bob")
