@@ -27,7 +27,7 @@ from camera_ingest.quality import (
 )
 from camera_ingest.queue import FrameQueue
 from camera_ingest.service import IngestService
-from camera_ingest.source import FrameSource, RawFrame, SourceOptions, open_source
+from camera_ingest.source import FrameSource, RawFrame, SourceOptions, open_source, redact
 
 __all__ = [
     "CameraHealthReport",
@@ -52,5 +52,6 @@ __all__ = [
     "is_night",
     "mean_luma",
     "open_source",
+    "redact",
     "sun_altitude",
 ]

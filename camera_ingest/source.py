@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -95,6 +96,17 @@ class SourceOptions:
         return datetime.fromtimestamp(self.clock() if seconds is None else seconds, timezone.utc)
 
 
+def redact(url: str) -> str:
+    """The URL with any password replaced by `***`, for logs, errors and frame refs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
 _KINDS_HELP = ("use rtsp://…, http(s)://…, a video file, a folder, a device (/dev/video0 or 0) "
                "or demo:")
 
@@ -125,7 +137,7 @@ def open_source(source: str, *, fps: float, clock: Clock = time.time, sleep: Sle
     if lower.startswith("demo:"):
         return DemoSource(text, opts)
     if lower.startswith(("rtsp://", "rtsps://", "rtmp://")):
-        return CaptureSource(text, text, opts, live=True)
+        return CaptureSource(redact(text), text, opts, live=True)
     if lower.startswith(("http://", "https://")):
         return HttpSource(text, opts)
     if re.fullmatch(r"\d+", text):

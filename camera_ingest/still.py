@@ -3,18 +3,34 @@ URL polled at the camera's fps. `auto` asks the server which one it is by its co
 
 from __future__ import annotations
 
+import base64
 import urllib.error
 import urllib.request
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import cv2
 import numpy as np
 
 from camera_ingest.capture import CaptureSource, to_rgb
 from camera_ingest.errors import CorruptFrameError, SourceError
-from camera_ingest.source import RawFrame, SourceOptions
+from camera_ingest.source import RawFrame, SourceOptions, redact
 
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
 """A still image larger than this is refused (a misconfigured URL, not a camera)."""
+
+
+def request(url: str) -> urllib.request.Request:
+    """A GET for the URL; `user:password@` in it becomes a Basic Authorization header
+    (urllib would otherwise take it for part of the host name)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return urllib.request.Request(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    token = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode())
+    return urllib.request.Request(urlunsplit(parts._replace(netloc=host)),
+                                  headers={"Authorization": f"Basic {token.decode()}"})
 
 
 def content_type(url: str, timeout_s: float) -> str:
@@ -24,14 +40,14 @@ def content_type(url: str, timeout_s: float) -> str:
         SourceError: unreachable, or an HTTP error status.
     """
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 (operator's URL)
+        with urllib.request.urlopen(request(url), timeout=timeout_s) as resp:  # noqa: S310 (operator's URL)
             return str(resp.headers.get_content_type())
     except urllib.error.HTTPError as exc:
-        raise SourceError(url, f"HTTP {exc.code} {exc.reason}",
+        raise SourceError(redact(url), f"HTTP {exc.code} {exc.reason}",
                           "check the path and the camera's credentials") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SourceError(url, f"unreachable ({reason})",
+        raise SourceError(redact(url), f"unreachable ({reason})",
                           "check the address and that the camera is on the network") from exc
 
 
@@ -41,7 +57,8 @@ class StillImageSource:
     quiet_is_healthy = False
 
     def __init__(self, url: str, options: SourceOptions) -> None:
-        self.description = url
+        self.url = url
+        self.description = redact(url)
         self.options = options
         self._next_due = 0.0
         self._opened = False
@@ -67,7 +84,7 @@ class StillImageSource:
         now = opts.clock()
         self._next_due = max(self._next_due + opts.interval_s, now)
         try:
-            with urllib.request.urlopen(self.description, timeout=opts.timeout_s) as resp:  # noqa: S310
+            with urllib.request.urlopen(request(self.url), timeout=opts.timeout_s) as resp:  # noqa: S310
                 body = resp.read(MAX_IMAGE_BYTES + 1)
         except urllib.error.HTTPError as exc:
             raise SourceError(self.description, f"HTTP {exc.code} {exc.reason}") from exc
@@ -85,7 +102,8 @@ class HttpSource:
     quiet_is_healthy = False
 
     def __init__(self, url: str, options: SourceOptions) -> None:
-        self.description = url
+        self.url = url
+        self.description = redact(url)
         self.options = options
         self.mode: str = options.http_mode
         self._inner: CaptureSource | StillImageSource | None = None
@@ -97,7 +115,7 @@ class HttpSource:
     def open(self) -> None:
         mode = self.options.http_mode
         if mode == "auto":
-            ctype = content_type(self.description, self.options.timeout_s)
+            ctype = content_type(self.url, self.options.timeout_s)
             if ctype.startswith("image/"):
                 mode = "still"
             elif ctype.startswith("multipart/") or ctype.startswith("video/"):
@@ -108,9 +126,9 @@ class HttpSource:
         self.mode = mode
         inner: CaptureSource | StillImageSource
         if mode == "still":
-            inner = StillImageSource(self.description, self.options)
+            inner = StillImageSource(self.url, self.options)
         else:
-            inner = CaptureSource(self.description, self.description, self.options, live=True)
+            inner = CaptureSource(self.description, self.url, self.options, live=True)
         inner.open()
         self._inner = inner
 

@@ -15,7 +15,7 @@ from typing import Any
 from bearwatch.commands.common import load
 from bearwatch.config import CameraConfig, IngestConfig, LoggingConfig
 from bearwatch.logs import setup_logging
-from camera_ingest import CorruptFrameError, FrameFlagger, Processed, open_source
+from camera_ingest import CorruptFrameError, FrameFlagger, Processed, open_source, redact
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -65,7 +65,7 @@ def _summary(args: argparse.Namespace, done: list[Processed], native: Counter[st
 
     sizes = Counter(f"{p.frame.width}x{p.frame.height}" for p in done)
     return {
-        "source": args.source, "frames": n,
+        "source": redact(args.source), "frames": n,
         "native_resolution": native.most_common(1)[0][0] if native else None,
         "resolution": sizes.most_common(1)[0][0] if sizes else None,
         "fps_requested": args.fps,

@@ -89,6 +89,7 @@ class MjpegServer:
         self.frame = frame
         self.fps = fps
         self.down = threading.Event()
+        self.authorization: str | None = None
         self.port = 0
         self._server: http.server.ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -102,6 +103,7 @@ class MjpegServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.authorization = self.headers.get("Authorization")
                 if self.path == "/page.html":
                     body = b"<html>a camera's admin page</html>"
                     self.send_response(200)

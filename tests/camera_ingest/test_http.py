@@ -79,3 +79,22 @@ def test_stream_dies_and_returns_service_goes_offline_then_online(mjpeg_server: 
     reader = svc.readers[0]
     assert reader.reconnects >= 1
     assert reader.backoff.attempt == 0  # reset once the stream came back
+
+
+def test_still_url_with_credentials_sends_basic_auth_and_hides_password(
+        mjpeg_server: MjpegServer) -> None:
+    url = f"http://viewer:s3cret@127.0.0.1:{mjpeg_server.port}/still.jpg"
+    src = open_source(url, fps=10.0)
+    src.open()
+    raw = src.read()
+    src.close()
+    assert raw is not None and "s3cret" not in raw.source_ref and "s3cret" not in src.description
+    assert src.description == f"http://viewer:***@127.0.0.1:{mjpeg_server.port}/still.jpg"
+    assert mjpeg_server.authorization == "Basic dmlld2VyOnMzY3JldA=="  # viewer:s3cret
+
+
+def test_rtsp_password_never_in_errors() -> None:
+    src = open_source("rtsp://admin:hunter2@127.0.0.1:9/stream1", fps=1.0, timeout_s=1.0)
+    with pytest.raises(SourceError) as info:
+        src.open()
+    assert "hunter2" not in str(info.value) and "admin:***@127.0.0.1:9" in str(info.value)
