@@ -66,16 +66,20 @@ def _rate_chart(path: str, window: RateWindow, bucket: float, attr: str) -> pd.D
             rows.append({"from": at.since, "group": g.key, "rate": r.value, "low": r.low,
                          "high": r.high, "n": r.numerator, "of": r.denominator})
     df = pd.DataFrame(rows)
-    if df.empty:
-        st.info("No data in this window.")
+    if df.empty or not (df["of"] > 0).any():
+        st.info("No reviewed data in this window.")
         return df
-    base = alt.Chart(df).encode(x=alt.X("from:T", title="bucket start (UTC)"),
-                                color=alt.Color("group:N"))
+    # A bucket with nothing to count has the interval (0, 1): true but it hides the rest.
+    shown = df[df["of"] > 0]
+    base = alt.Chart(shown).encode(x=alt.X("from:T", title="bucket start (UTC)"),
+                                   color=alt.Color("group:N", scale=alt.Scale(scheme="category10")))
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=RATES[attr],
                                                       scale=alt.Scale(domain=[0, 1])), y2="high:Q")
     line = base.mark_line(point=True).encode(
         y="rate:Q", tooltip=["group", "from:T", "rate", "low", "high", "n", "of"])
     st.altair_chart(band + line, width="stretch")
+    st.caption("Lines: the rate per bucket; bands: its 95 % interval. Buckets with no "
+               "reviewed data are left out of the chart (they are in the CSV).")
     return df
 
 
