@@ -256,7 +256,8 @@ def record_alert_verdict(session: Session, alert_id: uuid.UUID, reviewer: Review
         NotFoundError: no such alert.
         ConflictError: the reviewer does not hold an unexpired lease, or it is already reviewed.
     """
-    row = session.get(AlertRow, alert_id)
+    # Row lock (PostgreSQL) so two verdicts on one alert serialise and the second sees the first.
+    row = session.get(AlertRow, alert_id, with_for_update=True)
     if row is None:
         raise NotFoundError(f"no alert {alert_id}")
     if row.review_state != "pending":
@@ -276,7 +277,7 @@ def record_alert_verdict(session: Session, alert_id: uuid.UUID, reviewer: Review
 def record_audit_verdict(session: Session, sample_id: int, reviewer: Reviewer,
                          decision: VerdictInput, *, now: datetime) -> None:
     """Store the lease holder's verdict on an audit sample (`bear` = a missed alert)."""
-    row = session.get(AuditSample, sample_id)
+    row = session.get(AuditSample, sample_id, with_for_update=True)
     if row is None:
         raise NotFoundError(f"no audit sample {sample_id}")
     if row.review_state != "pending":
