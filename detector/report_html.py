@@ -21,8 +21,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
+from detector.evaluation import Figures, threshold_for_recall  # noqa: E402
 from detector.training.compare import HeldOut  # noqa: E402
-from detector.training.figures import binary_stats, pr_curve, threshold_for_recall  # noqa: E402
+from detector.training.figures import pr_curve  # noqa: E402
 
 TARGET_RECALLS = (0.9, 0.95)
 THUMB_SIDE = 160
@@ -59,11 +60,9 @@ def _png(fig: Any) -> str:
     return f'<img alt="chart" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
-def _thumb(path: Any) -> str:
+def _thumb(heldout: HeldOut, i: int) -> str:
     try:
-        with Image.open(path) as im:
-            im.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))
-            rgb = im.convert("RGB")
+        rgb = Image.fromarray(heldout.image(i, max_side=THUMB_SIDE * 2))
     except OSError:
         return "<div>(image unreadable)</div>"
     rgb.thumbnail((THUMB_SIDE, THUMB_SIDE))
@@ -81,7 +80,7 @@ def _figures_table(heldout: HeldOut, scores: Mapping[str, np.ndarray], threshold
     for name, mask in masks.items():
         cells = []
         for p in scores.values():
-            s = binary_stats(y[mask], p[mask], threshold)
+            s = Figures.of(y[mask], p[mask], threshold)
             cells += [_rate(s.tp, s.tp + s.fn), _rate(s.tp, s.tp + s.fp), _rate(s.fp, s.fp + s.tn)]
         rows.append(f"<tr><td class=l>{name} <span class=ci>({int(y[mask].sum())} bear / "
                     f"{int((~y[mask]).sum())} no bear)</span></td>"
@@ -93,7 +92,7 @@ def _figures_table(heldout: HeldOut, scores: Mapping[str, np.ndarray], threshold
 def _confusions(heldout: HeldOut, scores: Mapping[str, np.ndarray], threshold: float) -> str:
     parts = []
     for version, p in scores.items():
-        s = binary_stats(heldout.is_bear, p, threshold)
+        s = Figures.of(heldout.is_bear, p, threshold)
         parts.append(
             f"<div><b>{_e(version)}</b><table><tr><th class=l>actual \\ predicted</th>"
             f"<th>bear</th><th>no bear</th></tr><tr><th class=l>bear</th><td class=good>{s.tp}"
@@ -125,12 +124,13 @@ def _thresholds(heldout: HeldOut, scores: Mapping[str, np.ndarray]) -> str:
     rows = []
     for version, p in scores.items():
         for target in TARGET_RECALLS:
-            t = threshold_for_recall(y, p, target)
-            if t is None:
+            point = threshold_for_recall(y, p, target)
+            if point is None:
                 rows.append(f"<tr><td class=l>{_e(version)}</td><td>{target:.0%}</td>"
                             "<td colspan=3>no bears held out</td></tr>")
                 continue
-            s = binary_stats(y, p, t)
+            t = point.threshold
+            s = Figures.of(y, p, t)
             rows.append(f"<tr><td class=l>{_e(version)}</td><td>{target:.0%}</td><td>{t:.4f}</td>"
                         f"<td>{_rate(s.tp, s.n_bear)}</td><td>{_rate(s.fp, s.n_no_bear)}</td></tr>")
     return ("<table><tr><th class=l>model</th><th>target recall</th><th>threshold</th>"
@@ -167,7 +167,7 @@ def _top_losses(heldout: HeldOut, scores: Mapping[str, np.ndarray], version: str
     for i in np.argsort(-loss, kind="stable")[:N_TOP_LOSSES]:
         others = " · ".join(f"{_e(v)}: {q[i]:.3f}" for v, q in scores.items())
         light = "infrared" if heldout.infrared[i] else heldout.light[i]
-        cards.append(f"<div class=loss>{_thumb(heldout.paths[i])}<br><b>{'bear' if y[i] else 'no bear'}"
+        cards.append(f"<div class=loss>{_thumb(heldout, i)}<br><b>{'bear' if y[i] else 'no bear'}"
                      f"</b> ({_e(light)}), loss {loss[i]:.3f}<br>{others}<br>"
                      f"<span class=ci>{_e(heldout.refs[i])}</span></div>")
     return "".join(cards)

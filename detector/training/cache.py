@@ -16,29 +16,35 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from detector.training.errors import TrainingError
+from detector.training.items import Box
 
 log = logging.getLogger("detector.training")
 
 
-def cached_copy(src: Path, cache_dir: Path, *, max_side: int) -> Path:
-    """The RGB JPEG copy of `src` with its long side at most `max_side` px (made if missing).
+def cached_copy(src: Path, cache_dir: Path, *, max_side: int, crop: Box | None = None) -> Path:
+    """The RGB JPEG copy of `src` (or of its `crop`, x/y/w/h px) with its long side at most
+    `max_side` px (made if missing).
 
-    The name hashes the source path, size, mtime and `max_side`, so an edited source or a
-    new size makes a new copy and a stale one is never used.
+    The name hashes the source path, size, mtime, crop and `max_side`, so an edited source or
+    a new size makes a new copy and a stale one is never used.
 
     Raises:
         TrainingError: `src` is not a readable image.
     """
     st = src.stat()
-    key = f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}|{max_side}"
+    key = f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}|{max_side}|{crop}"
     dst = cache_dir / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.jpg"
     if dst.exists():
         return dst
     try:
         with Image.open(src) as im:
-            # JPEG draft mode decodes at 1/2, 1/4 or 1/8 scale directly: much faster.
-            im.draft("RGB", (max_side, max_side))
-            rgb = im.convert("RGB")
+            if crop is None:
+                # JPEG draft mode decodes at 1/2, 1/4 or 1/8 scale directly: much faster.
+                im.draft("RGB", (max_side, max_side))
+                rgb = im.convert("RGB")
+            else:
+                x, y, w, h = crop
+                rgb = im.convert("RGB").crop((x, y, x + w, y + h))
     except (UnidentifiedImageError, OSError) as exc:
         raise TrainingError(f"cannot read image {src}: {exc}; remove it from the data or "
                             "replace it with a valid JPEG/PNG") from exc
@@ -49,17 +55,19 @@ def cached_copy(src: Path, cache_dir: Path, *, max_side: int) -> Path:
     return dst
 
 
-def cache_all(paths: Sequence[Path], cache_dir: Path, *, max_side: int) -> list[Path]:
-    """`cached_copy` for each path, logging progress with rate and ETA every few seconds."""
+def cache_all(sources: Sequence[tuple[Path, Box | None]], cache_dir: Path, *, max_side: int
+              ) -> list[Path]:
+    """`cached_copy` for each (path, crop), logging progress with rate and ETA every few
+    seconds."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     out: list[Path] = []
     start = last = time.monotonic()
-    for i, p in enumerate(paths, start=1):
-        out.append(cached_copy(p, cache_dir, max_side=max_side))
+    for i, (p, crop) in enumerate(sources, start=1):
+        out.append(cached_copy(p, cache_dir, max_side=max_side, crop=crop))
         now = time.monotonic()
-        if now - last >= 5.0 or i == len(paths):
+        if now - last >= 5.0 or i == len(sources):
             rate = i / max(now - start, 1e-9)
-            log.info("preparing images %d/%d (%.1f/s, ETA %.0f s)", i, len(paths), rate,
-                     (len(paths) - i) / rate)
+            log.info("preparing images %d/%d (%.1f/s, ETA %.0f s)", i, len(sources), rate,
+                     (len(sources) - i) / rate)
             last = now
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,11 +19,9 @@ import numpy as np
 from PIL import Image
 
 from detector.training.export import read_split
-from detector.training.figures import (
-    binary_stats,
-    threshold_for_false_alarm,
-    threshold_for_recall,
-)
+from detector.training.items import Box
+from detector.evaluation import Figures, LabelledImage, evaluate
+from detector.training.figures import threshold_for_false_alarm
 
 # Mean |R-G| + |G-B| below this (0..255 scale) is a greyscale, infrared-like image.
 INFRARED_CHROMA_MAX = 4.0
@@ -52,6 +50,12 @@ class HeldOut:
     is_bear: np.ndarray
     light: np.ndarray
     infrared: np.ndarray
+    crops: tuple[Box | None, ...] = ()
+
+    def image(self, i: int, *, max_side: int = LOAD_MAX_SIDE) -> np.ndarray:
+        """Held-out image `i` (its crop where it is one) as HxWx3 uint8 RGB."""
+        crop = self.crops[i] if self.crops else None
+        return load_rgb(self.paths[i], max_side=max_side, crop=crop)
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -62,11 +66,16 @@ class HeldOut:
                 "infrared": self.infrared}
 
 
-def load_rgb(path: Path, *, max_side: int = LOAD_MAX_SIDE) -> np.ndarray:
-    """HxWx3 uint8 RGB, long side at most `max_side` px."""
+def load_rgb(path: Path, *, max_side: int = LOAD_MAX_SIDE, crop: Box | None = None
+             ) -> np.ndarray:
+    """HxWx3 uint8 RGB of the image (or its crop, x/y/w/h px), long side at most `max_side`."""
     with Image.open(path) as im:
-        im.draft("RGB", (max_side, max_side))
-        rgb = im.convert("RGB")
+        if crop is None:
+            im.draft("RGB", (max_side, max_side))
+            rgb = im.convert("RGB")
+        else:
+            x, y, w, h = crop
+            rgb = im.convert("RGB").crop((x, y, x + w, y + h))
     rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     return np.asarray(rgb, dtype=np.uint8)
 
@@ -82,11 +91,20 @@ def load_heldout(split_path: Path) -> HeldOut:
     """The held-out items of a `<version>.split.json`, with the infrared flag measured."""
     rows = read_split(split_path)
     paths = tuple(Path(r["path"]) for r in rows)
+    crops = tuple(_box(r.get("crop")) for r in rows)
     return HeldOut(refs=tuple(r["ref"] for r in rows), paths=paths,
                    is_bear=np.array([r["label"] == "bear" for r in rows], dtype=bool),
                    light=np.array([r["light"] for r in rows]),
-                   infrared=np.array([is_infrared_image(load_rgb(p, max_side=256))
-                                      for p in paths], dtype=bool))
+                   infrared=np.array([is_infrared_image(load_rgb(p, max_side=256, crop=c))
+                                      for p, c in zip(paths, crops)], dtype=bool),
+                   crops=crops)
+
+
+def _box(value: object) -> Box | None:
+    if not value:
+        return None
+    x, y, w, h = (int(v) for v in value)  # type: ignore[attr-defined]
+    return x, y, w, h
 
 
 def score_heldout(model: ImageScorer, heldout: HeldOut, *, batch_size: int = 16,
@@ -95,7 +113,7 @@ def score_heldout(model: ImageScorer, heldout: HeldOut, *, batch_size: int = 16,
     out: list[np.ndarray] = []
     start = time.monotonic()
     for i in range(0, len(heldout), batch_size):
-        images = [load_rgb(p) for p in heldout.paths[i:i + batch_size]]
+        images = [heldout.image(j) for j in range(i, min(i + batch_size, len(heldout)))]
         out.append(np.asarray(model.score_images(images), dtype=np.float64))
         if progress is not None:
             progress(min(i + batch_size, len(heldout)), len(heldout), time.monotonic() - start)
@@ -104,35 +122,19 @@ def score_heldout(model: ImageScorer, heldout: HeldOut, *, batch_size: int = 16,
 
 def model_report(heldout: HeldOut, p_bear: np.ndarray, *, version: str,
                  threshold: float = 0.5) -> dict[str, Any]:
-    """The `bearwatch eval` figures of one model on the held-out images (JSON-ready)."""
+    """The `bearwatch eval` JSON (`detector.evaluate`) of one model on the held-out images,
+    plus `by_light.infrared`, the counts behind each rate and the scores themselves."""
     y = heldout.is_bear
-    overall = binary_stats(y, p_bear, threshold)
-    by_light = {}
-    for name, mask in heldout.subsets().items():
-        s = binary_stats(y[mask], p_bear[mask], threshold)
-        by_light[name] = {k: v for k, v in s.to_json().items()
-                          if k in ("n_bear", "n_no_bear", "recall", "precision",
-                                   "false_alarm_rate", "tp", "fp", "fn", "tn")}
-    t95 = threshold_for_recall(y, p_bear, 0.95)
-    loss = np.where(y, 1 - p_bear, p_bear)
-    worst = [{"file": heldout.refs[i], "label": "bear" if y[i] else "no_bear",
-              "p_bear": round(float(p_bear[i]), 4)}
-             for i in np.argsort(-loss, kind="stable")[:N_WORST]]
-    return {
-        "model_version": version,
-        "n_images": len(heldout),
-        "threshold": threshold,
-        "overall": {k: v for k, v in overall.to_json().items() if k != "threshold"},
-        "by_light": by_light,
-        "confusion": {"labels": ["bear", "no_bear"],
-                      "matrix": [[overall.tp, overall.fn], [overall.fp, overall.tn]],
-                      "rows": "actual", "columns": "predicted"},
-        "threshold_for_recall_95": t95,
-        "false_alarm_rate_at_recall_95": (None if t95 is None else
-                                          binary_stats(y, p_bear, t95).false_alarm_rate),
-        "worst": worst,
-        "p_bear": [round(float(p), 5) for p in p_bear],
-    }
+    images = [LabelledImage(path=heldout.paths[i], is_bear=bool(y[i]), light=str(heldout.light[i]),
+                            name=heldout.refs[i]) for i in range(len(heldout))]
+    report = evaluate(images, p_bear, threshold=threshold, model_version=version,
+                      n_worst=N_WORST)
+    doc = report.to_json()
+    doc["overall"] = asdict(report.overall)
+    doc["by_light"] = {name: asdict(Figures.of(y[mask], p_bear[mask], threshold))
+                       for name, mask in heldout.subsets().items()}
+    doc["p_bear"] = [round(float(p), 5) for p in p_bear]
+    return doc
 
 
 def recall_at_equal_false_alarms(heldout: HeldOut, scores: dict[str, np.ndarray], *,
@@ -147,11 +149,11 @@ def recall_at_equal_false_alarms(heldout: HeldOut, scores: dict[str, np.ndarray]
             row: dict[str, Any] = {"max_false_alarm_rate": budget}
             for version, p in scores.items():
                 t = threshold_for_false_alarm(y[mask], p[mask], budget)
-                s = None if t is None else binary_stats(y[mask], p[mask], t)
-                row[version] = None if s is None else {
-                    "threshold": round(t, 5) if t is not None else None, "recall": s.recall,
-                    "tp": s.tp, "n_bear": s.n_bear, "false_alarm_rate": s.false_alarm_rate,
-                    "fp": s.fp, "n_no_bear": s.n_no_bear}
+                f = None if t is None else Figures.of(y[mask], p[mask], t)
+                row[version] = None if f is None or t is None else {
+                    "threshold": round(t, 5), "recall": f.recall, "tp": f.tp,
+                    "n_bear": f.n_bear, "false_alarm_rate": f.false_alarm_rate, "fp": f.fp,
+                    "n_no_bear": f.n_no_bear}
             rows.append(row)
         table[name] = {"n_bear": int(y[mask].sum()), "n_no_bear": int((~y[mask]).sum()),
                        "rows": rows}

@@ -84,7 +84,8 @@ def split_document(result: TrainResult, version: str) -> dict[str, object]:
         "valid_pct": result.split.valid_pct,
         "image_size": result.options.size,
         "valid": [{"ref": items[i].ref, "path": str(items[i].path), "label": items[i].label,
-                   "light": items[i].light, "group": items[i].group}
+                   "light": items[i].light, "group": items[i].group,
+                   "crop": list(items[i].crop) if items[i].crop else None}
                   for i in result.split.valid],
         "train": [items[i].ref for i in result.split.train],
     }

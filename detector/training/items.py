@@ -8,10 +8,13 @@ would otherwise leak between the two sides and flatter the validation figures.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from PIL import Image
 
 from detector.training.errors import TrainingError
 
@@ -23,6 +26,12 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 SEQUENCE_MAX_GAP = 2
 _BURST_SUFFIX = re.compile(r"\s*\(\d+\)$")
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<num>\d+)$")
+# A boxed bear is cropped with this much context (crop side / bear's longer side), and never
+# smaller than CROP_MIN px: the model sees it at the scale a region proposal would show it.
+CROP_CONTEXT = 4
+CROP_MIN = 128
+
+Box = tuple[int, int, int, int]  # x, y, w, h in pixels of the stored image
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,7 @@ class TrainItem:
         group: split unit; items sharing it are always on the same side.
         source: where the label came from: `manifest`, `folder`, `alert` or `audit`.
         ref: the name reports use (manifest `file`, or `alert:<id>` / `audit:<id>`).
+        crop: the region of `path` this item is (x, y, w, h px), or None for the whole image.
     """
 
     path: Path
@@ -44,6 +54,7 @@ class TrainItem:
     group: str
     source: str
     ref: str
+    crop: Box | None = None
 
     def __post_init__(self) -> None:
         if self.label not in LABELS:
@@ -87,7 +98,81 @@ def load_labelled(data: Path) -> list[TrainItem]:
     if not raws:
         raise TrainingError(f"{data}: no labelled images found; expected manifest.csv "
                             "(file,label,light,…) or bear/ and no_bear/ sub-folders of images")
-    return assign_groups(raws)
+    items = assign_groups(raws)
+    boxes_csv = data / "boxes.csv"
+    return with_box_crops(items, read_boxes(boxes_csv)) if boxes_csv.exists() else items
+
+
+def read_boxes(path: Path) -> dict[str, list[Box]]:
+    """`boxes.csv` (file,x,y,w,h): where the bear is in each frame, by manifest `file`.
+
+    Raises:
+        TrainingError: a row is not four non-negative integers with w, h > 0.
+    """
+    boxes: dict[str, list[Box]] = {}
+    with path.open(newline="") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                x, y, w, h = (int(row[k]) for k in ("x", "y", "w", "h"))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise TrainingError(f"{path}:{line}: needs integer x,y,w,h ({exc})") from exc
+            if min(x, y) < 0 or min(w, h) <= 0:
+                raise TrainingError(f"{path}:{line}: box {x},{y},{w},{h} is empty or negative")
+            boxes.setdefault(row["file"], []).append((x, y, w, h))
+    return boxes
+
+
+def _square_around(box: Box, size: tuple[int, int]) -> Box:
+    x, y, w, h = box
+    width, height = size
+    side = min(max(CROP_MIN, CROP_CONTEXT * max(w, h)), width, height)
+    left = min(max(0, x + w // 2 - side // 2), width - side)
+    top = min(max(0, y + h // 2 - side // 2), height - side)
+    return left, top, side, side
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _background(crops: Sequence[Box], boxes: Sequence[Box], size: tuple[int, int], key: str
+                ) -> Box | None:
+    """A crop of the same size from the same frame that shows none of the bears: a hard
+    negative from the very scene, so the model cannot learn the place instead of the bear.
+    Chosen among the free grid positions by a hash of `key` (deterministic, varied)."""
+    side = crops[0][2]
+    width, height = size
+    step = max(side // 2, 1)
+    free = [(x, y, side, side) for y in range(0, height - side + 1, step)
+            for x in range(0, width - side + 1, step)
+            if not any(_overlaps((x, y, side, side), b) for b in boxes)]
+    if not free:
+        return None
+    return free[int(hashlib.sha1(key.encode()).hexdigest(), 16) % len(free)]
+
+
+def with_box_crops(items: Sequence[TrainItem], boxes: dict[str, list[Box]]) -> list[TrainItem]:
+    """Replace each boxed frame by crops: one around each bear (label `bear`) and one of
+    background from the same frame (label `no_bear`), both in the frame's group. A far bear
+    of 30 px in a 2048-px frame is invisible at the training size; the whole frame labelled
+    `bear` would teach the scene, not the animal."""
+    out: list[TrainItem] = []
+    for it in items:
+        frame_boxes = boxes.get(it.ref)
+        if not frame_boxes or it.label != "bear":
+            out.append(it)
+            continue
+        with Image.open(it.path) as im:
+            size = im.size
+        crops = [_square_around(b, size) for b in frame_boxes]
+        for k, crop in enumerate(crops):
+            out.append(TrainItem(path=it.path, label="bear", light=it.light, group=it.group,
+                                 source=it.source, ref=f"{it.ref}#bear{k}", crop=crop))
+        bg = _background(crops, frame_boxes, size, it.ref)
+        if bg is not None:
+            out.append(TrainItem(path=it.path, label="no_bear", light=it.light, group=it.group,
+                                 source=it.source, ref=f"{it.ref}#background", crop=bg))
+    return out
 
 
 def _from_manifest(manifest: Path) -> list[_Raw]:

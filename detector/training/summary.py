@@ -4,6 +4,7 @@ the reference distributions (scores and luma) that the drift watch compares came
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from detector.drift import LUMA_EDGES, SCORE_EDGES, Histogram
-from detector.training.figures import binary_stats, threshold_for_recall
+from detector.evaluation import Figures, threshold_for_recall
 from detector.training.items import LIGHTS, TrainItem
 from detector.training.trainer import TrainResult
 
@@ -36,15 +37,16 @@ def validation_metrics(result: TrainResult, *, threshold: float = DEFAULT_THRESH
     y = np.array([it.label == "bear" for it in valid])
     lights = np.array([it.light for it in valid])
     p = result.valid_p_bear
-    by_light = {light: binary_stats(y[lights == light], p[lights == light], threshold).to_json()
+    by_light = {light: asdict(Figures.of(y[lights == light], p[lights == light], threshold))
                 for light in LIGHTS if (lights == light).any()}
-    overall = binary_stats(y, p, threshold)
+    overall = Figures.of(y, p, threshold)
+    t95 = threshold_for_recall(y, p, 0.95)
     return {
         "threshold": threshold,
         "accuracy": (overall.tp + overall.tn) / max(len(valid), 1),
-        "overall": overall.to_json(),
+        "overall": asdict(overall),
         "by_light": by_light,
-        "threshold_for_recall_95": threshold_for_recall(y, p, 0.95),
+        "threshold_for_recall_95": None if t95 is None else asdict(t95),
         "n_valid": len(valid),
         "n_train": len(result.split.train),
         "seed": result.split.seed,

@@ -112,7 +112,8 @@ def build_dataloaders(items: Sequence[TrainItem], split: Split, options: TrainOp
                       cache_dir: Path) -> DataLoaders:
     """fastai DataLoaders over downscaled copies of `items`, split by `split` (no shuffling of
     the split itself: it is the one given)."""
-    cached = cache_all([it.path for it in items], cache_dir, max_side=options.size * 2)
+    cached = cache_all([(it.path, it.crop) for it in items], cache_dir,
+                       max_side=options.size * 2)
     frame = pd.DataFrame({"image": [str(p) for p in cached], "label": [it.label for it in items]})
     block = DataBlock(
         blocks=(ImageBlock, CategoryBlock(vocab=list(LABELS))),

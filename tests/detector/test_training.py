@@ -16,12 +16,21 @@ from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.cli import main
+from bearwatch.config import DetectorConfig
 from bearwatch.records import Alert, Stage
 from db.alerts import AlertFrameInfo, store_alert
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.model_versions import list_versions
 from db.models import AlertRow, AuditSample
-from detector import sha256_of
+from detector import (
+    TrainItem,
+    TrainOptions,
+    export_model,
+    group_split,
+    load_model,
+    sha256_of,
+    train,
+)
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 pytestmark = pytest.mark.plumbing
@@ -111,3 +120,24 @@ def test_train_tiny_set_exports_checksummed_model_loadable_in_fresh_process(
     vocab, spec, p_bear = out.strip().splitlines()[-3:]
     assert spec == f"64 squish {version.id}"  # served at the size and resize it was measured at
     assert vocab == "['bear', 'no_bear']" and 0.0 <= float(p_bear) <= 1.0
+
+
+def test_train_new_head_exports_and_serves_at_training_size(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    items = [TrainItem(path=_image(tmp_path / f"{label}_{k}.jpg", bear=label == "bear", rng=rng),
+                       label=label, light="day", group=f"{label}{k}", source="folder",
+                       ref=f"{label}_{k}")
+             for label in ("bear", "no_bear") for k in "abcde"]
+    split = group_split(items, valid_pct=0.3, seed=0)
+    options = TrainOptions(seed=0, epochs=1, freeze_epochs=0, size=64, batch_size=4, head="new")
+
+    result = train(items, split, options, work_dir=tmp_path / "out")
+    exported = export_model(result, tmp_path / "models", clock=lambda: T0)
+
+    assert exported.version == f"bw-20260701-030000-{exported.sha256[:8]}"
+    assert result.valid_p_bear.shape == (len(split.valid),)
+    model = load_model(DetectorConfig(model=exported.path.name, model_sha256=exported.sha256),
+                       models_dir=exported.path.parent, device="cpu")
+    assert (model.spec.size, model.spec.method) == (64, "squish")
+    scores = model.score_images([np.asarray(Image.open(it.path)) for it in items[:3]])
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))

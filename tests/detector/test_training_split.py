@@ -6,9 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from detector import TrainingError, group_split
-from detector.training.items import TrainItem, _Raw, assign_groups
+from detector.training.items import (
+    CROP_CONTEXT,
+    TrainItem,
+    _Raw,
+    assign_groups,
+    read_boxes,
+    with_box_crops,
+)
 
 
 def _raw(stem: str, *, origin: str = "repo/dir", camera: bool = True, label: str = "bear"
@@ -87,3 +95,29 @@ def test_group_split_bad_input_clear_error(n_groups: int, pct: float, message: s
                        source="folder", ref=str(g)) for g in range(n_groups)]
     with pytest.raises(TrainingError, match=message):
         group_split(items, valid_pct=pct)
+
+
+def test_with_box_crops_bear_crop_holds_box_background_avoids_it(tmp_path: Path) -> None:
+    frame = tmp_path / "cam_0001.jpg"
+    Image.new("RGB", (2048, 1536)).save(frame)
+    whole = TrainItem(path=frame, label="bear", light="day", group="g1", source="manifest",
+                      ref="cam_0001.jpg")
+    box = (1500, 900, 40, 62)
+    bear, background = with_box_crops([whole], {"cam_0001.jpg": [box]})
+
+    assert (bear.label, background.label) == ("bear", "no_bear")
+    assert bear.group == background.group == "g1"  # same frame, same side of the split
+    assert bear.crop is not None and background.crop is not None
+    x, y, side, _ = bear.crop
+    assert side == CROP_CONTEXT * 62
+    assert x <= box[0] and box[0] + box[2] <= x + side and y <= box[1] <= box[1] + box[3] <= y + side
+    bx, by, bside, _ = background.crop
+    assert bside == side and (bx + bside <= box[0] or box[0] + box[2] <= bx
+                              or by + bside <= box[1] or box[1] + box[3] <= by)
+
+
+def test_read_boxes_bad_row_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "boxes.csv"
+    path.write_text("file,x,y,w,h\na.jpg,1,2,0,5\n")
+    with pytest.raises(TrainingError, match="boxes.csv:2"):
+        read_boxes(path)
