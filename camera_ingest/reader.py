@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,8 @@ class CameraReader:
         self.reconnects = 0
         self.last_frame: float | None = None
         self.last_alive: float | None = None  # a healthy poll that brought no frame
+        self.last_tick = self.started
+        self._health_lock = threading.Lock()  # the service's watchdog may tick a blocked reader
         self._last_image: np.ndarray | None = None
         self._thumb_path: str | None = None
         self._next_report = self.started
@@ -168,8 +171,19 @@ class CameraReader:
 
     # -- health -----------------------------------------------------------------------------
 
+    def tick_if_overdue(self, now: float) -> None:
+        """Tick on behalf of a reader stuck in a blocking read (a stalled network stream waits
+        for its read timeout), so its health still turns stale/offline on time."""
+        if now - self.last_tick >= self.ctx.config.health_interval_s:
+            self.tick(now)
+
     def tick(self, now: float) -> None:
         """Emit a state change event when the state moved, and a report when one is due."""
+        with self._health_lock:
+            self._tick(now)
+            self.last_tick = now
+
+    def _tick(self, now: float) -> None:
         cfg = self.ctx.config
         state = decide_state(now=now, last_seen=self.last_alive, started=self.started,
                              failing=self.failing,

@@ -58,6 +58,7 @@ class IngestService:
                                      rng=rng or random.Random(), thumbs_dir=thumbs_dir)
         self.readers = [CameraReader(cam, self.context) for cam in cameras if cam.enabled]
         self._threads: list[threading.Thread] = []
+        self._health_interval = config.health_interval_s
 
     def _interruptible_sleep(self, seconds: float) -> None:
         self._stop.wait(max(0.0, seconds))
@@ -72,6 +73,9 @@ class IngestService:
                                  name=f"camera-{reader.camera.id}")
             t.start()
             self._threads.append(t)
+        watchdog = threading.Thread(target=self._watch, daemon=True, name="camera-health")
+        watchdog.start()
+        self._threads.append(watchdog)
         log.info("ingest started", extra={"cameras": [r.camera.id for r in self.readers]})
 
     def _run(self, reader: CameraReader) -> None:
@@ -84,6 +88,15 @@ class IngestService:
                     self.context.sleep(self.context.config.backoff_initial_s)
         finally:
             reader.close()
+
+    def _watch(self) -> None:
+        """Keep health current for readers blocked inside a source's read."""
+        while not self._stop.wait(self._health_interval):
+            for reader in self.readers:
+                try:
+                    reader.tick_if_overdue(self.context.clock())
+                except Exception:  # the watchdog must outlive any one camera's trouble
+                    log.exception("health watchdog failed", extra={"camera_id": reader.camera.id})
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Ask every reader to stop and wait up to `timeout` seconds in all.

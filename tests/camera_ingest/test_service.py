@@ -3,13 +3,17 @@ ones, thumbnails, clean stop."""
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from bearwatch.records import CameraState
-from camera_ingest import FrameQueue, IngestService
+from camera_ingest import FrameQueue, IngestService, RawFrame
 from camera_ingest.testing import FakeHealthSink
-from tests.camera_ingest.conftest import camera, ingest
+from tests.camera_ingest.conftest import camera, ingest, wait_for
 
 
 def test_fast_camera_fills_queue_slow_and_dead_cameras_unaffected(tmp_path: Path) -> None:
@@ -49,3 +53,51 @@ def test_disabled_camera_gets_no_reader_and_stop_is_prompt() -> None:
     t = time.monotonic()
     assert svc.stop(5)
     assert time.monotonic() - t < 2.0  # the default sleep wakes on stop
+
+
+class BlockingSource:
+    """A source whose read blocks until released, as a stalled RTSP stream does until its
+    read timeout; it delivers small grey frames once released."""
+
+    quiet_is_healthy = False
+
+    def __init__(self) -> None:
+        self.description = "blocking-fake"
+        self.release = threading.Event()
+        self.n = 0
+
+    @property
+    def ended(self) -> bool:
+        return False
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> RawFrame:
+        if self.n >= 3:
+            self.release.wait()
+        time.sleep(0.05)
+        self.n += 1
+        return RawFrame(datetime.now(timezone.utc), np.full((48, 64, 3), 100, np.uint8), "b")
+
+    def close(self) -> None:
+        self.release.set()
+
+
+def test_reader_blocked_in_read_still_goes_stale_offline_then_online() -> None:
+    source = BlockingSource()
+    sink = FakeHealthSink()
+    svc = IngestService([camera("x", id="stuck", fps=20.0, motion_gating=False)],
+                        ingest(stale_after_intervals=2, offline_after_s=0.6,
+                               health_interval_s=0.1), FrameQueue(100), health_sink=sink,
+                        source_factory=lambda cam: source)
+    svc.start()
+    try:
+        assert wait_for(lambda: sink.states("stuck")[-1:] == [CameraState.OFFLINE], 5)
+        assert source.n == 3  # the reader never came back from read: the watchdog ticked
+        source.release.set()
+        assert wait_for(lambda: sink.states("stuck")[-1:] == [CameraState.ONLINE], 5)
+    finally:
+        svc.stop(5)
+    assert sink.states("stuck")[:3] == [CameraState.ONLINE, CameraState.STALE,
+                                         CameraState.OFFLINE]
