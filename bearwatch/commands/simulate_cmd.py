@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bearwatch.config import RolloutConfig
 from bearwatch.errors import ConfigError
 from bearwatch.records import Stage
-from rollout.simulate import Outage, Scenario, SimZone, Traffic, simulate
+from rollout import Outage, Scenario, SimZone, Traffic, simulate
 
 
 class _Strict(BaseModel):
