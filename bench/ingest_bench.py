@@ -151,7 +151,8 @@ def main() -> int:
         if not out["h264_encoder_available"]:
             out["codec_note"] = ("this OpenCV build cannot encode H.264 (avc1/H264 writers fail: "
                                  "no libx264, only h264_v4l2m2m without a device); clips are "
-                                 "MPEG-4 Part 2 (mp4v); H.264 usually costs more to decode at the same size, so read the 1080p/720p figures as optimistic")
+                                 "MPEG-4 Part 2 (mp4v); H.264 usually costs more to decode at "
+                                 "the same size, so read the 1080p/720p figures as optimistic")
         if SHARED_H264.exists():
             # A real H.264 clip (320x180, 30 fps): proves the H.264 decode path, tiny frames.
             out["h264_reference_320x180"] = {"file": SHARED_H264.name,

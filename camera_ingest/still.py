@@ -40,7 +40,8 @@ def content_type(url: str, timeout_s: float) -> str:
         SourceError: unreachable, or an HTTP error status.
     """
     try:
-        with urllib.request.urlopen(request(url), timeout=timeout_s) as resp:  # noqa: S310 (operator's URL)
+        # The operator's own camera URL (http/https checked by open_source).
+        with urllib.request.urlopen(request(url), timeout=timeout_s) as resp:  # noqa: S310
             return str(resp.headers.get_content_type())
     except urllib.error.HTTPError as exc:
         raise SourceError(redact(url), f"HTTP {exc.code} {exc.reason}",
@@ -84,12 +85,14 @@ class StillImageSource:
         now = opts.clock()
         self._next_due = max(self._next_due + opts.interval_s, now)
         try:
-            with urllib.request.urlopen(request(self.url), timeout=opts.timeout_s) as resp:  # noqa: S310
+            req = request(self.url)
+            with urllib.request.urlopen(req, timeout=opts.timeout_s) as resp:  # noqa: S310
                 body = resp.read(MAX_IMAGE_BYTES + 1)
         except urllib.error.HTTPError as exc:
             raise SourceError(self.description, f"HTTP {exc.code} {exc.reason}") from exc
         except (urllib.error.URLError, OSError) as exc:
-            raise SourceError(self.description, f"unreachable ({getattr(exc, 'reason', exc)})") from exc
+            reason = getattr(exc, "reason", exc)
+            raise SourceError(self.description, f"unreachable ({reason})") from exc
         if len(body) > MAX_IMAGE_BYTES:
             raise CorruptFrameError(self.description, f"image larger than {MAX_IMAGE_BYTES} bytes")
         bgr = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR) if body else None
