@@ -114,7 +114,7 @@ _LAZY = {name: "detector.training" for name in (
     "count_items", "export_model", "group_split", "load_labelled", "read_split",
     "reference_histograms", "train", "validation_metrics", "HeldOut", "load_heldout",
     "model_report", "recall_at_equal_false_alarms", "score_heldout")}
-_LAZY["render_report"] = "detector.report_html"
+_LAZY["render_report"] = _LAZY["render_eval"] = "detector.report_html"
 __all__ += list(_LAZY)
 
 

@@ -21,8 +21,14 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
-from detector.evaluation import Figures, threshold_for_recall  # noqa: E402
-from detector.training.compare import HeldOut  # noqa: E402
+from detector.evaluation import EvalReport, Figures, threshold_for_recall  # noqa: E402
+from detector.training.compare import (  # noqa: E402
+    HeldOut,
+    is_infrared_image,
+    load_rgb,
+    model_report,
+    recall_at_equal_false_alarms,
+)
 from detector.training.figures import pr_curve  # noqa: E402
 
 TARGET_RECALLS = (0.9, 0.95)
@@ -139,7 +145,7 @@ def _thresholds(heldout: HeldOut, scores: Mapping[str, np.ndarray]) -> str:
 
 def _equal_far(doc: Mapping[str, Any]) -> str:
     table = doc.get("recall_at_equal_false_alarm_rate", {})
-    versions = [doc["candidate"]["model_version"], doc["baseline"]["model_version"]]
+    versions = [r["model_version"] for r in (doc["candidate"], doc.get("baseline")) if r]
     out = []
     for light, block in table.items():
         rows = []
@@ -183,9 +189,9 @@ def render_report(heldout: HeldOut, doc: Mapping[str, Any], *,
             …}` where each report carries `model_version`, `threshold` and `p_bear` (one per
             held-out image, in order).
     """
-    cand, base = doc["candidate"], doc["baseline"]
+    cand, base = doc["candidate"], doc.get("baseline")
     scores: dict[str, np.ndarray] = {
-        r["model_version"]: np.asarray(r["p_bear"], dtype=np.float64) for r in (cand, base)}
+        r["model_version"]: np.asarray(r["p_bear"], dtype=np.float64) for r in (cand, base) if r}
     for v, p in scores.items():
         if p.shape != (len(heldout),):
             raise ValueError(f"report of {v} has {p.shape[0]} scores for {len(heldout)} "
@@ -195,10 +201,11 @@ def render_report(heldout: HeldOut, doc: Mapping[str, Any], *,
     return "".join([
         f"<!doctype html><html><head><meta charset=utf-8><title>{_e(title)}</title>",
         f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
-        f"<p>Candidate <b>{_e(cand['model_version'])}</b> against the model it would replace, "
-        f"<b>{_e(base['model_version'])}</b>, on the same {len(heldout)} held-out images "
-        f"({n_bear} bear, {n_no} no bear; split {_e(doc.get('split', ''))}). Alert threshold "
-        f"{threshold}. Rates show (count) and [Wilson 95 % interval].</p>",
+        f"<p>Model <b>{_e(cand['model_version'])}</b>"
+        + (f" against the model it would replace, <b>{_e(base['model_version'])}</b>, on the same"
+           if base else " on") +
+        f" {len(heldout)} images ({n_bear} bear, {n_no} no bear; {_e(doc.get('split', 'the labelled set'))}). "
+        f"Alert threshold {threshold}. Rates show (count) and [Wilson 95 % interval].</p>",
         "<h2>Precision, recall and false-alarm rate, overall and by light</h2>",
         _figures_table(heldout, scores, threshold),
         "<p class=note>night = the manifest's night (infrared included); infrared = greyscale "
@@ -211,8 +218,33 @@ def render_report(heldout: HeldOut, doc: Mapping[str, Any], *,
         "the budget: fair to both whatever their score calibration.</p>", _equal_far(doc),
         f"<h2>Top losses of {_e(cand['model_version'])}</h2>",
         _top_losses(heldout, scores, cand["model_version"]),
-        f"<h2>Top losses of {_e(base['model_version'])}</h2>",
-        _top_losses(heldout, scores, base["model_version"]),
+        *([f"<h2>Top losses of {_e(base['model_version'])}</h2>",
+           _top_losses(heldout, scores, base["model_version"])] if base else []),
         "</body></html>",
     ])
+
+
+def render_eval(report: EvalReport, baseline: EvalReport | None = None) -> str:
+    """The HTML page for `bearwatch eval … --html`: one model's report, or two scored on the
+    same images side by side (`baseline` = the model it would replace).
+
+    Raises:
+        ValueError: the two reports are not of the same images.
+    """
+    images = report.images
+    if baseline is not None and [im.path for im in baseline.images] != [im.path for im in images]:
+        raise ValueError(f"{baseline.model_version} was scored on other images than "
+                         f"{report.model_version}; evaluate both on the same set")
+    heldout = HeldOut(refs=tuple(im.name for im in images), paths=tuple(im.path for im in images),
+                      is_bear=np.array([im.is_bear for im in images], dtype=bool),
+                      light=np.array([im.light for im in images]),
+                      infrared=np.array([is_infrared_image(load_rgb(im.path, max_side=256))
+                                         for im in images], dtype=bool))
+    docs = {name: model_report(heldout, np.asarray(r.scores, dtype=np.float64),
+                               version=r.model_version, threshold=report.threshold)
+            for name, r in (("candidate", report), ("baseline", baseline)) if r is not None}
+    docs["recall_at_equal_false_alarm_rate"] = recall_at_equal_false_alarms(  # type: ignore[assignment]
+        heldout, {r.model_version: np.asarray(r.scores, dtype=np.float64)
+                  for r in (report, baseline) if r is not None})
+    return render_report(heldout, docs)
 

@@ -26,6 +26,10 @@ def register(sub: Any) -> None:
                    help="p_bear threshold (default: detector.threshold)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                    help="override detector.device")
+    p.add_argument("--html", type=Path, default=None,
+                   help="also write a static HTML report (charts, top losses with images)")
+    p.add_argument("--baseline", default=None,
+                   help="with --html: a second model ('builtin' or a .pkl) shown side by side")
     p.set_defaults(handler=_eval)
 
 
@@ -85,4 +89,20 @@ def _eval(args: argparse.Namespace) -> int:
     args.json.write_text(json.dumps(doc, indent=1))
     _print(doc)
     print(f"wrote {args.json}")
+    if args.html is not None:
+        _html(args, cfg, report, threshold)
     return 0
+
+
+def _html(args: argparse.Namespace, cfg: BearwatchConfig, report: Any, threshold: float) -> None:
+    from detector import evaluate_folder, load_model, render_eval
+
+    baseline = None
+    if args.baseline is not None:
+        det = cfg.detector.model_copy(update={"model": args.baseline})
+        other = load_model(det, models_dir=cfg.storage.models_dir,
+                           recorded_sha256=_recorded_sha(cfg, args.baseline), device=args.device)
+        baseline = evaluate_folder(other, args.data, threshold=threshold, progress=_progress)
+    args.html.parent.mkdir(parents=True, exist_ok=True)
+    args.html.write_text(render_eval(report, baseline))
+    print(f"wrote {args.html}")

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detector import HeldOut, model_report, recall_at_equal_false_alarms, render_report
+from detector import (
+    HeldOut,
+    LabelledImage,
+    evaluate,
+    model_report,
+    recall_at_equal_false_alarms,
+    render_eval,
+    render_report,
+)
 
 
 def _heldout(tmp_path: Path) -> HeldOut:
@@ -58,3 +66,23 @@ def test_render_report_scores_of_other_split_clear_error(tmp_path: Path) -> None
     doc["baseline"]["p_bear"] = [0.5]  # type: ignore[index]
     with pytest.raises(ValueError, match="same split"):
         render_report(heldout, doc)
+
+
+def test_render_eval_one_model_or_two_side_by_side(tmp_path: Path) -> None:
+    heldout = _heldout(tmp_path)
+    images = [LabelledImage(path=p, is_bear=bool(b), light=str(lt), name=r)
+              for p, b, lt, r in zip(heldout.paths, heldout.is_bear, heldout.light, heldout.refs)]
+    doc = _doc(heldout)
+    new = evaluate(images, doc["candidate"]["p_bear"], threshold=0.5,  # type: ignore[index]
+                   model_version="bw-new")
+    old = evaluate(images, doc["baseline"]["p_bear"], threshold=0.5,  # type: ignore[index]
+                   model_version="builtin")
+
+    alone = render_eval(new)
+    assert "bw-new" in alone and "builtin" not in alone
+    assert alone.count("data:image/jpeg;base64,") == 8
+    both = render_eval(new, old)
+    assert re.findall(r"<td class=(?:good|bad)>(\d+)</td>", both) == \
+        ["3", "1", "1", "3", "1", "3", "2", "2"]
+    with pytest.raises(ValueError, match="same set"):
+        render_eval(new, evaluate(images[:4], [0.5] * 4, threshold=0.5, model_version="x"))
