@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "bearwatch.commands.up_cmd",
     "bearwatch.commands.run_cmd",
     "bearwatch.commands.eval_cmd",
+    "bearwatch.commands.bench_cmd",
     "bearwatch.commands.ui_cmd",
     "bearwatch.commands.train_cmd",
     "bearwatch.commands.evalreport_cmd",

@@ -14,6 +14,7 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.vision.augment import Normalize, Resize, ResizeMethod
 from fastai.vision.core import PILImage
 from fastai.vision.data import ImageBlock
+from torch import nn
 
 from detector.builtin import LITE0_SPEC, BearOrNot, lite0_imagenet
 from detector.snapshots import write_jpeg
@@ -29,10 +30,10 @@ def write_seed_images(folder: Path, images: list[np.ndarray]) -> list[Path]:
     return paths
 
 
-def builtin_learner(folder: Path, images: list[np.ndarray]) -> Learner:
-    """A Learner around `BearOrNot(lite0_imagenet())` whose validation pipeline is the built-in
-    model's: squish-resize to 224 px, normalise with mean/std 0.5. `images` (at least two)
-    only give the DataLoaders its items."""
+def builtin_learner(folder: Path, images: list[np.ndarray], net: nn.Module | None = None) -> Learner:
+    """A Learner around `BearOrNot(net)` (default: a fresh `lite0_imagenet()`) whose validation
+    pipeline is the built-in model's: squish-resize to 224 px, normalise with mean/std 0.5.
+    `images` (at least two) only give the DataLoaders its items."""
     if len(images) < 2:
         raise ValueError("builtin_learner needs at least two seed images")
     files = write_seed_images(folder, images)
@@ -45,4 +46,5 @@ def builtin_learner(folder: Path, images: list[np.ndarray]) -> Learner:
         batch_tfms=Normalize.from_stats(list(spec.mean), list(spec.std)),
     )
     dls = block.dataloaders(folder, bs=2, num_workers=0, device="cpu")
-    return Learner(dls, BearOrNot(lite0_imagenet()), loss_func=CrossEntropyLossFlat())
+    return Learner(dls, BearOrNot(net if net is not None else lite0_imagenet()),
+                   loss_func=CrossEntropyLossFlat())

@@ -1,20 +1,25 @@
 """Batched pre-processing on the model's device: uint8 frames of any size in, one normalised
 float batch out.
 
-Frames are moved with ONE host→device copy per batch: on CUDA every frame is packed into a
+On CUDA, frames are moved with ONE host→device copy per batch: every frame is packed into a
 reusable pinned staging buffer and copied with `non_blocking=True`; the per-frame tensors on the
-device are views into that one copy. Frames of the same size are then resized together (one
-`interpolate` call per distinct size, since cameras send a handful of sizes), with antialiasing
-so that downscaling a 1280 px frame does not alias. Normalisation is a fused multiply-add.
+device are views into that one copy. Frames of the same size are then resized together on the
+GPU (one `interpolate` call per distinct size, since cameras send a handful of sizes), with
+antialiasing so that downscaling a 1280 px frame does not alias.
+
+On the CPU the host memory is the device memory, so there is no copy; frames are resized in
+uint8 with OpenCV (see `Preprocessor._cpu`), four to twenty times cheaper than a float
+`interpolate` of the whole frame, which would otherwise cost as much as the forward pass.
+Normalisation is a fused multiply-add either way; the batch is channels-last.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -62,6 +67,8 @@ class Preprocessor:
     def __call__(self, images: Sequence[np.ndarray]) -> torch.Tensor:
         if not images:
             raise ValueError("Preprocessor needs at least one image")
+        if self.device.type == "cpu":
+            return self._cpu(images)
         on_device = self._to_device(images)
         size = self.spec.size
         groups: dict[tuple[int, int], list[int]] = {}
@@ -75,19 +82,21 @@ class Preprocessor:
                 out[torch.tensor(idx, device=self.device)] = self._resize(
                     torch.stack([on_device[i] for i in idx]))
         out = out.mul_(self._scale).sub_(self._shift)
-        if self.device.type == "cuda":
-            out = out.contiguous(memory_format=torch.channels_last)
-        return out
+        return out.contiguous(memory_format=torch.channels_last)
+
+    def _cpu(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        """On the CPU the host is the device: each frame is resized in uint8 with OpenCV's SIMD
+        kernels (an exact box filter by the largest integer factor, then bilinear for the
+        remaining < 2x), which costs a fraction of a float `interpolate` of the full frame,
+        and only the small (B,size,size,3) batch is converted to float and normalised."""
+        size = self.spec.size
+        batch = np.empty((len(images), size, size, 3), dtype=np.uint8)
+        for i, img in enumerate(images):
+            batch[i] = _fit_uint8(img, size, self.spec.method)
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+        return x.mul_(self._scale).sub_(self._shift).contiguous(memory_format=torch.channels_last)
 
     def _to_device(self, images: Sequence[np.ndarray]) -> list[torch.Tensor]:
-        if self.device.type == "cpu":
-            if all(img.flags.writeable for img in images):
-                return [torch.from_numpy(np.ascontiguousarray(img)) for img in images]
-            with warnings.catch_warnings():
-                # Read-only frames (ingest may freeze them) are only read here: the float
-                # conversion makes new tensors, so torch's "not writable" warning does not apply.
-                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-                return [torch.from_numpy(np.ascontiguousarray(img)) for img in images]
         total = sum(img.size for img in images)
         if self._staging is None or self._staging.numel() < total:
             # Grown, never shrunk: a steady stream of similar batches allocates once.
@@ -122,3 +131,25 @@ class Preprocessor:
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
                               antialias=True)
         return x
+
+
+def _fit_uint8(img: np.ndarray, size: int, method: ResizeMethod) -> np.ndarray:
+    """HxWx3 uint8 → size x size x 3 uint8 by `method` (squish, centre crop, zero pad)."""
+    h, w = int(img.shape[0]), int(img.shape[1])
+    if method == "crop" and h != w:
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        img = img[top:top + side, left:left + side]
+    elif method == "pad" and h != w:
+        side = max(h, w)
+        top, left = (side - h) // 2, (side - w) // 2
+        img = cv2.copyMakeBorder(img, top, side - h - top, left, side - w - left,
+                                 cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    h, w = int(img.shape[0]), int(img.shape[1])
+    if (h, w) == (size, size):
+        return img
+    factor = min(h // size, w // size)
+    if factor >= 2:
+        # INTER_AREA by an integer factor is an exact box filter (the antialiasing step).
+        img = cv2.resize(img, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,71 @@
+"""`bearwatch bench`: the detector benchmark (raw forward, pipeline, `learn.predict` loop,
+latency) in one process on the same frames; writes JSON. The pipeline writes to a fresh SQLite
+database in a temporary folder, so it measures the real storage path without touching yours."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bearwatch.commands.common import load
+from bearwatch.config import BearwatchConfig
+from bearwatch.pipeline import DbAlertSink
+from bearwatch.records import Stage, utc_now
+from camera_ingest import FrameQueue
+from db import make_engine, make_sessionmaker, migrate
+from db.catalog import CameraSpec, ZoneSpec, sync
+from detector import AlertSpool
+from detector.benchmark import BenchOptions, BenchWiring, run_benchmark
+
+BENCH_ZONE = "bench"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure the detector: raw forward vs pipeline vs learn.predict")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--cameras", type=int, default=4, help="synthetic cameras (default 4)")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default detector.max_batch)")
+    p.add_argument("--seconds", type=float, default=12.0,
+                   help="timed seconds per path over all rounds, and of the latency phase")
+    p.add_argument("--rounds", type=int, default=3, help="rounds; the best of each path is kept")
+    p.add_argument("--predict-frames", type=int, default=48,
+                   help="frames through learn.predict (default 48)")
+    p.add_argument("--json", type=Path, required=True, help="write the result here")
+    p.set_defaults(handler=_bench)
+
+
+def _routing_off(*_: object) -> None:
+    """Bench alerts are stored but not routed: the shadow-stage bench zone notifies no one,
+    and routing is measured by the rollout benchmarks."""
+
+
+def _bench(args: argparse.Namespace) -> int:
+    cfg: BearwatchConfig = load(args)
+    opts = BenchOptions(device=args.device, n_cameras=args.cameras,
+                        batch=args.batch or cfg.detector.max_batch, seconds=args.seconds,
+                        predict_frames=args.predict_frames, max_wait_ms=cfg.detector.max_wait_ms,
+                        rounds=max(1, args.rounds))
+    with tempfile.TemporaryDirectory(prefix="bw-bench-") as tmp:
+        root = Path(tmp)
+        engine = make_engine(f"sqlite:///{root / 'bench.db'}")
+        migrate.upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        with sessions.begin() as s:
+            sync(s, [ZoneSpec(BENCH_ZONE, "Bench", Stage.SHADOW)],
+                 [CameraSpec(f"bench-{i}", f"Bench {i}", BENCH_ZONE, "demo:", None, None)
+                  for i in range(opts.n_cameras)], now=utc_now())
+        sink = DbAlertSink(sessions, AlertSpool(root / "spool"), route=_routing_off)
+        wiring = BenchWiring(make_queue=FrameQueue, sink=sink, zone_id=BENCH_ZONE,
+                             snapshots_dir=root / "snapshots")
+        try:
+            result = run_benchmark(opts, wiring)
+        finally:
+            engine.dispose()
+    doc = result.to_json()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(doc, indent=1))
+    print(json.dumps(doc, indent=1))
+    return 0

@@ -1,0 +1,327 @@
+"""The detector benchmark (`bearwatch bench`): in one process, on the same frames,
+
+1. **raw forward** — the model alone at batch B on pre-made, pre-processed tensors: the limit;
+2. **pipeline** — synthetic cameras → queue → batcher → model → encounters → the database
+   sink (the caller passes a real one, SQLite in a temp folder), saturated;
+3. **predict loop** — the usual deployment: fastai `learn.predict` per frame on the SAME
+   network wrapped in a Learner;
+4. **latency** — capture → alert committed, at 80 % of the pipeline's sustained rate, with
+   alerts forced: the bench zone's threshold is 0, so every frame counts, an alert opens after
+   k frames and every later frame widens it (one commit per camera per batch). Each frame's
+   latency is the time from its `captured_at` to the return of the commit that stored it.
+
+Queue and sink are injected (`BenchWiring`) so this module stays free of the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+import torch
+
+from bearwatch.records import Frame, NightSource, Stage
+from detector.audit import AuditSampler
+from detector.batcher import Batcher
+from detector.builtin import builtin_model
+from detector.device import pick_device
+from detector.events import EncounterRules, EncounterTracker
+from detector.model import TorchClassifier
+from detector.service import DetectorLoop, LoopTimings
+from detector.sink import AlertSink, AlertUpdate
+from detector.snapshots import SnapshotStore
+
+log = logging.getLogger("detector.bench")
+
+# Camera sub-stream sizes a detector typically gets (ingest caps width at ingest.max_width).
+FRAME_SIZES = ((360, 640), (270, 480), (480, 640))
+FRAMES_PER_CAMERA = 6
+
+
+class BenchQueue(Protocol):
+    def put(self, frame: Frame) -> None: ...
+    def get(self, timeout: float) -> Frame | None: ...
+    def drain(self, max_n: int) -> list[Frame]: ...
+    def qsize(self) -> int: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BenchWiring:
+    """What the caller provides: a queue factory (capacity → queue), the alert sink, and the
+    zone all bench cameras belong to (stored in the sink's database beforehand)."""
+
+    make_queue: Callable[[int], BenchQueue]
+    sink: AlertSink
+    zone_id: str
+    snapshots_dir: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    """device: auto|cpu|cuda; seconds: timed length of each path over all rounds (and of the
+    latency phase); predict_frames: frames through `learn.predict` over all rounds;
+    max_wait_ms: the batcher's wait; rounds: see `run_benchmark`."""
+
+    device: str = "auto"
+    n_cameras: int = 4
+    batch: int = 8
+    seconds: float = 10.0
+    predict_frames: int = 48
+    max_wait_ms: float = 50.0
+    rounds: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RoundFigures:
+    """Frames/s of each path in each round, in order."""
+
+    raw_forward: tuple[float, ...]
+    pipeline: tuple[float, ...]
+    predict_loop: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BenchResult:
+    """Frames per second of each path and the latency percentiles, ms."""
+
+    device: str
+    batch_size: int
+    n_cameras: int
+    raw_forward_fps: float
+    pipeline_fps: float
+    predict_loop_fps: float
+    latency_p50_ms: float
+    latency_p99_ms: float
+    forward_ms_per_batch: float
+    latency_frames: int
+    rounds: RoundFigures
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device": self.device, "batch_size": self.batch_size, "n_cameras": self.n_cameras,
+            "raw_forward_fps": round(self.raw_forward_fps, 2),
+            "pipeline_fps": round(self.pipeline_fps, 2),
+            "predict_loop_fps": round(self.predict_loop_fps, 2),
+            "ratio_vs_limit": round(self.pipeline_fps / self.raw_forward_fps, 3),
+            "ratio_vs_predict": round(self.pipeline_fps / self.predict_loop_fps, 3),
+            "latency_ms": {"p50": round(self.latency_p50_ms, 1), "p99": round(self.latency_p99_ms, 1)},
+            "detail": {
+                "forward_ms_per_batch": round(self.forward_ms_per_batch, 1),
+                "latency_frames": self.latency_frames,
+                "rounds_fps": {k: [round(v, 2) for v in vals] for k, vals in (
+                    ("raw_forward", self.rounds.raw_forward), ("pipeline", self.rounds.pipeline),
+                    ("predict_loop", self.rounds.predict_loop))},
+            },
+        }
+
+
+def synthetic_frames(n_cameras: int, rng: np.random.Generator) -> dict[str, list[np.ndarray]]:
+    """Textured outdoor-like RGB frames per camera, sizes varying across cameras."""
+    out = {}
+    for c in range(n_cameras):
+        h, w = FRAME_SIZES[c % len(FRAME_SIZES)]
+        frames = []
+        for _ in range(FRAMES_PER_CAMERA):
+            small = rng.integers(40, 200, (h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8)
+            img = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+            img = np.clip(img.astype(np.int16) + rng.integers(-12, 12, (h, w, 3)), 0, 255)
+            frames.append(img.astype(np.uint8))
+        out[f"bench-{c}"] = frames
+    return out
+
+
+def _frame(camera_id: str, zone_id: str, seq: int, image: np.ndarray) -> Frame:
+    return Frame(camera_id=camera_id, zone_id=zone_id, captured_at=datetime.now(timezone.utc),
+                 seq=seq, image=image, mean_luma=float(image.mean()), is_night=False,
+                 night_source=NightSource.IMAGE, is_infrared=False, is_low_res=False,
+                 motion_score=0.5)
+
+
+def _progress(phase: str, done: float, total: float, rate: float, unit: str = "frames/s") -> None:
+    log.info(f"{phase}: {done:.0f}/{total:.0f} s, {rate:.1f} {unit}, ETA {max(0.0, total - done):.0f} s")
+
+
+def raw_forward_fps(model: TorchClassifier, images: list[np.ndarray], batch: int,
+                    seconds: float) -> tuple[float, float]:
+    """Frames/s of the forward pass alone on one pre-made batch; also ms per batch."""
+    x = model.preprocess([images[i % len(images)] for i in range(batch)])
+    for _ in range(2):
+        model.forward_tensor(x)
+    n, start, last = 0, time.perf_counter(), time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        model.forward_tensor(x)
+        n += 1
+        if (now := time.perf_counter()) - last >= 2.0:
+            _progress("raw forward", now - start, seconds, n * batch / (now - start))
+            last = now
+    elapsed = time.perf_counter() - start
+    return n * batch / elapsed, elapsed / n * 1000.0
+
+
+class _Cameras:
+    """Synthetic cameras in one thread: at `rate` frames/s in total (round-robin), or, with
+    rate None, keeping the queue topped up (saturation)."""
+
+    def __init__(self, queue: BenchQueue, frames: dict[str, list[np.ndarray]], zone_id: str,
+                 *, rate: float | None, capacity: int) -> None:
+        self.queue, self.frames, self.zone_id = queue, frames, zone_id
+        self.rate, self.capacity = rate, capacity
+        self.stop = threading.Event()
+        self.sent = 0
+        self.thread = threading.Thread(target=self._run, name="bench-cameras", daemon=True)
+
+    def _run(self) -> None:
+        cams = list(self.frames)
+        start = time.perf_counter()
+        while not self.stop.is_set():
+            if self.rate is None:
+                if self.queue.qsize() >= self.capacity // 2:
+                    time.sleep(0.001)
+                    continue
+            else:
+                due = start + self.sent / self.rate
+                if (wait := due - time.perf_counter()) > 0:
+                    time.sleep(wait)
+            cam = cams[self.sent % len(cams)]
+            seq = self.sent // len(cams)
+            img = self.frames[cam][seq % len(self.frames[cam])]
+            self.queue.put(_frame(cam, self.zone_id, seq, img))
+            self.sent += 1
+
+
+def _loop(model: TorchClassifier, queue: BenchQueue, wiring: BenchWiring, opts: BenchOptions, *,
+          threshold: float, on_commit: Callable[[AlertUpdate], None] | None) -> DetectorLoop:
+    snaps = SnapshotStore(wiring.snapshots_dir)
+    tracker = EncounterTracker(
+        EncounterRules(k=2, n=3, cooldown_s=120.0, default_threshold=threshold),
+        stage_of=lambda _z: Stage.SHADOW, snapshots=snaps)
+    batcher = Batcher(queue, max_batch=opts.batch, max_wait_ms=opts.max_wait_ms,
+                      staleness_ms=60_000.0, priority=tracker.open_cameras)
+    sampler = AuditSampler(share=0.01, near_boost=5.0, near_band=0.15, rng=random.Random(0))
+    return DetectorLoop(batcher, model, tracker, wiring.sink, (sampler, snaps),
+                        timings=LoopTimings(aggregate_flush_s=5.0, throughput_log_s=3600.0),
+                        on_commit=on_commit, queue_depth=queue.qsize)
+
+
+def _run_for(loop: DetectorLoop, cams: _Cameras, seconds: float, phase: str,
+             measuring: threading.Event | None = None) -> tuple[int, float]:
+    """Run cameras and detector for a warm-up then `seconds` (setting `measuring` in
+    between); returns frames scored in the measured part and its length, s."""
+    stop = threading.Event()
+    worker = threading.Thread(target=loop.run, args=(stop,), name="bench-detector", daemon=True)
+    cams.thread.start()
+    worker.start()
+    time.sleep(min(3.0, seconds / 3))  # warm-up: first batches, allocator, SQLite file
+    if measuring is not None:
+        measuring.set()
+    f0, t0 = loop.stats.frames, time.perf_counter()
+    while (elapsed := time.perf_counter() - t0) < seconds:
+        time.sleep(min(2.0, seconds - elapsed))
+        el = time.perf_counter() - t0
+        _progress(phase, el, seconds, (loop.stats.frames - f0) / max(el, 1e-9))
+    frames, elapsed = loop.stats.frames - f0, time.perf_counter() - t0
+    cams.stop.set()
+    stop.set()
+    worker.join(60)
+    return frames, elapsed
+
+
+def pipeline_fps(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wiring: BenchWiring,
+                 opts: BenchOptions, seconds: float) -> float:
+    """Sustained frames/s of the whole pipeline with the queue kept full (normal threshold)."""
+    capacity = 8 * opts.batch
+    queue = wiring.make_queue(capacity)
+    loop = _loop(model, queue, wiring, opts, threshold=0.5, on_commit=None)
+    n, elapsed = _run_for(loop, _Cameras(queue, frames, wiring.zone_id, rate=None, capacity=capacity),
+                          seconds, "pipeline")
+    queue.close()
+    return n / elapsed
+
+
+def latency_ms(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wiring: BenchWiring,
+               opts: BenchOptions, rate: float) -> list[float]:
+    """Capture → committed latency of every frame, at `rate` frames/s, alerts forced."""
+    queue = wiring.make_queue(max(64, 8 * opts.batch))
+    lat: list[float] = []
+    measuring = threading.Event()
+
+    def on_commit(update: AlertUpdate) -> None:
+        done = time.time()
+        if measuring.is_set():
+            lat.extend((done - f.captured_at.timestamp()) * 1000.0 for f in update.frames)
+
+    loop = _loop(model, queue, wiring, opts, threshold=0.0, on_commit=on_commit)
+    cams = _Cameras(queue, frames, wiring.zone_id, rate=rate, capacity=0)
+    _run_for(loop, cams, opts.seconds, "latency", measuring)
+    queue.close()
+    return lat
+
+
+def predict_loop_fps(model: TorchClassifier, images: list[np.ndarray], n: int) -> float:
+    """Frames/s of fastai's `learn.predict`, one frame at a time, on the same network."""
+    from detector.fastai_wrap import builtin_learner
+
+    with tempfile.TemporaryDirectory(prefix="bw-bench-") as tmp:
+        # The very module the pipeline serves (same weights, same device).
+        learn = builtin_learner(Path(tmp) / "seed", images[:4], net=model.net)
+        learn.dls.to(model.device)
+        learn.model.to(model.device)
+        learn.predict(images[0])
+        start = last = time.perf_counter()
+        for i in range(n):
+            learn.predict(images[i % len(images)])
+            if (now := time.perf_counter()) - last >= 2.0:
+                log.info(f"learn.predict: {i + 1}/{n} frames, {(i + 1) / (now - start):.1f} "
+                         f"frames/s, ETA {(n - i - 1) * (now - start) / (i + 1):.0f} s")
+                last = now
+        return n / (time.perf_counter() - start)
+
+
+def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
+    """All four measurements on the same frames and model.
+
+    Throughputs are measured in `opts.rounds` rounds, each running raw forward, pipeline and
+    `learn.predict` one after the other, and the best round of each is kept: other processes
+    on a shared machine slow some rounds down, and the best round is the least disturbed one
+    for every path alike, so the ratios compare like with like.
+    """
+    device = pick_device(opts.device)
+    model = builtin_model(device)
+    frames = synthetic_frames(opts.n_cameras, np.random.default_rng(0))
+    images = [img for imgs in frames.values() for img in imgs]
+    per_round = opts.seconds / opts.rounds
+    raws: list[float] = []
+    pipes: list[float] = []
+    predicts: list[float] = []
+    fwd_ms: list[float] = []
+    for r in range(1, opts.rounds + 1):
+        log.info(f"bench round {r}/{opts.rounds}: raw forward at batch {opts.batch}")
+        raw, ms = raw_forward_fps(model, images, opts.batch, per_round)
+        raws.append(raw)
+        fwd_ms.append(ms)
+        log.info(f"bench round {r}/{opts.rounds}: raw forward {raw:.1f} frames/s; pipeline")
+        pipes.append(pipeline_fps(model, frames, wiring, opts, per_round))
+        log.info(f"bench round {r}/{opts.rounds}: pipeline {pipes[-1]:.1f} frames/s; learn.predict")
+        predicts.append(predict_loop_fps(model, images, max(2, opts.predict_frames // opts.rounds)))
+        log.info(f"bench round {r}/{opts.rounds}: learn.predict {predicts[-1]:.1f} frames/s")
+    pipe = max(pipes)
+    rate = 0.8 * pipe
+    log.info(f"bench: latency at 80% of the sustained rate ({rate:.1f} frames/s), alerts forced")
+    lat = latency_ms(model, frames, wiring, opts, rate)
+    p50, p99 = (float(np.percentile(lat, q)) for q in (50, 99)) if lat else (float("nan"),) * 2
+    return BenchResult(device=device.type, batch_size=opts.batch, n_cameras=opts.n_cameras,
+                       raw_forward_fps=max(raws), pipeline_fps=pipe,
+                       predict_loop_fps=max(predicts), latency_p50_ms=p50, latency_p99_ms=p99,
+                       forward_ms_per_batch=min(fwd_ms), latency_frames=len(lat),
+                       rounds=RoundFigures(tuple(raws), tuple(pipes), tuple(predicts)))
