@@ -44,14 +44,18 @@ class Subscriber:
 
 
 @contextmanager
-def mqtt_subscriber() -> Iterator[Subscriber]:
+def mqtt_subscriber(prefix: str | None = None) -> Iterator[Subscriber]:
+    """Subscribe to `<prefix>/#` (a fresh random prefix by default); empty payloads (retained
+    messages being cleared) are ignored."""
     import paho.mqtt.client as mqtt
 
-    sub = Subscriber(prefix=f"bwtest-{uuid.uuid4().hex[:8]}")
+    sub = Subscriber(prefix=prefix or f"bwtest-{uuid.uuid4().hex[:8]}")
     subscribed = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
 
     def on_message(_c: Any, _u: Any, msg: Any) -> None:
+        if not msg.payload:
+            return
         with sub.cond:
             sub.messages.append(Received(msg.topic, json.loads(msg.payload), bool(msg.retain), msg.qos))
             sub.cond.notify_all()
@@ -68,6 +72,9 @@ def mqtt_subscriber() -> Iterator[Subscriber]:
     try:
         yield sub
     finally:
+        for m in sub.messages:  # leave no retained message behind for other tests
+            if m.retain:
+                client.publish(m.topic, b"", qos=1, retain=True).wait_for_publish(5)
         client.loop_stop()
         client.disconnect()
 
