@@ -7,14 +7,16 @@ Public surface (everything else is internal):
 - encounters and output: `EncounterRules`, `EncounterTracker`, `StageOf`, `AlertSink`,
   `AlertUpdate`, `EncounterFrame`, `AuditSample`, `ScoreAggregate`, `AuditSampler`,
   `SnapshotStore`, `AlertSpool`;
-- the loop: `DetectorLoop`, `LoopTimings`;
+- the loop: `DetectorLoop`, `LoopTimings`; its benchmark: `run_benchmark`, `BenchOptions`,
+  `BenchWiring`, `BenchResult`;
 - evaluation: `EvalReport` (with `Figures`, `ThresholdPoint`, `Mistake`), `LabelledImage`,
   `evaluate`, `evaluate_folder`, `load_labelled_set`, `score_set`;
 - errors: `DetectorError`, `ModelLoadError`, `DeviceError`, `EvalDataError`, `SinkUnavailable`;
 - drift (issue 7): `Histogram`, `SCORE_EDGES`, `LUMA_EDGES`, `psi`, `ks_statistic`,
-  `assess_camera`, `flagged_cameras`, `CameraDrift`, `DriftResult`, `WindowCounts`;
-- training and its report (issue 7), imported lazily on first use because they pull in
-  fastai and matplotlib: the names of `detector.training.__all__` and `render_report`.
+  `assess_camera`, `compare`, `flagged_cameras`, `CameraDrift`, `DriftResult`, `WindowCounts`;
+- training and its reports (issue 7), imported lazily on first use because they pull in
+  fastai and matplotlib: the names of `detector.training.__all__`, `render_report` and
+  `render_eval`.
 """
 
 import importlib
@@ -29,6 +31,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from detector.audit import AuditSampler
 from detector.batcher import Batch, Batcher, BatcherCounters, BatchStats, FrameFeed
+from detector.benchmark import BenchOptions, BenchResult, BenchWiring, run_benchmark
 from detector.builtin import BUILTIN_VERSION, LITE0_SPEC, BearOrNot, builtin_model, lite0_imagenet
 from detector.drift import (
     LUMA_EDGES,
@@ -38,6 +41,7 @@ from detector.drift import (
     Histogram,
     WindowCounts,
     assess_camera,
+    compare,
     flagged_cameras,
     ks_statistic,
     psi,
@@ -76,6 +80,7 @@ _LAZY = {
         "load_labelled", "model_report", "read_split", "recall_at_equal_false_alarms",
         "reference_histograms", "score_heldout", "train", "validation_metrics")},
     "render_report": "detector.report_html",
+    "render_eval": "detector.report_html",
 }
 
 
@@ -90,9 +95,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "LUMA_EDGES", "SCORE_EDGES", "CameraDrift", "DriftResult", "Histogram", "WindowCounts",
-    "assess_camera", "flagged_cameras", "ks_statistic", "psi", *_LAZY,
+    "assess_camera", "compare", "flagged_cameras", "ks_statistic", "psi", *_LAZY,
     "EvalReport", "Figures", "LabelledImage", "Mistake", "ThresholdPoint", "evaluate",
     "evaluate_folder", "load_labelled_set", "score_set",
+    "BenchOptions", "BenchResult", "BenchWiring", "run_benchmark",
     "BUILTIN_VERSION", "LITE0_SPEC", "AlertSink", "AlertSpool", "AlertUpdate", "AuditSample",
     "AuditSampler", "Batch", "BatchStats", "Batcher", "BatcherCounters", "BearOrNot",
     "DetectorError", "DetectorLoop", "DeviceError", "EncounterFrame", "EncounterRules",
@@ -100,34 +106,3 @@ __all__ = [
     "ModelLoadError", "ScoreAggregate", "SinkUnavailable", "SnapshotStore", "StageOf",
     "TorchClassifier", "builtin_model", "lite0_imagenet", "load_model", "sha256_of",
 ]
-
-# Model quality loop (issue 7): drift measures, and training, which imports fastai on first
-# use only so that importing the detector stays light.
-from detector.drift import (  # noqa: E402
-    CameraDrift,
-    DriftResult,
-    Histogram,
-    assess_camera,
-    compare,
-    flagged_cameras,
-    ks_statistic,
-    psi,
-)
-
-__all__ += ["CameraDrift", "DriftResult", "Histogram", "assess_camera", "compare",
-            "flagged_cameras", "ks_statistic", "psi"]
-_LAZY = {name: "detector.training" for name in (
-    "ExportedModel", "Split", "TrainItem", "TrainOptions", "TrainResult", "TrainingError",
-    "count_items", "export_model", "group_split", "load_labelled", "read_split",
-    "reference_histograms", "train", "validation_metrics", "HeldOut", "load_heldout",
-    "model_report", "recall_at_equal_false_alarms", "score_heldout")}
-_LAZY["render_report"] = _LAZY["render_eval"] = "detector.report_html"
-__all__ += list(_LAZY)
-
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'detector' has no attribute {name!r}")

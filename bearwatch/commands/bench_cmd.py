@@ -17,8 +17,7 @@ from bearwatch.records import Stage, utc_now
 from camera_ingest import FrameQueue
 from db import make_engine, make_sessionmaker, migrate
 from db.catalog import CameraSpec, ZoneSpec, sync
-from detector import AlertSpool
-from detector.benchmark import BenchOptions, BenchWiring, run_benchmark
+from detector import AlertSpool, BenchOptions, BenchWiring, run_benchmark
 
 BENCH_ZONE = "bench"
 
