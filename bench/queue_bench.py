@@ -7,7 +7,8 @@ and the time of every zone's rates over 30 days (`rollout.compute_rates`, what t
 page and the controller use). Targets from DESIGN.md §6: 20 ms p95 and 1 s.
 
 Usage: .venv/bin/python bench/queue_bench.py [--alerts 100000] [--engines sqlite,postgres]
-PostgreSQL: $BEARWATCH_BENCH_PG_URL (default the test server), in a fresh schema dropped after.
+PostgreSQL: $BEARWATCH_BENCH_PG_URL (default the test server), in a fresh schema dropped after
+(the engine set-up is rates_bench.engine_for, shared).
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.records import Alert, Role, Stage, Verdict
-from db import make_engine, make_sessionmaker, migrate
+from db import make_sessionmaker, migrate
 from db.bulk import (
     AuditSampleSeed,
     VerdictSeed,
@@ -42,35 +40,14 @@ from db.bulk import (
 )
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.reviews import Reviewer, claim_next_alert, pending_alerts, queue_order
+from rates_bench import engine_for  # bench/ is on sys.path when run as a script
 from rollout import RateWindow, compute_rates
 
-PG_URL = os.environ.get("BEARWATCH_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 NOW = datetime(2026, 7, 31, 12, 0, tzinfo=timezone.utc)
 ZONES, CAMERAS_PER_ZONE, CHUNK = 10, 4, 10_000
 PENDING_SHARE = 0.1  # of the alerts still unreviewed: the backlog the queue walks
 STAGES = (Stage.SHADOW, Stage.PILOT, Stage.ACTIVE)
 log = logging.getLogger("queue_bench")
-
-
-@contextmanager
-def _engine(kind: str, workdir: Path) -> Iterator[Engine]:
-    if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{workdir / 'bench.db'}")
-        yield engine
-        engine.dispose()
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _seed(sessions: sessionmaker[Session], n_alerts: int, pending_share: float,
@@ -148,7 +125,7 @@ def _plan(engine: Engine) -> list[str]:
 
 def run(kind: str, n_alerts: int, reps: int, workdir: Path) -> dict[str, object]:
     rng = random.Random(5)
-    with _engine(kind, workdir) as engine:
+    with engine_for(kind, workdir) as engine:
         migrate.upgrade(engine)
         sessions = make_sessionmaker(engine)
         t0 = time.perf_counter()
