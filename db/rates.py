@@ -94,8 +94,9 @@ class ScoreVerdictCount:
 
 def _count_if(cond: ColumnElement[bool]) -> ColumnElement[Any]:
     # SUM(CAST(cond AS INTEGER)) is ~3x faster on SQLite than SUM(CASE …) and valid on both
-    # engines; a GROUP BY group has at least one row, so the sum is never NULL.
-    return func.sum(cast(cond, Integer))
+    # engines. A comparison with NULL (no verdict yet) is NULL, so a group of only pending
+    # alerts sums to NULL: COALESCE runs once per group, not per row.
+    return func.coalesce(func.sum(cast(cond, Integer)), 0)
 
 
 def _sum_if(cond: ColumnElement[bool], value: Any = 1) -> ColumnElement[Any]:
@@ -129,16 +130,24 @@ def _alert_filters(q: RateQuery) -> list[Any]:
 
 
 def alert_counts(session: Session, q: RateQuery) -> list[AlertCounts]:
-    """Alert counts per group (one GROUP BY)."""
+    """Alert counts per group (one GROUP BY over the covering index).
+
+    Pending = no verdict yet, so it is derived (alerts − reviewed) rather than summed again;
+    every aggregate dropped here is one less expression per row on a million rows.
+    """
     key = AlertRow.zone_id if q.by == "zone" else AlertRow.camera_id
     v, night = AlertRow.verdict, AlertRow.is_night == true()
-    stmt = (select(key, func.count(),
-                   _count_if(v == "bear"), _count_if(v == "no_bear"), _count_if(v == "unsure"),
-                   _count_if(AlertRow.review_state == "pending"), _count_if(night),
+    stmt = (select(key, func.count(), _count_if(v == "bear"), _count_if(v == "no_bear"),
+                   _count_if(v == "unsure"), func.sum(cast(AlertRow.is_night, Integer)),
                    _count_if(and_(night, v == "bear")), _count_if(and_(night, v == "no_bear")),
                    _count_if(and_(night, v == "unsure")))
             .where(*_alert_filters(q)).group_by(key))
-    return [AlertCounts(str(r[0]), *(int(x) for x in r[1:])) for r in session.execute(stmt)]
+    out = []
+    for k, n, bear, no_bear, unsure, night_n, n_bear, n_no_bear, n_unsure in session.execute(stmt):
+        out.append(AlertCounts(str(k), int(n), int(bear), int(no_bear), int(unsure),
+                               int(n) - int(bear) - int(no_bear) - int(unsure), int(night_n),
+                               int(n_bear), int(n_no_bear), int(n_unsure)))
+    return out
 
 
 def audit_counts(session: Session, q: RateQuery) -> list[AuditCounts]:

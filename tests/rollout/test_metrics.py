@@ -155,3 +155,13 @@ def test_rate_with_no_data_has_no_value_and_full_interval() -> None:
 def test_rate_window_until_before_since_raises() -> None:
     with pytest.raises(ValueError, match="must be after"):
         RateWindow(T0, T0)
+
+
+def test_compute_rates_group_with_only_pending_alerts_counts_zero(sessions) -> None:
+    make_world(sessions)
+    with sessions.begin() as s:
+        add_alert(s, "c3", T0 + D, None, night=True)
+    with sessions() as s:
+        [g] = compute_rates(s, RateWindow(T0, T0 + 2 * D, zone_id="z2"))
+    assert (g.alert_volume, g.backlog, g.bear, g.no_bear, g.night_alert_volume) == (1, 1, 0, 0, 1)
+    assert g.false_alert.value is None and g.median_review_latency_s is None
