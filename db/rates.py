@@ -183,8 +183,10 @@ def _latency_s(session: Session) -> ColumnElement[float]:
 def median_review_latency(session: Session, q: RateQuery) -> dict[str, float]:
     """Median seconds from commit to verdict per group, over reviewed alerts.
 
-    PostgreSQL: percentile_cont. SQLite has no median: the middle one or two rows of each
-    group are picked with row_number() and count() windows (one query, one sort).
+    PostgreSQL: percentile_cont. SQLite has no median. By zone (few groups, each a contiguous
+    range of the covering index) the middle row(s) of each group are read with ORDER BY …
+    LIMIT/OFFSET, one small sort per zone; by camera (many groups) one query picks them with
+    row_number() and count() windows.
     """
     key = (AlertRow.zone_id if q.by == "zone" else AlertRow.camera_id).label("k")
     lat = _latency_s(session).label("lat")
@@ -193,11 +195,18 @@ def median_review_latency(session: Session, q: RateQuery) -> dict[str, float]:
     if session.get_bind().dialect.name == "postgresql":
         stmt = select(key, func.percentile_cont(0.5).within_group(lat)).where(*conds).group_by(key)
         return {str(k): float(m) for k, m in session.execute(stmt) if m is not None}
+    if q.by == "zone":
+        out: dict[str, float] = {}
+        for k, n in session.execute(select(key, func.count()).where(*conds).group_by(key)).all():
+            middle = session.scalars(select(lat).where(*conds, AlertRow.zone_id == k).order_by(lat)
+                                     .offset((n - 1) // 2).limit(2 - n % 2)).all()
+            out[str(k)] = float(sum(middle) / len(middle))
+        return out
     ranked = select(
         key, lat, func.row_number().over(partition_by=key, order_by=lat).label("rn"),
         func.count().over(partition_by=key).label("cnt")).where(*conds).subquery()
-    middle = or_(ranked.c.rn == (ranked.c.cnt + 1) / 2, ranked.c.rn == (ranked.c.cnt + 2) / 2)
-    stmt = select(ranked.c.k, func.avg(ranked.c.lat)).where(middle).group_by(ranked.c.k)
+    middle_rows = or_(ranked.c.rn == (ranked.c.cnt + 1) / 2, ranked.c.rn == (ranked.c.cnt + 2) / 2)
+    stmt = select(ranked.c.k, func.avg(ranked.c.lat)).where(middle_rows).group_by(ranked.c.k)
     return {str(k): float(m) for k, m in session.execute(stmt)}
 
 
