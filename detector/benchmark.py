@@ -79,7 +79,7 @@ class BenchOptions:
     seconds: float = 10.0
     predict_frames: int = 48
     max_wait_ms: float = 50.0
-    rounds: int = 3
+    rounds: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,19 +154,28 @@ def _progress(phase: str, done: float, total: float, rate: float, unit: str = "f
 
 def raw_forward_fps(model: TorchClassifier, images: list[np.ndarray], batch: int,
                     seconds: float) -> tuple[float, float]:
-    """Frames/s of the forward pass alone on one pre-made batch; also ms per batch."""
+    """Frames/s of the forward pass alone on one pre-made batch; also ms per batch. Runs in
+    its own thread, as the pipeline's detector does."""
     x = model.preprocess([images[i % len(images)] for i in range(batch)])
-    for _ in range(2):
-        model.forward_tensor(x)
-    n, start, last = 0, time.perf_counter(), time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        model.forward_tensor(x)
-        n += 1
-        if (now := time.perf_counter()) - last >= 2.0:
-            _progress("raw forward", now - start, seconds, n * batch / (now - start))
-            last = now
-    elapsed = time.perf_counter() - start
-    return n * batch / elapsed, elapsed / n * 1000.0
+    result: list[tuple[float, float]] = []
+
+    def run() -> None:
+        for _ in range(2):
+            model.forward_tensor(x)
+        n, start, last = 0, time.perf_counter(), time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            model.forward_tensor(x)
+            n += 1
+            if (now := time.perf_counter()) - last >= 2.0:
+                _progress("raw forward", now - start, seconds, n * batch / (now - start))
+                last = now
+        elapsed = time.perf_counter() - start
+        result.append((n * batch / elapsed, elapsed / n * 1000.0))
+
+    worker = threading.Thread(target=run, name="bench-raw-forward", daemon=True)
+    worker.start()
+    worker.join()
+    return result[0]
 
 
 class _Cameras:
@@ -215,9 +224,10 @@ def _loop(model: TorchClassifier, queue: BenchQueue, wiring: BenchWiring, opts: 
 
 
 def _run_for(loop: DetectorLoop, cams: _Cameras, seconds: float, phase: str,
-             measuring: threading.Event | None = None) -> tuple[int, float]:
+             measuring: threading.Event | None = None) -> float:
     """Run cameras and detector for a warm-up then `seconds` (setting `measuring` in
-    between); returns frames scored in the measured part and its length, s."""
+    between); returns the frames/s scored in the measured part, timed from the end of one
+    batch to the end of another so that batch granularity does not skew short runs."""
     stop = threading.Event()
     worker = threading.Thread(target=loop.run, args=(stop,), name="bench-detector", daemon=True)
     cams.thread.start()
@@ -225,16 +235,26 @@ def _run_for(loop: DetectorLoop, cams: _Cameras, seconds: float, phase: str,
     time.sleep(min(3.0, seconds / 3))  # warm-up: first batches, allocator, SQLite file
     if measuring is not None:
         measuring.set()
-    f0, t0 = loop.stats.frames, time.perf_counter()
-    while (elapsed := time.perf_counter() - t0) < seconds:
-        time.sleep(min(2.0, seconds - elapsed))
-        el = time.perf_counter() - t0
-        _progress(phase, el, seconds, (loop.stats.frames - f0) / max(el, 1e-9))
-    frames, elapsed = loop.stats.frames - f0, time.perf_counter() - t0
+    first: tuple[float, int] | None = None
+    last: tuple[float, int] | None = None
+    seen = loop.stats.frames
+    t0 = next_log = time.perf_counter()
+    while (now := time.perf_counter()) - t0 < seconds:
+        time.sleep(0.005)
+        frames = loop.stats.frames
+        if frames != seen:
+            seen = frames
+            last = (time.perf_counter(), frames)
+            first = first or last
+        if now >= next_log + 2.0 and first and last and last[0] > first[0]:
+            _progress(phase, now - t0, seconds, (last[1] - first[1]) / (last[0] - first[0]))
+            next_log = now
     cams.stop.set()
     stop.set()
     worker.join(60)
-    return frames, elapsed
+    if first is None or last is None or last[0] <= first[0]:
+        return 0.0
+    return (last[1] - first[1]) / (last[0] - first[0])
 
 
 def pipeline_fps(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wiring: BenchWiring,
@@ -243,10 +263,10 @@ def pipeline_fps(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wi
     capacity = 8 * opts.batch
     queue = wiring.make_queue(capacity)
     loop = _loop(model, queue, wiring, opts, threshold=0.5, on_commit=None)
-    n, elapsed = _run_for(loop, _Cameras(queue, frames, wiring.zone_id, rate=None, capacity=capacity),
-                          seconds, "pipeline")
+    fps = _run_for(loop, _Cameras(queue, frames, wiring.zone_id, rate=None, capacity=capacity),
+                   seconds, "pipeline")
     queue.close()
-    return n / elapsed
+    return fps
 
 
 def latency_ms(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wiring: BenchWiring,
