@@ -9,8 +9,8 @@ function that looks its Controller up by name: the store pickles a reference, no
 from __future__ import annotations
 
 import logging
-import socket
 import os
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,14 +19,14 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.config import BearwatchConfig, RolloutConfig
-from bearwatch.records import Stage, utc_now
+from bearwatch.records import utc_now
 from db.audit import AuditEntry, append
 from db.locks import acquire, release
 from db.outbox import enqueue
 from db.zones import get_zone, last_audit, list_zones, set_controller_state
 from rollout.gates import Decision, DecisionAction, Reason, decide
-from rollout.overview import DECISION_ACTION, snapshot, zone_window
 from rollout.metrics import rates_for
+from rollout.overview import DECISION_ACTION, snapshot, zone_window
 from rollout.routing import RoutingPolicy, notify_admins, zone_status_payload
 from rollout.stages import Action, change_stage
 
@@ -45,13 +45,11 @@ class ControllerSettings:
 
     rollout: RolloutConfig
     manual_promotion: frozenset[str] = frozenset()
-    kill_to: tuple[tuple[str, Stage], ...] = ()
 
     @classmethod
     def from_config(cls, config: BearwatchConfig) -> ControllerSettings:
         return cls(rollout=config.rollout,
-                   manual_promotion=frozenset(z.id for z in config.zones if z.manual_promotion),
-                   kill_to=tuple((z.id, Stage(z.kill_to)) for z in config.zones))
+                   manual_promotion=frozenset(z.id for z in config.zones if z.manual_promotion))
 
 
 def queue_zone_status(session: Session, zone_id: str, *, now: datetime,
