@@ -78,7 +78,8 @@ _LAZY = {
         "ExportedModel", "HeldOut", "Split", "TrainItem", "TrainOptions", "TrainResult",
         "TrainingError", "count_items", "export_model", "group_split", "load_heldout",
         "load_labelled", "model_report", "read_split", "recall_at_equal_false_alarms",
-        "reference_histograms", "score_heldout", "train", "validation_metrics")},
+        "reference_histograms", "score_heldout", "served_valid_scores", "train",
+        "validation_metrics")},
     "render_report": "detector.report_html",
     "render_eval": "detector.report_html",
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,8 @@ def register(sub: Any) -> None:
     p.add_argument("--head", choices=("bear_mass", "new"), default="bear_mass",
                    help="start from the built-in model's ImageNet bear classes (default) or "
                    "a fresh two-class head")
-    p.add_argument("--lr", type=float, default=2e-3, help="base learning rate (default 2e-3)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="base learning rate (default 5e-4 for bear_mass, 2e-3 for new)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: the models folder of the config)")
     p.set_defaults(handler=_train)
@@ -68,6 +70,7 @@ def _train(args: argparse.Namespace) -> int:
         group_split,
         load_labelled,
         reference_histograms,
+        served_valid_scores,
         train,
         validation_metrics,
     )
@@ -89,7 +92,10 @@ def _train(args: argparse.Namespace) -> int:
           f"{len(split.train)} train / {len(split.valid)} held out", flush=True)
     result = train(items, split, options, work_dir=out)
     exported = export_model(result, out, clock=utc_now)
+    learner_accuracy = validation_metrics(result)["accuracy"]
+    result = replace(result, valid_p_bear=served_valid_scores(result, exported))
     metrics = validation_metrics(result)
+    metrics["learner_valid_accuracy"] = learner_accuracy
     metrics["reference"] = reference_histograms([items[i] for i in split.train],
                                                 result.valid_p_bear)
     counts = {"train": count_items(items[i] for i in split.train),
@@ -104,8 +110,9 @@ def _train(args: argparse.Namespace) -> int:
             actor="cli")
     overall = metrics["overall"]
     print(f"model {exported.version}\n  file     {exported.path}\n  sha256   {exported.sha256}\n"
-          f"  held out {exported.split_path}\n  accuracy {metrics['accuracy']:.3f}  recall "
-          f"{overall['recall']}  false-alarm rate {overall['false_alarm_rate']} at 0.5\n"
+          f"  held out {exported.split_path}\n  accuracy {metrics['accuracy']:.3f} as served "
+          f"({learner_accuracy:.3f} in fastai's validation)  recall {overall['recall']}  "
+          f"false-alarm rate {overall['false_alarm_rate']} at 0.5\n"
           f"  took     {result.seconds:.0f} s\n"
           f"use it: detector.model: {exported.path.name} (in {out})")
     return 0

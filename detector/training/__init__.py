@@ -17,7 +17,11 @@ from detector.training.errors import TrainingError
 from detector.training.export import ExportedModel, export_model, read_split
 from detector.training.items import TrainItem, count_items, load_labelled
 from detector.training.split import Split, group_split
-from detector.training.summary import reference_histograms, validation_metrics
+from detector.training.summary import (
+    reference_histograms,
+    served_valid_scores,
+    validation_metrics,
+)
 from detector.training.trainer import TrainOptions, TrainResult, train
 
 __all__ = [
@@ -38,6 +42,7 @@ __all__ = [
     "recall_at_equal_false_alarms",
     "reference_histograms",
     "score_heldout",
+    "served_valid_scores",
     "train",
     "validation_metrics",
 ]

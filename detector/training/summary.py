@@ -11,10 +11,15 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+import torch
+
 from detector.drift import LUMA_EDGES, SCORE_EDGES, Histogram
 from detector.evaluation import Figures, threshold_for_recall
+from detector.loader import load_learner_model
+from detector.training.compare import load_rgb
+from detector.training.export import ExportedModel
 from detector.training.items import LIGHTS, TrainItem
-from detector.training.trainer import TrainResult
+from detector.training.trainer import BEAR_CLASS, TrainResult
 
 # Side of the thumbnail luma is measured on, px: mean luma barely changes with size.
 _LUMA_SIDE = 64
@@ -31,8 +36,8 @@ def mean_luma(path: Path) -> float:
 
 def validation_metrics(result: TrainResult, *, threshold: float = DEFAULT_THRESHOLD
                        ) -> dict[str, Any]:
-    """Held-out figures at `threshold`: overall and per light, plus the threshold for 95 %
-    recall. JSON-ready; rates are None where their denominator is 0."""
+    """Held-out figures of `result.valid_p_bear` at `threshold`: overall and per light, plus
+    the threshold for 95 % recall. JSON-ready; rates are None where their denominator is 0."""
     valid = [result.items[i] for i in result.split.valid]
     y = np.array([it.label == "bear" for it in valid])
     lights = np.array([it.light for it in valid])
@@ -64,3 +69,19 @@ def reference_histograms(items: Sequence[TrainItem], valid_p_bear: np.ndarray
     luma = [mean_luma(it.path) for it in items]
     return {"score": Histogram.of(valid_p_bear, SCORE_EDGES).to_json(),
             "luma": Histogram.of(luma, LUMA_EDGES).to_json()}
+
+
+def served_valid_scores(result: TrainResult, exported: ExportedModel, *, batch_size: int = 16
+                        ) -> np.ndarray:
+    """p_bear of the held-out items through the detector's own serving path (checksum-checked
+    load, its resize and normalisation) rather than fastai's validation pipeline, so the
+    recorded figures and the drift reference are what the detector will actually produce."""
+    model = load_learner_model(exported.path, expected_sha256=exported.sha256,
+                               bear_classes=[BEAR_CLASS], device=torch.device("cpu"),
+                               default_size=result.options.size)
+    valid = [result.items[i] for i in result.split.valid]
+    out = [np.zeros(0)]
+    for start in range(0, len(valid), batch_size):
+        images = [load_rgb(it.path, crop=it.crop) for it in valid[start:start + batch_size]]
+        out.append(np.asarray(model.score_images(images), dtype=np.float64))
+    return np.concatenate(out)

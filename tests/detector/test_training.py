@@ -100,6 +100,7 @@ def test_train_tiny_set_exports_checksummed_model_loadable_in_fresh_process(
     assert n_db == 3  # bear snapshot + its frame + the audit sample; 'unsure' left out
     assert counts["train"]["bear"] + counts["valid"]["bear"] == 8
     assert version.metrics["n_valid"] >= 2 and "score" in version.metrics["reference"]
+    assert 0.0 <= version.metrics["learner_valid_accuracy"] <= 1.0  # fastai's own view, kept
     split = json.loads((pkl.parent / f"{version.id}.split.json").read_text())
     assert len(split["valid"]) == version.metrics["n_valid"]
     probe = _image(tmp_path / "probe.jpg", bear=True, rng=rng)
