@@ -193,7 +193,8 @@ def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink
     return DetectorLoop(batcher, model, tracker, sink, (sampler, snapshots),
                         timings=LoopTimings(aggregate_flush_s=d.aggregate_flush_s,
                                             throughput_log_s=d.throughput_log_s),
-                        queue_depth=feed.qsize)
+                        queue_depth=feed.qsize,
+                        queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras))
 
 
 class Pipeline:

@@ -64,6 +64,7 @@ class DetectorLoop:
         utc: UTC clock; `monotonic` the interval clock (inject both in tests).
         on_commit: called after each alert update is handed to the sink (benchmark latency).
         queue_depth: reports frames waiting upstream, for the throughput line.
+        queue_drops: reports frames the upstream queue dropped (full), for the same line.
     """
 
     def __init__(self, batcher: Batcher, model: Model, tracker: EncounterTracker,
@@ -72,7 +73,8 @@ class DetectorLoop:
                  utc: Callable[[], datetime] = utc_now,
                  monotonic: Callable[[], float] = time.monotonic,
                  on_commit: Callable[[AlertUpdate], None] | None = None,
-                 queue_depth: Callable[[], int] = lambda: 0) -> None:
+                 queue_depth: Callable[[], int] = lambda: 0,
+                 queue_drops: Callable[[], int] = lambda: 0) -> None:
         self.batcher = batcher
         self.model = model
         self.tracker = tracker
@@ -83,6 +85,7 @@ class DetectorLoop:
         self.monotonic = monotonic
         self.on_commit = on_commit
         self.queue_depth = queue_depth
+        self.queue_drops = queue_drops
         self.aggregator = ScoreAggregator()
         self.stats = Throughput(window_started=monotonic())
         self.batch_log: list[BatchStats] = []
@@ -160,7 +163,8 @@ class DetectorLoop:
         mean_batch = st.window_frames / st.window_batches if st.window_batches else 0.0
         log.info(f"throughput {fps:.1f} frames/s", extra={
             "fps": round(fps, 2), "mean_batch": round(mean_batch, 2),
-            "queue_depth": self.queue_depth(), "stale_dropped": self.batcher.counters.stale_total,
+            "queue_depth": self.queue_depth(), "queue_dropped": self.queue_drops(),
+            "stale_dropped": self.batcher.counters.stale_total,
             "frames": st.frames, "alerts": st.alerts_opened,
         })
         st.window_frames = st.window_batches = 0
