@@ -132,6 +132,10 @@ def load(engine: Engine, n_alerts: int, rng: random.Random) -> dict[str, float]:
 def measure(engine: Engine, *, repeat: int, by: str) -> dict[str, object]:
     sessions = make_sessionmaker(engine)
     window = RateWindow(since=END - timedelta(days=30), until=END, by=by)  # type: ignore[arg-type]
+    with sessions() as s:  # the first run after the bulk load also pays for a cold page cache
+        t = time.perf_counter()
+        compute_rates(s, window)
+        first = time.perf_counter() - t
     times, groups = [], []
     for _ in range(repeat):
         with sessions() as s:
@@ -140,7 +144,7 @@ def measure(engine: Engine, *, repeat: int, by: str) -> dict[str, object]:
             times.append(time.perf_counter() - t)
     return {"compute_rates_30d_s": {"median": round(statistics.median(times), 4),
                                     "min": round(min(times), 4), "max": round(max(times), 4)},
-            "groups": len(groups), "alerts_in_window": sum(g.alert_volume for g in groups),
+            "first_run_s": round(first, 4), "groups": len(groups), "alerts_in_window": sum(g.alert_volume for g in groups),
             "reviewed_in_window": sum(g.reviewed for g in groups),
             "target_s": 1.0, "meets_target": statistics.median(times) <= 1.0}
 

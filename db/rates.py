@@ -48,7 +48,6 @@ class AlertCounts:
     night_alerts: int
     night_bear: int
     night_no_bear: int
-    night_unsure: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +138,13 @@ def alert_counts(session: Session, q: RateQuery) -> list[AlertCounts]:
     v, night = AlertRow.verdict, AlertRow.is_night == true()
     stmt = (select(key, func.count(), _count_if(v == "bear"), _count_if(v == "no_bear"),
                    _count_if(v == "unsure"), func.sum(cast(AlertRow.is_night, Integer)),
-                   _count_if(and_(night, v == "bear")), _count_if(and_(night, v == "no_bear")),
-                   _count_if(and_(night, v == "unsure")))
+                   _count_if(and_(night, v == "bear")), _count_if(and_(night, v == "no_bear")))
             .where(*_alert_filters(q)).group_by(key))
     out = []
-    for k, n, bear, no_bear, unsure, night_n, n_bear, n_no_bear, n_unsure in session.execute(stmt):
+    for k, n, bear, no_bear, unsure, night_n, n_bear, n_no_bear in session.execute(stmt):
         out.append(AlertCounts(str(k), int(n), int(bear), int(no_bear), int(unsure),
                                int(n) - int(bear) - int(no_bear) - int(unsure), int(night_n),
-                               int(n_bear), int(n_no_bear), int(n_unsure)))
+                               int(n_bear), int(n_no_bear)))
     return out
 
 

@@ -140,7 +140,7 @@ def compute_rates(session: Session, window: RateWindow) -> list[GroupRates]:
         days = sum(max(0.0, window.days - offline_s.get(c, 0.0) / 86400.0)
                    for c in cameras.get(key, []))
         out.append(_group(
-            key, alerts.get(key) or AlertCounts(key, *([0] * 9)),
+            key, alerts.get(key) or AlertCounts(key, *([0] * 8)),
             audits.get(key) or AuditCounts(key, 0, 0, 0.0, 0.0, 0, 0.0, 0.0),
             missed.get(key) or MissedCounts(key, 0, 0), camera_days=days,
             latency=latency.get(key)))
@@ -152,7 +152,7 @@ def rates_for(session: Session, window: RateWindow, key: str) -> GroupRates:
     for g in compute_rates(session, window):
         if g.key == key:
             return g
-    return _group(key, AlertCounts(key, *([0] * 9)),
+    return _group(key, AlertCounts(key, *([0] * 8)),
                   AuditCounts(key, 0, 0, 0.0, 0.0, 0, 0.0, 0.0), MissedCounts(key, 0, 0),
                   camera_days=0.0, latency=None)
 

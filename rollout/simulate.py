@@ -209,7 +209,7 @@ class _Replay:
         self.pending_reviews: list[tuple[datetime, Alert, Verdict]] = []
         self.alerts = 0
 
-    def apply(self, s: Session, e: _Event, op: int) -> None:
+    def apply(self, s: Session, e: _Event) -> None:
         zone = self.zone_of[e.camera]
         if e.kind == "alert":
             stage = next(z.stage for z in list_zones(s) if z.id == zone)
@@ -271,7 +271,7 @@ def _run(sc: Scenario, sessions: sessionmaker[Session]) -> SimulationResult:
         replay.now = min(replay.now + step, end)
         with sessions.begin() as s:
             while i < len(events) and events[i].at <= replay.now:
-                replay.apply(s, events[i], op)
+                replay.apply(s, events[i])
                 i += 1
             replay.review_due(s, op)
         for d in replay.controller.run_once() or []:
