@@ -22,10 +22,10 @@ from PIL import Image  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
 from detector.evaluation import EvalReport, Figures, threshold_for_recall  # noqa: E402
+from detector.training.cache import load_rgb  # noqa: E402
 from detector.training.compare import (  # noqa: E402
     HeldOut,
     is_infrared_image,
-    load_rgb,
     model_report,
     recall_at_equal_false_alarms,
 )

@@ -13,12 +13,27 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from detector.training.errors import TrainingError
 from detector.training.items import Box
 
 log = logging.getLogger("detector.training")
+
+
+def load_rgb(path: Path, *, max_side: int, crop: Box | None = None) -> np.ndarray:
+    """HxWx3 uint8 RGB of the image (or its crop, x/y/w/h px), long side at most `max_side`."""
+    with Image.open(path) as im:
+        if crop is None:
+            # JPEG draft mode decodes at 1/2, 1/4 or 1/8 scale directly: much faster.
+            im.draft("RGB", (max_side, max_side))
+            rgb = im.convert("RGB")
+        else:
+            x, y, w, h = crop
+            rgb = im.convert("RGB").crop((x, y, x + w, y + h))
+    rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return np.asarray(rgb, dtype=np.uint8)
 
 
 def cached_copy(src: Path, cache_dir: Path, *, max_side: int, crop: Box | None = None) -> Path:
@@ -37,18 +52,10 @@ def cached_copy(src: Path, cache_dir: Path, *, max_side: int, crop: Box | None =
     if dst.exists():
         return dst
     try:
-        with Image.open(src) as im:
-            if crop is None:
-                # JPEG draft mode decodes at 1/2, 1/4 or 1/8 scale directly: much faster.
-                im.draft("RGB", (max_side, max_side))
-                rgb = im.convert("RGB")
-            else:
-                x, y, w, h = crop
-                rgb = im.convert("RGB").crop((x, y, x + w, y + h))
+        rgb = Image.fromarray(load_rgb(src, max_side=max_side, crop=crop))
     except (UnidentifiedImageError, OSError) as exc:
         raise TrainingError(f"cannot read image {src}: {exc}; remove it from the data or "
                             "replace it with a valid JPEG/PNG") from exc
-    rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     tmp = dst.with_suffix(".tmp")
     rgb.save(tmp, format="JPEG", quality=92)
     tmp.replace(dst)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from PIL import Image
 
+from detector.training.cache import load_rgb
 from detector.training.export import read_split
 from detector.training.items import Box
 from detector.evaluation import Figures, LabelledImage, evaluate
@@ -64,20 +64,6 @@ class HeldOut:
         """Masks: overall, day, night, infrared (images may be in night and infrared)."""
         return {"day": self.light == "day", "night": self.light != "day",
                 "infrared": self.infrared}
-
-
-def load_rgb(path: Path, *, max_side: int = LOAD_MAX_SIDE, crop: Box | None = None
-             ) -> np.ndarray:
-    """HxWx3 uint8 RGB of the image (or its crop, x/y/w/h px), long side at most `max_side`."""
-    with Image.open(path) as im:
-        if crop is None:
-            im.draft("RGB", (max_side, max_side))
-            rgb = im.convert("RGB")
-        else:
-            x, y, w, h = crop
-            rgb = im.convert("RGB").crop((x, y, x + w, y + h))
-    rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-    return np.asarray(rgb, dtype=np.uint8)
 
 
 def is_infrared_image(rgb: np.ndarray) -> bool:

@@ -16,7 +16,8 @@ import torch
 from detector.drift import LUMA_EDGES, SCORE_EDGES, Histogram
 from detector.evaluation import Figures, threshold_for_recall
 from detector.loader import load_learner_model
-from detector.training.compare import load_rgb
+from detector.training.cache import load_rgb
+from detector.training.compare import LOAD_MAX_SIDE
 from detector.training.export import ExportedModel
 from detector.training.items import LIGHTS, TrainItem
 from detector.training.trainer import BEAR_CLASS, TrainResult
@@ -82,6 +83,7 @@ def served_valid_scores(result: TrainResult, exported: ExportedModel, *, batch_s
     valid = [result.items[i] for i in result.split.valid]
     out = [np.zeros(0)]
     for start in range(0, len(valid), batch_size):
-        images = [load_rgb(it.path, crop=it.crop) for it in valid[start:start + batch_size]]
+        images = [load_rgb(it.path, max_side=LOAD_MAX_SIDE, crop=it.crop)
+                  for it in valid[start:start + batch_size]]
         out.append(np.asarray(model.score_images(images), dtype=np.float64))
     return np.concatenate(out)
