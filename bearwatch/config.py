@@ -118,8 +118,11 @@ class CameraConfig(Section):
 class ZoneConfig(Section):
     id: Identifier
     name: str = ""
-    stage: Literal["off", "shadow"] = Field(
-        "shadow", description="Stage a new zone starts in; later changes go through rollout."
+    # `pilot` is allowed for a new zone so the demo can show confirmation-gated notification
+    # from the first start; `active` never: a zone only earns expansion through its gates.
+    stage: Literal["off", "shadow", "pilot"] = Field(
+        "shadow", description="Stage a new zone starts in (off, shadow or pilot); later "
+        "changes go through the rollout controller or an admin."
     )
     threshold: float | None = Field(
         None, ge=0, le=1, description="p_bear to count a frame as a bear; default detector's."
