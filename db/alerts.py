@@ -57,7 +57,10 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[AlertFrameInfo]
         row.is_infrared = row.is_infrared or alert.is_infrared
     if frames:
         session.flush()
-        have = set(session.scalars(select(AlertFrame.seq).where(AlertFrame.alert_id == alert.id)))
+        # Only the seqs being added are looked up: a long visit commits a few frames at a time,
+        # and reading all its stored frames on every commit would grow with the visit.
+        have = set(session.scalars(select(AlertFrame.seq).where(
+            AlertFrame.alert_id == alert.id, AlertFrame.seq.in_({f.seq for f in frames}))))
         for f in frames:
             if f.seq not in have:
                 session.add(AlertFrame(alert_id=alert.id, seq=f.seq, captured_at=f.captured_at,

@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
     p.add_argument("--batch", type=int, default=None, help="batch size (default detector.max_batch)")
     p.add_argument("--seconds", type=float, default=15.0,
                    help="timed seconds per path over all rounds, and of the latency phase")
-    p.add_argument("--rounds", type=int, default=5, help="rounds; the best of each path is kept")
+    p.add_argument("--rounds", type=int, default=5, help="rounds; the median round of each path is reported")
     p.add_argument("--predict-frames", type=int, default=60,
                    help="frames through learn.predict over all rounds (default 60)")
     p.add_argument("--json", type=Path, required=True, help="write the result here")
