@@ -79,9 +79,10 @@ class _Raw:
     source: str = "manifest"
 
 
-def load_labelled(data: Path) -> list[TrainItem]:
+def load_labelled(data: Path, *, box_crops: bool = True) -> list[TrainItem]:
     """Read a labelled folder: `manifest.csv` when present, else `bear/` and `no_bear/`
-    sub-folders (optionally with `day/`/`night/` below them).
+    sub-folders (optionally with `day/`/`night/` below them). With `box_crops`, frames listed
+    in `boxes.csv` become crops (`with_box_crops`); without, every item is a whole image.
 
     Rows whose file is not an image (videos) are left out; a row naming a missing file or an
     unknown label is an error, so a typo never silently shrinks the data.
@@ -100,7 +101,9 @@ def load_labelled(data: Path) -> list[TrainItem]:
                             "(file,label,light,…) or bear/ and no_bear/ sub-folders of images")
     items = assign_groups(raws)
     boxes_csv = data / "boxes.csv"
-    return with_box_crops(items, read_boxes(boxes_csv)) if boxes_csv.exists() else items
+    if box_crops and boxes_csv.exists():
+        return with_box_crops(items, read_boxes(boxes_csv))
+    return items
 
 
 def read_boxes(path: Path) -> dict[str, list[Box]]:
