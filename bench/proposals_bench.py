@@ -4,6 +4,10 @@ bears (per frame and per sequence) and the false-alarm cost on the no-bear photo
 
 Usage: .venv/bin/python bench/proposals_bench.py [--data ../shared/data/bears]
        [--source ktosiu/Bear-Detection] [--no-bear-every K] [--threshold T] [--json PATH]
+       [--model X.pkl --sha256 HEX]   (a trained model instead of the built-in one; give
+       --source the held-out sequence's group, e.g. ktosiu/Bear-Detection/data/bearSightings/
+       raw/bear_#0, and --split its .split.json with --no-bear-every 1, so it is scored only
+       on images it never trained on)
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector import builtin_model, load_labelled
+from detector import builtin_model, load_labelled, read_split
+from detector.loader import load_learner_model
 from detector.proposals import best_region, tiles
 from detector.training.cache import load_rgb
 
@@ -45,11 +50,21 @@ def main() -> int:
     ap.add_argument("--no-bear-every", type=int, default=2, help="score every K-th no-bear photo")
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--model", type=Path, default=None, help="a .pkl from `bearwatch train`")
+    ap.add_argument("--sha256", default=None, help="its recorded sha256 (required with --model)")
+    ap.add_argument("--split", type=Path, default=None,
+                    help="a <version>.split.json: score only its held-out no-bear photos")
     args = ap.parse_args()
     items = load_labelled(args.data, box_crops=False)
     bears = [it for it in items if it.label == "bear" and it.group.startswith(args.source)]
-    others = [it for it in items if it.label == "no_bear"][::args.no_bear_every]
-    model = builtin_model(torch.device("cpu"))
+    others = [it for it in items if it.label == "no_bear"]
+    if args.split is not None:
+        held_out = {row["ref"] for row in read_split(args.split)}
+        others = [it for it in others if it.ref in held_out]
+    others = others[::args.no_bear_every]
+    model = (builtin_model(torch.device("cpu")) if args.model is None else
+             load_learner_model(args.model, expected_sha256=args.sha256, bear_classes=["bear"],
+                                device=torch.device("cpu")))
     started = time.monotonic()
     rows: dict[str, list[tuple[float, float, int]]] = {"bear": [], "no_bear": []}
     todo = [("bear", it) for it in bears] + [("no_bear", it) for it in others]
