@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.config import BearwatchConfig
 from bearwatch.ingest_wiring import build_ingest
-from bearwatch.records import Alert, Stage, utc_now
+from bearwatch.records import Alert, Frame, Stage, utc_now
 from bearwatch.wiring import Database
 from camera_ingest import FrameQueue
 from db import DatabaseError
-from db.alerts import AlertFrameInfo, store_alert
+from db.alerts import AlertFrameInfo, latest_alert, store_alert
 from db.catalog import zone_stage
 from db.detections import HourCounts, NewAuditSample, add_audit_sample, add_score_counts
 from db.model_versions import expected_sha256
@@ -177,13 +177,31 @@ def recorded_model_sha(config: BearwatchConfig, sessions: sessionmaker[Session])
         return expected_sha256(session, config.detector.model)
 
 
+def db_alert_resume(sessions: sessionmaker[Session]) -> Callable[[str, datetime], Alert | None]:
+    """The stored alert a restarted detector continues (None during an outage: a new alert
+    then opens, which loses nothing)."""
+
+    def resume(camera_id: str, seen_since: datetime) -> Alert | None:
+        try:
+            with sessions() as session:
+                return latest_alert(session, camera_id, seen_since=seen_since)
+        except SQLAlchemyError as exc:
+            log.warning("cannot look up the camera's last alert; opening a new one",
+                        extra={"camera_id": camera_id, "error": str(exc).splitlines()[0]})
+            return None
+
+    return resume
+
+
 def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink: DbAlertSink,
-                   stage_of: Callable[[str], Stage]) -> DetectorLoop:
+                   stage_of: Callable[[str], Stage], *,
+                   resume: Callable[[str, datetime], Alert | None] | None = None,
+                   on_scored: Callable[[Sequence[Frame]], None] | None = None) -> DetectorLoop:
     """The detector loop for `config` reading `feed`."""
     d = config.detector
     snapshots = SnapshotStore(config.storage.snapshots_dir)
     tracker = EncounterTracker(EncounterRules.from_config(config), stage_of=stage_of,
-                               snapshots=snapshots)
+                               snapshots=snapshots, resume=resume)
     uploads = {c.id for c in config.cameras if Path(c.source).is_dir()}
     batcher = Batcher(feed, max_batch=d.max_batch, max_wait_ms=d.max_wait_ms,
                       staleness_ms=d.staleness_ms, priority=tracker.open_cameras,
@@ -194,7 +212,8 @@ def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink
                         timings=LoopTimings(aggregate_flush_s=d.aggregate_flush_s,
                                             throughput_log_s=d.throughput_log_s),
                         queue_depth=feed.qsize,
-                        queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras))
+                        queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras),
+                        on_scored=on_scored)
 
 
 class Pipeline:
@@ -216,8 +235,10 @@ class Pipeline:
         self.sink = DbAlertSink(db.sessions, AlertSpool(config.storage.spool_dir),
                                 route=rollout_router(config))
         stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})
-        self.detector = build_detector(config, self.queue, self.model, self.sink, stages)
         self.ingest = build_ingest(config, db.sessions, self.queue)
+        self.detector = build_detector(config, self.queue, self.model, self.sink, stages,
+                                       resume=db_alert_resume(db.sessions),
+                                       on_scored=self.ingest.ack)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.crashed = False

@@ -1,8 +1,11 @@
 """A folder that a camera trap uploads images into (FTP, SD-card sync).
 
 New image files are taken in order of capture time (EXIF DateTimeOriginal when present, else
-the file's mtime), each exactly once, also across restarts: the names already processed are
-kept in a small JSON state file in the `state_dir` the caller passes. Without a state dir (a
+the file's mtime), each exactly once, also across restarts. A file read is *taken* (in memory);
+it becomes *done* (in a small JSON state file in the `state_dir` the caller passes) only when
+the pipeline acknowledges it (`ack`): after its score and any alert it caused are committed, or
+when motion gating decides it needs no score. A crash between the two re-reads the file on the
+next start rather than losing it; an undecodable file is done at once. Without a state dir (a
 probe) the memory is per process, so probing never consumes a camera's uploads.
 """
 
@@ -12,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -68,8 +72,8 @@ def exif_capture_time(path: Path) -> datetime | None:
 
 
 class ProcessedNames:
-    """The set of file names already taken from one folder, persisted as JSON when a state
-    directory is given (written atomically after each addition)."""
+    """The file names done in one folder, persisted as JSON when a state directory is given
+    (written atomically after each addition), plus the names taken but not yet done."""
 
     def __init__(self, folder: Path, state_dir: Path | None) -> None:
         self.folder = folder
@@ -78,6 +82,9 @@ class ProcessedNames:
             key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
             self.path = state_dir / f"folder-{folder.name or 'root'}-{key}.json"
         self._names: set[str] = set()
+        self._taken: set[str] = set()
+        # The detector thread acknowledges while the reader thread lists the folder.
+        self._lock = threading.Lock()
 
     def load(self) -> None:
         if self.path is None or not self.path.exists():
@@ -90,10 +97,22 @@ class ProcessedNames:
                               "delete it to reprocess the folder, or restore it") from exc
 
     def __contains__(self, name: str) -> bool:
-        return name in self._names
+        with self._lock:
+            return name in self._names or name in self._taken
 
-    def add(self, name: str) -> None:
-        self._names.add(name)
+    def take(self, name: str) -> None:
+        with self._lock:
+            self._taken.add(name)
+
+    def done(self, name: str) -> None:
+        with self._lock:
+            if name in self._names:
+                return
+            self._taken.discard(name)
+            self._names.add(name)
+            self._save()
+
+    def _save(self) -> None:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +150,12 @@ class FolderSource:
 
     def close(self) -> None:
         self._opened = False
+
+    def ack(self, source_ref: str) -> None:
+        """Mark the file a frame came from as done (see the module docstring)."""
+        path = Path(source_ref)
+        if path.parent == self.folder:
+            self.processed.done(path.name)
 
     def _capture_seconds(self, entry: os.DirEntry[str]) -> float:
         st = entry.stat()
@@ -182,9 +207,9 @@ class FolderSource:
             if bgr is None or bgr.size == 0:
                 if time.time() - path.stat().st_mtime < SETTLE_S:
                     continue  # still being uploaded; try again on a later scan
-                self.processed.add(name)
+                self.processed.done(name)
                 raise CorruptFrameError(str(path), "not a decodable image")
-            self.processed.add(name)
+            self.processed.take(name)
             return RawFrame(opts.utc(seconds), to_rgb(bgr, str(path)), str(path))
         if not opts.realtime:
             opts.sleep(opts.interval_s)  # nothing new: do not spin on the folder

@@ -24,7 +24,7 @@ from camera_ingest.errors import CorruptFrameError, SourceError
 from camera_ingest.flags import FrameFlagger
 from camera_ingest.health import CameraHealthReport, CameraStateChange, HealthSink, decide_state
 from camera_ingest.queue import FrameQueue
-from camera_ingest.source import Clock, FrameSource, Sleep
+from camera_ingest.source import AcknowledgedSource, Clock, FrameSource, Sleep
 from camera_ingest.thumbs import write_thumbnail
 
 log = logging.getLogger("camera_ingest.reader")
@@ -163,6 +163,13 @@ class CameraReader:
             ctx.queue.put(processed.frame)
         else:
             self.frames_gated += 1
+            self.ack(raw.source_ref)  # gating is this frame's outcome: nothing to score
+
+    def ack(self, source_ref: str) -> None:
+        """Tell an acknowledged source (an upload folder) that a frame's outcome is durable."""
+        source = self.source
+        if isinstance(source, AcknowledgedSource):
+            source.ack(source_ref)
 
     def close(self) -> None:
         if self.source is not None:

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from bearwatch.config import CameraConfig, IngestConfig
+from bearwatch.records import Frame
 from camera_ingest.health import HealthSink
 from camera_ingest.queue import FrameQueue
 from camera_ingest.reader import CameraReader, ReaderContext, SourceFactory
@@ -57,8 +58,17 @@ class IngestService:
                                      make_source=factory, clock=clock, sleep=real_sleep,
                                      rng=rng or random.Random(), thumbs_dir=thumbs_dir)
         self.readers = [CameraReader(cam, self.context) for cam in cameras if cam.enabled]
+        self._by_camera = {r.camera.id: r for r in self.readers}
         self._threads: list[threading.Thread] = []
         self._health_interval = config.health_interval_s
+
+    def ack(self, frames: Sequence[Frame]) -> None:
+        """The detector has committed these frames' outcomes: upload folders mark their files
+        done (other sources need no acknowledgement)."""
+        for frame in frames:
+            reader = self._by_camera.get(frame.camera_id)
+            if reader is not None:
+                reader.ack(frame.source_ref)
 
     def _interruptible_sleep(self, seconds: float) -> None:
         self._stop.wait(max(0.0, seconds))

@@ -65,6 +65,14 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class AcknowledgedSource(Protocol):
+    """A source that remembers what it delivered (an upload folder): `ack(source_ref)` says the
+    frame's outcome is durable, so the source never delivers it again, also after a restart."""
+
+    def ack(self, source_ref: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SourceOptions:
     """How a source is paced and where it may keep state.

@@ -30,7 +30,7 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[AlertFrameInfo]
     """Insert the alert, or update it if its id exists (a replay or a later frame).
 
     Updates only widen the encounter (last_seen, n_frames, peak score, snapshot of the best
-    frame); frames already stored (same seq) are not added twice.
+    frame); frames already stored (same seq and capture time) are not added twice.
 
     Returns:
         True when the alert was new.
@@ -59,11 +59,34 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[AlertFrameInfo]
         session.flush()
         # Only the seqs being added are looked up: a long visit commits a few frames at a time,
         # and reading all its stored frames on every commit would grow with the visit.
-        have = set(session.scalars(select(AlertFrame.seq).where(
-            AlertFrame.alert_id == alert.id, AlertFrame.seq.in_({f.seq for f in frames}))))
+        have = {(seq, at) for seq, at in session.execute(
+            select(AlertFrame.seq, AlertFrame.captured_at).where(
+                AlertFrame.alert_id == alert.id, AlertFrame.seq.in_({f.seq for f in frames})))}
         for f in frames:
-            if f.seq not in have:
+            if (f.seq, f.captured_at) not in have:
                 session.add(AlertFrame(alert_id=alert.id, seq=f.seq, captured_at=f.captured_at,
                                        p_bear=f.p_bear, image_path=f.image_path))
-                have.add(f.seq)
+                have.add((f.seq, f.captured_at))
     return created
+
+
+def latest_alert(session: Session, camera_id: str, *, seen_since: datetime) -> Alert | None:
+    """The camera's most recent non-drill alert last seen at or after `seen_since` (UTC).
+
+    The detector asks this only when it is about to open an alert with no encounter in
+    memory: after a restart mid-visit it continues the stored alert instead of opening a
+    second one for the same bear.
+    """
+    row = session.scalars(
+        select(AlertRow)
+        .where(AlertRow.camera_id == camera_id, AlertRow.is_drill.is_(False),
+               AlertRow.last_seen >= seen_since)
+        .order_by(AlertRow.last_seen.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    return Alert(camera_id=row.camera_id, zone_id=row.zone_id, first_seen=row.first_seen,
+                 last_seen=row.last_seen, peak_p_bear=row.peak_p_bear, n_frames=row.n_frames,
+                 is_night=row.is_night, snapshot_path=row.snapshot_path, stage=Stage(row.stage),
+                 model_version=row.model_version, is_drill=row.is_drill,
+                 is_infrared=row.is_infrared, id=row.id)

@@ -170,7 +170,10 @@ class AlertFrame(Base):
     captured_at: Mapped[datetime]
     p_bear: Mapped[float] = mapped_column(Float)
     image_path: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (UniqueConstraint("alert_id", "seq", name="uq_alert_frames_alert_seq"),)
+    # seq restarts with the process, so a visit resumed after a restart can reuse a seq; the
+    # capture time tells those frames apart.
+    __table_args__ = (UniqueConstraint("alert_id", "seq", "captured_at",
+                                       name="uq_alert_frames_alert_seq_time"),)
 
 
 class AuditSample(Base):

@@ -19,7 +19,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bearwatch.config import BearwatchConfig
 from bearwatch.records import Alert, Detection, Stage
@@ -28,6 +28,10 @@ from detector.snapshots import SnapshotStore
 
 StageOf = Callable[[str], Stage]
 """Returns a zone's current rollout stage (in the wiring: `db.catalog.zone_stage`)."""
+
+ResumeAlert = Callable[[str, datetime], "Alert | None"]
+"""(camera_id, seen_since) -> the camera's stored alert last seen since then, if any (in the
+wiring: `db.alerts.latest_alert`). Lets a restarted detector continue a visit's alert."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +74,15 @@ class EncounterTracker:
         stage_of: the zone's current stage, read once when an alert opens.
         snapshots: where the best frame's JPEG goes.
         new_id: alert id factory (inject for deterministic tests).
+        resume: finds a stored alert of the same visit when an alert is about to open with
+            none in memory (a restart mid-visit); None never resumes.
     """
 
     def __init__(self, rules: EncounterRules, *, stage_of: StageOf, snapshots: SnapshotStore,
-                 new_id: Callable[[], uuid.UUID] = uuid.uuid4) -> None:
+                 new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+                 resume: ResumeAlert | None = None) -> None:
         self.rules = rules
+        self.resume = resume
         self.stage_of = stage_of
         self.snapshots = snapshots
         self.new_id = new_id
@@ -126,10 +134,19 @@ class EncounterTracker:
         st.window.clear()
 
     def _open(self, st: _Camera, hits: list[Detection]) -> AlertUpdate:
+        f0 = hits[0].frame
+        if self.resume is not None:
+            since = f0.captured_at - timedelta(seconds=self.rules.cooldown_s)
+            prior = self.resume(f0.camera_id, since)
+            if prior is not None:
+                st.alert = prior
+                frames: list[EncounterFrame] = []
+                for d in hits:
+                    frames.extend(self._widen(st, d).frames)
+                return AlertUpdate(alert=st.alert, frames=tuple(frames), opened=False)
         best = max(hits, key=lambda d: d.p_bear)
         alert_id = self.new_id()
         path = self.snapshots.alert_snapshot(best.frame, alert_id)
-        f0 = hits[0].frame
         st.alert = Alert(
             camera_id=f0.camera_id, zone_id=f0.zone_id, first_seen=f0.captured_at,
             last_seen=max(d.frame.captured_at for d in hits), peak_p_bear=best.p_bear,

@@ -8,11 +8,11 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bearwatch.records import Detection, utc_now
+from bearwatch.records import Detection, Frame, utc_now
 from detector.aggregates import ScoreAggregator
 from detector.audit import AuditSampler
 from detector.batcher import Batch, Batcher, BatchStats
@@ -65,6 +65,9 @@ class DetectorLoop:
         on_commit: called after each alert update is handed to the sink (benchmark latency).
         queue_depth: reports frames waiting upstream, for the throughput line.
         queue_drops: reports frames the upstream queue dropped (full), for the same line.
+        on_scored: called with each batch's frames once their alerts are committed (or
+            spooled): upload folders then mark those files done, so a crash re-reads only
+            files whose outcome was not yet durable.
     """
 
     def __init__(self, batcher: Batcher, model: Model, tracker: EncounterTracker,
@@ -74,7 +77,8 @@ class DetectorLoop:
                  monotonic: Callable[[], float] = time.monotonic,
                  on_commit: Callable[[AlertUpdate], None] | None = None,
                  queue_depth: Callable[[], int] = lambda: 0,
-                 queue_drops: Callable[[], int] = lambda: 0) -> None:
+                 queue_drops: Callable[[], int] = lambda: 0,
+                 on_scored: Callable[[Sequence[Frame]], None] | None = None) -> None:
         self.batcher = batcher
         self.model = model
         self.tracker = tracker
@@ -86,6 +90,7 @@ class DetectorLoop:
         self.on_commit = on_commit
         self.queue_depth = queue_depth
         self.queue_drops = queue_drops
+        self.on_scored = on_scored
         self.aggregator = ScoreAggregator()
         self.stats = Throughput(window_started=monotonic())
         self.batch_log: list[BatchStats] = []
@@ -132,6 +137,8 @@ class DetectorLoop:
                 opened=prev.opened or update.opened)
         for update in pending.values():
             self._commit(update)
+        if self.on_scored is not None:
+            self.on_scored(batch.frames)
         return stats
 
     def tick(self) -> None:

@@ -34,7 +34,9 @@ def write_jpeg(path: Path, value: int, *, exif_time: str | None = None,
     return path
 
 
-def drain_folder(folder: Path, state_dir: Path | None) -> tuple[list[str], int]:
+def drain_folder(folder: Path, state_dir: Path | None, *,
+                 ack: bool = True) -> tuple[list[str], int]:
+    """Read every pending file; `ack` each like the detector does once its outcome is stored."""
     clock = FakeClock()
     src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep, state_dir=state_dir)
     src.open()
@@ -48,6 +50,8 @@ def drain_folder(folder: Path, state_dir: Path | None) -> tuple[list[str], int]:
         if raw is None:
             return names, errors
         names.append(Path(raw.source_ref).name)
+        if ack:
+            src.ack(raw.source_ref)
 
 
 def test_folder_orders_by_exif_time_then_mtime(tmp_path: Path) -> None:
@@ -75,6 +79,17 @@ def test_folder_restart_with_state_dir_does_not_reprocess(tmp_path: Path) -> Non
     write_jpeg(folder / "3.jpg", 90, mtime=OLD + 10)
     assert drain_folder(folder, state)[0] == ["3.jpg"]
     assert drain_folder(folder, None)[0] == ["0.jpg", "1.jpg", "2.jpg", "3.jpg"]
+
+
+def test_folder_unacknowledged_files_are_read_again_after_restart(tmp_path: Path) -> None:
+    folder, state = tmp_path / "trap", tmp_path / "state"
+    folder.mkdir()
+    for i in range(3):
+        write_jpeg(folder / f"{i}.jpg", 60 + i, mtime=OLD + i)
+    # A crash after reading but before the detector stored the outcome: nothing is lost.
+    assert drain_folder(folder, state, ack=False)[0] == ["0.jpg", "1.jpg", "2.jpg"]
+    assert drain_folder(folder, state)[0] == ["0.jpg", "1.jpg", "2.jpg"]
+    assert drain_folder(folder, state)[0] == []
 
 
 def test_folder_garbage_jpegs_skipped_and_counted_once(tmp_path: Path) -> None:
@@ -124,8 +139,10 @@ def test_folder_fed_while_service_runs_picks_up_new_files_once(tmp_path: Path) -
         write_jpeg(folder / f"late{i}.jpg", 120 + 20 * i, mtime=OLD + 100 + i)
     assert wait_for(lambda: q.qsize() == 5)
     svc.stop(5)
-    refs = [Path(f.source_ref).name for f in q.drain(10)]
+    frames = q.drain(10)
+    refs = [Path(f.source_ref).name for f in frames]
     assert refs == ["early0.jpg", "early1.jpg", "late0.jpg", "late1.jpg", "late2.jpg"]
+    svc.ack(frames)  # as the detector does once the outcomes are stored
 
     again = service()
     again.start()

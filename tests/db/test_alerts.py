@@ -40,3 +40,26 @@ def test_store_alert_replay_is_not_duplicated(sessions: sessionmaker[Session]) -
         assert row is not None
         assert (row.peak_p_bear, row.snapshot_path, row.n_frames, row.priority) == (0.9, "b.jpg", 3, 1)
         assert row.last_seen == T0 + timedelta(seconds=9)
+
+
+def test_latest_alert_finds_the_visit_a_restart_continues(sessions: sessionmaker[Session]) -> None:
+    from db.alerts import latest_alert
+
+    _catalog(sessions)
+    alert = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0 + timedelta(seconds=30),
+                  peak_p_bear=0.8, n_frames=3, is_night=False, snapshot_path="a.jpg",
+                  stage=Stage.SHADOW, model_version="builtin")
+    drill = Alert(camera_id="c1", zone_id="z1", first_seen=T0 + timedelta(seconds=40),
+                  last_seen=T0 + timedelta(seconds=40), peak_p_bear=1.0, n_frames=1,
+                  is_night=False, snapshot_path="d.jpg", stage=Stage.SHADOW,
+                  model_version="drill", is_drill=True)
+    with sessions.begin() as s:
+        store_alert(s, alert, [AlertFrameInfo(0, T0, 0.8)], now=T0)
+        store_alert(s, drill, now=T0)
+    with sessions.begin() as s:
+        found = latest_alert(s, "c1", seen_since=T0 + timedelta(seconds=20))
+        assert found is not None and found.id == alert.id and found.n_frames == 3
+        assert latest_alert(s, "c1", seen_since=T0 + timedelta(seconds=31)) is None
+        # seq restarts with a new process: same seq, other capture time is another frame
+        store_alert(s, alert, [AlertFrameInfo(0, T0 + timedelta(seconds=5), 0.7)], now=T0)
+        assert s.scalar(select(func.count()).select_from(AlertFrame)) == 2

@@ -92,3 +92,32 @@ def test_tracker_cameras_are_independent_and_prioritised(tmp_path: Path) -> None
 def test_rules_k_greater_than_n_rejected() -> None:
     with pytest.raises(ValueError, match="k <= n"):
         EncounterRules(k=3, n=2, cooldown_s=1, default_threshold=0.5)
+
+
+def test_tracker_restarted_mid_visit_continues_the_stored_alert(tmp_path: Path) -> None:
+    first = _tracker(tmp_path)
+    opened = _run(first, [0.9, 0.9])
+    assert opened == [(1, 1, 2)]
+    stored = first.open_alert("c1")
+    assert stored is not None
+    asked: list[tuple[str, object]] = []
+
+    def resume(camera_id: str, since: object) -> object:
+        asked.append((camera_id, since))
+        return stored
+
+    # A new process (empty memory) sees the same visit go on: no second alert for it.
+    again = EncounterTracker(RULES, stage_of=lambda z: Stage.SHADOW,
+                             snapshots=SnapshotStore(tmp_path / "snaps"),
+                             new_id=lambda: uuid.UUID(int=99), resume=resume)  # type: ignore[arg-type]
+    updates = _run(again, [0.9, 0.95])
+    assert updates == [(1, 1, 4)]
+    assert asked and asked[0][0] == "c1"
+    assert asked[0][1] == T0 - timedelta(seconds=RULES.cooldown_s)
+
+
+def test_tracker_resume_without_a_recent_alert_opens_a_new_one(tmp_path: Path) -> None:
+    tracker = EncounterTracker(RULES, stage_of=lambda z: Stage.SHADOW,
+                               snapshots=SnapshotStore(tmp_path / "snaps"),
+                               new_id=lambda: uuid.UUID(int=7), resume=lambda c, s: None)
+    assert _run(tracker, [0.9, 0.9]) == [(1, 7, 2)]
