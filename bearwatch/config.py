@@ -107,11 +107,20 @@ class CameraConfig(Section):
         30.0, gt=0, description="A gated camera still sends one frame this often, s."
     )
     enabled: bool = True
+    k: int | None = Field(
+        None, ge=1, description="Override detector.k for this camera (a camera trap that sends "
+        "single stills wants k: 1, n: 1)."
+    )
+    n: int | None = Field(None, ge=1, description="Override detector.n for this camera.")
 
     @model_validator(mode="after")
     def _coordinates_together(self) -> CameraConfig:
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("latitude and longitude must be given together (or neither)")
+        if (self.k is None) != (self.n is None):
+            raise ValueError("k and n must be given together (or neither)")
+        if self.k is not None and self.n is not None and self.k > self.n:
+            raise ValueError(f"k ({self.k}) must be <= n ({self.n})")
         return self
 
 

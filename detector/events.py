@@ -44,19 +44,27 @@ class EncounterRules:
     cooldown_s: float
     default_threshold: float
     zone_thresholds: Mapping[str, float] = field(default_factory=dict)
+    camera_k_of_n: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.k <= self.n:
-            raise ValueError(f"need 1 <= k <= n, got k={self.k}, n={self.n}")
+        for k, n in [(self.k, self.n), *self.camera_k_of_n.values()]:
+            if not 1 <= k <= n:
+                raise ValueError(f"need 1 <= k <= n, got k={k}, n={n}")
 
     def threshold(self, zone_id: str) -> float:
         return self.zone_thresholds.get(zone_id, self.default_threshold)
+
+    def k_of_n(self, camera_id: str) -> tuple[int, int]:
+        """(k, n) for a camera: its own override, else the detector's."""
+        return self.camera_k_of_n.get(camera_id, (self.k, self.n))
 
     @classmethod
     def from_config(cls, config: BearwatchConfig) -> EncounterRules:
         d = config.detector
         return cls(k=d.k, n=d.n, cooldown_s=d.cooldown_s, default_threshold=d.threshold,
-                   zone_thresholds={z.id: config.zone_threshold(z.id) for z in config.zones})
+                   zone_thresholds={z.id: config.zone_threshold(z.id) for z in config.zones},
+                   camera_k_of_n={c.id: (c.k, c.n) for c in config.cameras
+                                  if c.k is not None and c.n is not None})
 
 
 @dataclass(slots=True)
@@ -110,7 +118,8 @@ class EncounterTracker:
         frame = det.frame
         st = self._cams.get(frame.camera_id)
         if st is None:
-            st = self._cams[frame.camera_id] = _Camera(window=deque(maxlen=self.rules.n))
+            n = self.rules.k_of_n(frame.camera_id)[1]
+            st = self._cams[frame.camera_id] = _Camera(window=deque(maxlen=n))
         if self._quiet(st, frame.captured_at):
             # Also forgets a partial window: hits further apart than the cooldown are two
             # unrelated glimpses, not one visit.
@@ -122,7 +131,7 @@ class EncounterTracker:
         if st.alert is not None:
             return self._widen(st, det) if counts else None
         hits = [d for d, c in st.window if c]
-        if len(hits) < self.rules.k:
+        if len(hits) < self.rules.k_of_n(frame.camera_id)[0]:
             return None
         return self._open(st, hits)
 

@@ -209,7 +209,7 @@ class DetectorLoop:
             joined.update(f.seq for f in update.frames)
         held = self._held.setdefault(cam, deque())
         held.append(det)
-        while len(held) > self.tracker.rules.n:
+        while len(held) > self.tracker.rules.k_of_n(cam)[1]:
             self._release(held.popleft(), joined)
 
     def release_held(self) -> None:

@@ -73,6 +73,8 @@ def test_yaml_syntax_error_names_line() -> None:
         ("zones: [{id: a, stage: active}]\n", "zones[0].stage"),
         ("cameras: [{id: c, zone: a, source: x, latitude: 10}]\nzones: [{id: a}]\n", "latitude and longitude"),
         ("ingest: {backoff_initial_s: 10, backoff_max_s: 1}\n", "backoff_max_s"),
+        ("zones: [{id: a}]\ncameras: [{id: c, zone: a, source: x, k: 2}]\n", "k and n must be given together"),
+        ("zones: [{id: a}]\ncameras: [{id: c, zone: a, source: x, k: 3, n: 2}]\n", "k (3) must be <= n (2)"),
         ("- 1\n- 2\n", "must be a mapping"),
         ("zones: [{id: 'Bad Id'}]\n", "zones[0].id"),
     ],

@@ -121,3 +121,19 @@ def test_tracker_resume_without_a_recent_alert_opens_a_new_one(tmp_path: Path) -
                                snapshots=SnapshotStore(tmp_path / "snaps"),
                                new_id=lambda: uuid.UUID(int=7), resume=lambda c, s: None)
     assert _run(tracker, [0.9, 0.9]) == [(1, 7, 2)]
+
+
+def test_tracker_camera_override_k1_opens_on_one_still(tmp_path: Path) -> None:
+    rules = EncounterRules(k=2, n=3, cooldown_s=10.0, default_threshold=0.5,
+                           camera_k_of_n={"trap": (1, 1)})
+    tracker = EncounterTracker(rules, stage_of=lambda z: Stage.SHADOW,
+                               snapshots=SnapshotStore(tmp_path / "snaps"),
+                               new_id=lambda: uuid.UUID(int=5))
+    assert _run(tracker, [0.1, 0.9], camera="trap") == [(1, 5, 1)]
+    assert _run(tracker, [0.9, 0.1], camera="c1") == []  # others keep 2 of 3
+
+
+def test_rules_reject_camera_override_k_above_n() -> None:
+    with pytest.raises(ValueError, match="k=3, n=2"):
+        EncounterRules(k=1, n=1, cooldown_s=1.0, default_threshold=0.5,
+                       camera_k_of_n={"x": (3, 2)})
