@@ -10,10 +10,12 @@ committed, then the dispatcher and controller.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -30,6 +32,7 @@ from db.catalog import zone_states
 from review_ui import APP_PATH
 
 log = logging.getLogger("bearwatch")
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 def register(sub: Any) -> None:
@@ -58,6 +61,13 @@ def prepare(cfg: BearwatchConfig) -> Database:
     return db
 
 
+def _die_with_parent() -> None:
+    """In the UI child, before exec: ask Linux for SIGTERM when the parent dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _up(args: argparse.Namespace) -> int:
     cfg = load(args)
     db = prepare(cfg)
@@ -82,9 +92,10 @@ def _up(args: argparse.Namespace) -> int:
         if not args.no_ui:
             env = {**os.environ, ENV_CONFIG: str(Path(args.config).resolve())}
             host, port = cfg.review_ui.host, cfg.review_ui.port
-            # Own process group: Ctrl-C reaches us once, and we stop the UI ourselves.
+            # Own process group: Ctrl-C reaches us once, and we stop the UI ourselves; if we
+            # are killed outright, the kernel stops it (no orphan holding the port).
             ui = subprocess.Popen(streamlit_command(APP_PATH, host=host, port=port), env=env,
-                                  start_new_session=True)
+                                  start_new_session=True, preexec_fn=_die_with_parent)
             print(f"review UI on http://{host}:{port}", flush=True)
         while not stop.is_set() and pipeline.alive:
             if ui is not None and ui.poll() is not None:
