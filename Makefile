@@ -22,6 +22,7 @@ system-deps:
 	fi
 
 up: $(STAMP)
+	@mkdir -p inbox   # the default config's camera-trap folder: drop photos here
 	$(VENV)/bin/bearwatch up
 
 test: $(STAMP) system-deps
