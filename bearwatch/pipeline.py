@@ -27,7 +27,7 @@ from camera_ingest import FrameQueue
 from db import DatabaseError
 from db.alerts import AlertFrameInfo, latest_alert, store_alert
 from db.catalog import zone_stage
-from db.detections import HourCounts, NewAuditSample, add_audit_sample, add_score_counts
+from db.detections import HourCounts, add_audit_sample, add_score_counts
 from db.model_versions import expected_sha256
 from detector import (
     AlertSpool,
@@ -78,13 +78,6 @@ def _hour_counts(r: ScoreAggregate) -> HourCounts:
                       luma_counts=r.luma_counts)
 
 
-def _new_sample(s: AuditSample) -> NewAuditSample:
-    return NewAuditSample(camera_id=s.camera_id, zone_id=s.zone_id, captured_at=s.captured_at,
-                          p_bear=s.p_bear, sampling_prob=s.sampling_prob, is_night=s.is_night,
-                          is_infrared=s.is_infrared, image_path=s.image_path,
-                          model_version=s.model_version)
-
-
 class DbAlertSink:
     """The detector's `AlertSink` on the database, with a durable spool for outages.
 
@@ -102,7 +95,7 @@ class DbAlertSink:
         self.route = route
         self.utc = utc
         self.spooled = 0
-        self._samples: list[NewAuditSample] = []
+        self._samples: list[AuditSample] = []
 
     def replay(self) -> int:
         """Store what the spool holds (start-up, and after each successful commit)."""
@@ -130,7 +123,7 @@ class DbAlertSink:
             return False
 
     def audit_sample(self, sample: AuditSample) -> None:
-        self._samples.append(_new_sample(sample))
+        self._samples.append(sample)
         try:
             with self.sessions.begin() as session:
                 for s in self._samples:

@@ -185,3 +185,67 @@ class Alert:
         _require_unit("Alert.peak_p_bear", self.peak_p_bear)
         if self.n_frames < 1:
             raise ValueError(f"Alert {self.id}: n_frames must be >= 1, got {self.n_frames}")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSample:
+    """A frame that did not alert, saved for the audit queue (DESIGN.md §4).
+
+    `sampling_prob` (0 < p <= 1) is the probability with which it was drawn, so the
+    inverse-probability weights of the missed-alert estimate are exact. Times UTC, score 0..1.
+    """
+
+    camera_id: str
+    zone_id: str
+    captured_at: datetime
+    p_bear: float
+    sampling_prob: float
+    is_night: bool
+    is_infrared: bool
+    image_path: str
+    model_version: str
+
+    def __post_init__(self) -> None:
+        _require_utc("AuditSample.captured_at", self.captured_at)
+        _require_unit("AuditSample.p_bear", self.p_bear)
+        if not 0.0 < self.sampling_prob <= 1.0:
+            raise ValueError(f"AuditSample.sampling_prob must be in (0, 1], got {self.sampling_prob}")
+
+
+@dataclass(frozen=True, slots=True)
+class CameraHealthReport:
+    """One camera's health at one moment.
+
+    Attributes:
+        fps: frames sampled per second over the last report period.
+        frames_total: frames sampled since start (sent + gated).
+        frames_gated: frames held back by the motion gate since start.
+        decode_errors: corrupt or empty frames skipped since start.
+        dropped_frames: this camera's frames dropped by the full queue since start.
+        reconnects: successful re-opens after a lost or failed source.
+        last_frame_at, at: UTC. thumbnail_path: JPEG of the last frame, or None.
+    """
+
+    camera_id: str
+    state: CameraState
+    fps: float
+    frames_total: int
+    frames_gated: int
+    decode_errors: int
+    dropped_frames: int
+    reconnects: int
+    last_frame_at: datetime | None
+    thumbnail_path: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStateChange:
+    """A camera changed state (e.g. went offline or came back); `from_state` is None for the
+    first state after start. `at` is UTC; `detail` says why."""
+
+    camera_id: str
+    from_state: CameraState | None
+    to_state: CameraState
+    at: datetime
+    detail: str

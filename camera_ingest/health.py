@@ -8,50 +8,9 @@ the source cannot be opened / was lost and is being retried.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
-from bearwatch.records import CameraState
-
-
-@dataclass(frozen=True, slots=True)
-class CameraHealthReport:
-    """One camera's health at one moment.
-
-    Attributes:
-        fps: frames sampled per second over the last report period.
-        frames_total: frames sampled since start (sent + gated).
-        frames_gated: frames held back by the motion gate since start.
-        decode_errors: corrupt or empty frames skipped since start.
-        dropped_frames: this camera's frames dropped by the full queue since start.
-        reconnects: successful re-opens after a lost or failed source.
-        last_frame_at, at: UTC. thumbnail_path: JPEG of the last frame, or None.
-    """
-
-    camera_id: str
-    state: CameraState
-    fps: float
-    frames_total: int
-    frames_gated: int
-    decode_errors: int
-    dropped_frames: int
-    reconnects: int
-    last_frame_at: datetime | None
-    thumbnail_path: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CameraStateChange:
-    """A camera changed state (e.g. went offline or came back); `from_state` is None for the
-    first state after start. `at` is UTC; `detail` says why."""
-
-    camera_id: str
-    from_state: CameraState | None
-    to_state: CameraState
-    at: datetime
-    detail: str
+from bearwatch.records import CameraHealthReport, CameraState, CameraStateChange
 
 
 class HealthSink(Protocol):

@@ -10,22 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import AuditSample, ScoreAggregate
-
-
-@dataclass(frozen=True, slots=True)
-class NewAuditSample:
-    """A non-alert frame sampled for review with probability `sampling_prob` (0 < p <= 1)."""
-
-    camera_id: str
-    zone_id: str
-    captured_at: datetime
-    p_bear: float
-    sampling_prob: float
-    is_night: bool
-    is_infrared: bool
-    image_path: str
-    model_version: str
+from bearwatch.records import AuditSample
+from db.models import AuditSample as AuditSampleRow
+from db.models import ScoreAggregate
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +30,9 @@ class HourCounts:
     luma_counts: tuple[int, ...]
 
 
-def add_audit_sample(session: Session, sample: NewAuditSample) -> int:
+def add_audit_sample(session: Session, sample: AuditSample) -> int:
     """Insert one audit sample; returns its id."""
-    row = AuditSample(
+    row = AuditSampleRow(
         camera_id=sample.camera_id, zone_id=sample.zone_id, captured_at=sample.captured_at,
         p_bear=sample.p_bear, sampling_prob=sample.sampling_prob, is_night=sample.is_night,
         is_infrared=sample.is_infrared, image_path=sample.image_path,

@@ -7,55 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import CameraState
+from bearwatch.records import CameraHealthReport, CameraState, CameraStateChange
 from db.models import CameraEvent, CameraHealth
-
-
-class HealthReportLike(Protocol):
-    """What `record_health` needs of a report (camera_ingest.CameraHealthReport fits)."""
-
-    @property
-    def camera_id(self) -> str: ...
-    @property
-    def state(self) -> CameraState: ...
-    @property
-    def fps(self) -> float: ...
-    @property
-    def frames_total(self) -> int: ...
-    @property
-    def frames_gated(self) -> int: ...
-    @property
-    def decode_errors(self) -> int: ...
-    @property
-    def dropped_frames(self) -> int: ...
-    @property
-    def reconnects(self) -> int: ...
-    @property
-    def last_frame_at(self) -> datetime | None: ...
-    @property
-    def thumbnail_path(self) -> str | None: ...
-    @property
-    def at(self) -> datetime: ...
-
-
-class StateChangeLike(Protocol):
-    """What `record_event` needs of a change (camera_ingest.CameraStateChange fits)."""
-
-    @property
-    def camera_id(self) -> str: ...
-    @property
-    def from_state(self) -> CameraState | None: ...
-    @property
-    def to_state(self) -> CameraState: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def detail(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +46,7 @@ class OfflineSpan(NamedTuple):
         return (self.end - self.start).total_seconds()
 
 
-def record_health(session: Session, reports: Sequence[HealthReportLike]) -> None:
+def record_health(session: Session, reports: Sequence[CameraHealthReport]) -> None:
     """Upsert one `camera_health` row per report (the camera must exist in `cameras`)."""
     for r in reports:
         row = session.get(CameraHealth, r.camera_id)
@@ -107,7 +65,7 @@ def record_health(session: Session, reports: Sequence[HealthReportLike]) -> None
         row.updated_at = r.at
 
 
-def record_event(session: Session, change: StateChangeLike) -> None:
+def record_event(session: Session, change: CameraStateChange) -> None:
     """Append a `camera_events` row for a state change (the new state; the old one and the
     reason go into `detail`)."""
     before = change.from_state.value if change.from_state is not None else "start"

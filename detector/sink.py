@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bearwatch.records import Alert
+from bearwatch.records import Alert, AuditSample
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,26 +34,6 @@ class AlertUpdate:
     alert: Alert
     frames: tuple[EncounterFrame, ...]
     opened: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AuditSample:
-    """A frame that did not alert, saved for review. `sampling_prob` (0 < p <= 1) is the
-    probability with which it was drawn, so inverse-probability weights are exact."""
-
-    camera_id: str
-    zone_id: str
-    captured_at: datetime
-    p_bear: float
-    sampling_prob: float
-    is_night: bool
-    is_infrared: bool
-    image_path: str
-    model_version: str
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.sampling_prob <= 1.0:
-            raise ValueError(f"AuditSample.sampling_prob must be in (0, 1], got {self.sampling_prob}")
 
 
 @dataclass(frozen=True, slots=True)
