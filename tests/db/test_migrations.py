@@ -26,3 +26,14 @@ def test_sqlite_runs_in_wal_with_foreign_keys(empty_engine: Engine) -> None:
     with empty_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_upgrade_adopts_scheduler_table_made_by_apscheduler_before_0002(empty_engine: Engine) -> None:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    migrate.upgrade(empty_engine, "0001")
+    store = SQLAlchemyJobStore(engine=empty_engine)  # what the 0001 controller did at start
+    store.start(None, "default")  # type: ignore[arg-type]
+    migrate.upgrade(empty_engine)
+    assert migrate.status(empty_engine).up_to_date
+    migrate.check(empty_engine)

@@ -20,6 +20,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A database that ran the 0001 controller already has the table APScheduler made itself
+    # (same columns and index); adopt it instead of failing.
+    if sa.inspect(op.get_bind()).has_table('apscheduler_jobs'):
+        _alerts_index()
+        return
     op.create_table('apscheduler_jobs',
     sa.Column('id', sa.Unicode(length=191), nullable=False),
     sa.Column('next_run_time', sa.Float(precision=25), nullable=True),
@@ -28,7 +33,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('apscheduler_jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_apscheduler_jobs_next_run_time'), ['next_run_time'], unique=False)
+    _alerts_index()
 
+
+def _alerts_index() -> None:
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alerts_zone_time'))
         batch_op.create_index('ix_alerts_zone_time_rates', ['zone_id', 'first_seen', 'is_drill', 'camera_id', 'is_night', 'review_state', 'verdict', 'committed_at', 'reviewed_at'], unique=False)
