@@ -48,6 +48,8 @@ class Zone(Base):
     stage_since: Mapped[datetime]
     live_model_version: Mapped[str | None] = mapped_column(String(64))
     shadow_model_version: Mapped[str | None] = mapped_column(String(64))
+    # The live version a promotion replaced, so that a rollback is one action.
+    previous_model_version: Mapped[str | None] = mapped_column(String(64))
     # Controller bookkeeping: consecutive failed evaluations and since when all gates passed.
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     passing_since: Mapped[datetime | None]
@@ -259,6 +261,23 @@ class ScoreAggregate(Base):
     n_above_threshold: Mapped[int] = mapped_column(Integer, default=0)
     p_bear_hist: Mapped[dict[str, Any]] = mapped_column(default=dict)
     luma_hist: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ShadowScore(Base):
+    """Compact per-camera, per-hour, day/night comparison of a shadow model with the live one:
+    counts of frames, never a row per frame."""
+
+    __tablename__ = "shadow_scores"
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    is_night: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    zone_id: Mapped[str] = mapped_column(ForeignKey("zones.id"), index=True)
+    n_frames: Mapped[int] = mapped_column(Integer, default=0)
+    n_above_threshold: Mapped[int] = mapped_column(Integer, default=0)
+    n_agree: Mapped[int] = mapped_column(Integer, default=0)
+    n_shadow_only: Mapped[int] = mapped_column(Integer, default=0)
+    n_live_only: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxMessage(Base):
