@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bearwatch.config import BearwatchConfig
 from bearwatch.ingest_wiring import build_ingest
 from bearwatch.records import Alert, Frame, Stage, utc_now
+from bearwatch.shadow_wiring import load_shadow
 from bearwatch.wiring import Database
 from camera_ingest import FrameQueue
 from db import DatabaseError
@@ -29,6 +30,7 @@ from db.alerts import AlertFrameInfo, latest_alert, store_alert
 from db.catalog import zone_stage
 from db.detections import HourCounts, add_audit_sample, add_score_counts
 from db.model_versions import expected_sha256
+from db.zone_models import ShadowCounts, add_shadow_counts
 from detector import (
     AlertSpool,
     AuditSample,
@@ -41,6 +43,8 @@ from detector import (
     LoopTimings,
     Model,
     ScoreAggregate,
+    ShadowCount,
+    ShadowSetup,
     SinkUnavailable,
     SnapshotStore,
     load_model,
@@ -76,6 +80,13 @@ def _hour_counts(r: ScoreAggregate) -> HourCounts:
                       n_frames=r.n_frames, n_night=r.n_night,
                       n_above_threshold=r.n_above_threshold, p_bear_counts=r.p_bear_counts,
                       luma_counts=r.luma_counts)
+
+
+def _shadow_counts(r: ShadowCount) -> ShadowCounts:
+    return ShadowCounts(camera_id=r.camera_id, zone_id=r.zone_id, model_version=r.model_version,
+                        hour=r.hour, is_night=r.is_night, n_frames=r.n_frames,
+                        n_above_threshold=r.n_above_threshold, n_agree=r.n_agree,
+                        n_shadow_only=r.n_shadow_only, n_live_only=r.n_live_only)
 
 
 class DbAlertSink:
@@ -141,6 +152,13 @@ class DbAlertSink:
         except (SQLAlchemyError, DatabaseError) as exc:
             raise SinkUnavailable(f"score aggregates not stored: {str(exc).splitlines()[0]}") from exc
 
+    def shadow_counts(self, rows: Sequence[ShadowCount]) -> None:
+        try:
+            with self.sessions.begin() as session:
+                add_shadow_counts(session, [_shadow_counts(r) for r in rows])
+        except (SQLAlchemyError, DatabaseError) as exc:
+            raise SinkUnavailable(f"shadow counts not stored: {str(exc).splitlines()[0]}") from exc
+
 
 class DbStageLookup:
     """A zone's current stage from the database; during an outage the last stage seen (or the
@@ -189,8 +207,9 @@ def db_alert_resume(sessions: sessionmaker[Session]) -> Callable[[str, datetime]
 def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink: DbAlertSink,
                    stage_of: Callable[[str], Stage], *,
                    resume: Callable[[str, datetime], Alert | None] | None = None,
-                   on_scored: Callable[[Sequence[Frame]], None] | None = None) -> DetectorLoop:
-    """The detector loop for `config` reading `feed`."""
+                   on_scored: Callable[[Sequence[Frame]], None] | None = None,
+                   shadow: ShadowSetup | None = None) -> DetectorLoop:
+    """The detector loop for `config` reading `feed` (with the shadow model, if any)."""
     d = config.detector
     snapshots = SnapshotStore(config.storage.snapshots_dir)
     tracker = EncounterTracker(EncounterRules.from_config(config), stage_of=stage_of,
@@ -206,7 +225,7 @@ def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink
                                             throughput_log_s=d.throughput_log_s),
                         queue_depth=feed.qsize,
                         queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras),
-                        on_scored=on_scored)
+                        on_scored=on_scored, shadow=shadow)
 
 
 class Pipeline:
@@ -225,13 +244,14 @@ class Pipeline:
         self.model = load_model(config.detector, models_dir=config.storage.models_dir,
                                 recorded_sha256=recorded_model_sha(config, db.sessions),
                                 device=device)
+        self.shadow = load_shadow(config, db.sessions, device=device)
         self.sink = DbAlertSink(db.sessions, AlertSpool(config.storage.spool_dir),
                                 route=rollout_router(config))
         stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})
         self.ingest = build_ingest(config, db.sessions, self.queue)
         self.detector = build_detector(config, self.queue, self.model, self.sink, stages,
                                        resume=db_alert_resume(db.sessions),
-                                       on_scored=self.ingest.ack)
+                                       on_scored=self.ingest.ack, shadow=self.shadow)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.crashed = False

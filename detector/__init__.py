@@ -7,6 +7,7 @@ Public surface (everything else is internal):
 - encounters and output: `EncounterRules`, `EncounterTracker`, `StageOf`, `AlertSink`,
   `AlertUpdate`, `EncounterFrame`, `AuditSample`, `ScoreAggregate`, `AuditSampler`,
   `SnapshotStore`, `AlertSpool`;
+- shadow models (issue 7): `ShadowSetup`, `ShadowScorer`, `ShadowCount`;
 - the loop: `DetectorLoop`, `LoopTimings`; its benchmark: `run_benchmark`, `BenchOptions`,
   `BenchWiring`, `BenchResult`;
 - evaluation: `EvalReport` (with `Figures`, `ThresholdPoint`, `Mistake`), `LabelledImage`,
@@ -69,7 +70,15 @@ from detector.loader import load_model, sha256_of
 from detector.model import Model, TorchClassifier
 from detector.preprocess import InputSpec
 from detector.service import DetectorLoop, LoopTimings
-from detector.sink import AlertSink, AlertUpdate, AuditSample, EncounterFrame, ScoreAggregate
+from detector.shadow import ShadowScorer, ShadowSetup
+from detector.sink import (
+    AlertSink,
+    AlertUpdate,
+    AuditSample,
+    EncounterFrame,
+    ScoreAggregate,
+    ShadowCount,
+)
 from detector.snapshots import SnapshotStore
 from detector.spool import AlertSpool
 
@@ -104,6 +113,6 @@ __all__ = [
     "AuditSampler", "Batch", "BatchStats", "Batcher", "BatcherCounters", "BearOrNot",
     "DetectorError", "DetectorLoop", "DeviceError", "EncounterFrame", "EncounterRules",
     "EncounterTracker", "EvalDataError", "FrameFeed", "InputSpec", "LoopTimings", "Model",
-    "ModelLoadError", "ScoreAggregate", "SinkUnavailable", "SnapshotStore", "StageOf",
+    "ModelLoadError", "ScoreAggregate", "ShadowCount", "ShadowScorer", "ShadowSetup", "SinkUnavailable", "SnapshotStore", "StageOf",
     "TorchClassifier", "builtin_model", "lite0_imagenet", "load_model", "sha256_of",
 ]

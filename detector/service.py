@@ -19,6 +19,7 @@ from detector.batcher import Batch, Batcher, BatchStats
 from detector.errors import SinkUnavailable
 from detector.events import EncounterTracker
 from detector.model import Model
+from detector.shadow import ShadowScorer, ShadowSetup
 from detector.sink import AlertSink, AlertUpdate, AuditSample
 from detector.snapshots import SnapshotStore
 
@@ -68,6 +69,9 @@ class DetectorLoop:
         on_scored: called with each batch's frames once their alerts are committed (or
             spooled): upload folders then mark those files done, so a crash re-reads only
             files whose outcome was not yet durable.
+        shadow: a shadow model and the zones that run it; it scores their frames after the
+            live model and its counts go to `sink.shadow_counts` — it never feeds the
+            tracker, so it raises no alert.
     """
 
     def __init__(self, batcher: Batcher, model: Model, tracker: EncounterTracker,
@@ -78,7 +82,8 @@ class DetectorLoop:
                  on_commit: Callable[[AlertUpdate], None] | None = None,
                  queue_depth: Callable[[], int] = lambda: 0,
                  queue_drops: Callable[[], int] = lambda: 0,
-                 on_scored: Callable[[Sequence[Frame]], None] | None = None) -> None:
+                 on_scored: Callable[[Sequence[Frame]], None] | None = None,
+                 shadow: ShadowSetup | None = None) -> None:
         self.batcher = batcher
         self.model = model
         self.tracker = tracker
@@ -92,6 +97,7 @@ class DetectorLoop:
         self.queue_drops = queue_drops
         self.on_scored = on_scored
         self.aggregator = ScoreAggregator()
+        self.shadow = ShadowScorer(shadow) if shadow is not None else None
         self.stats = Throughput(window_started=monotonic())
         self.batch_log: list[BatchStats] = []
         self._last_flush = monotonic()
@@ -137,6 +143,9 @@ class DetectorLoop:
                 opened=prev.opened or update.opened)
         for update in pending.values():
             self._commit(update)
+        if self.shadow is not None:
+            # After the live commits, so the shadow model never delays an alert.
+            self.shadow.observe(batch.frames, scores, self.tracker.rules.threshold)
         if self.on_scored is not None:
             self.on_scored(batch.frames)
         return stats
@@ -152,6 +161,7 @@ class DetectorLoop:
 
     def flush_aggregates(self) -> None:
         self._last_flush = self.monotonic()
+        self._flush_shadow()
         rows = self.aggregator.flush()
         if not rows:
             return
@@ -160,6 +170,17 @@ class DetectorLoop:
         except SinkUnavailable as exc:
             self.aggregator.restore(rows)
             log.warning("score aggregates kept in memory: storage unavailable",
+                        extra={"rows": len(rows), "error": str(exc)})
+
+    def _flush_shadow(self) -> None:
+        rows = self.shadow.flush() if self.shadow is not None else []
+        if not rows:
+            return
+        try:
+            self.sink.shadow_counts(rows)
+        except SinkUnavailable as exc:
+            self.shadow.restore(rows)
+            log.warning("shadow counts kept in memory: storage unavailable",
                         extra={"rows": len(rows), "error": str(exc)})
 
     def log_throughput(self) -> None:

@@ -13,7 +13,7 @@ import torch
 
 from bearwatch.records import Alert, Frame, NightSource
 from detector.errors import SinkUnavailable
-from detector.sink import AuditSample, EncounterFrame, ScoreAggregate
+from detector.sink import AuditSample, EncounterFrame, ScoreAggregate, ShadowCount
 
 T0 = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -99,11 +99,13 @@ class ScriptedModel:
 
 @dataclass
 class MemorySink:
-    """An `AlertSink` in memory; set `down = True` to make `aggregates` raise like an outage."""
+    """An `AlertSink` in memory; set `down = True` to make `aggregates` and `shadow_counts`
+    raise like an outage."""
 
     commits: list[tuple[Alert, tuple[EncounterFrame, ...]]] = field(default_factory=list)
     samples: list[AuditSample] = field(default_factory=list)
     aggregate_rows: list[ScoreAggregate] = field(default_factory=list)
+    shadow_rows: list[ShadowCount] = field(default_factory=list)
     down: bool = False
 
     def commit(self, alert: Alert, frames: Sequence[EncounterFrame]) -> None:
@@ -116,6 +118,11 @@ class MemorySink:
         if self.down:
             raise SinkUnavailable("memory sink is down")
         self.aggregate_rows.extend(rows)
+
+    def shadow_counts(self, rows: Sequence[ShadowCount]) -> None:
+        if self.down:
+            raise SinkUnavailable("memory sink is down")
+        self.shadow_rows.extend(rows)
 
     def alerts(self) -> dict[str, Alert]:
         """Latest state of each alert by id."""

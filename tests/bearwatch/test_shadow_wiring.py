@@ -1,0 +1,118 @@
+"""The shadow model against the real database on both engines: its counts are stored in
+shadow_scores and it raises no alert; the shadow zones follow the database; its .pkl loads only
+with the checksum `model_versions` records."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bearwatch.config import BearwatchConfig
+from bearwatch.pipeline import DbAlertSink, rollout_router
+from bearwatch.records import Stage
+from bearwatch.shadow_wiring import DbShadowZones, load_shadow
+from db.catalog import CameraSpec, ZoneSpec, sync
+from db.model_versions import ModelVersionInfo, register_version
+from db.models import AlertRow
+from db.zone_models import assign_shadow, shadow_comparison
+from detector import (
+    AlertSpool,
+    AuditSampler,
+    Batcher,
+    DetectorLoop,
+    EncounterRules,
+    EncounterTracker,
+    ModelLoadError,
+    ShadowSetup,
+    SnapshotStore,
+)
+from detector.testing import T0, FakeClock, ListFeed, ScriptedModel, make_frame
+
+
+def _config(root: Path) -> BearwatchConfig:
+    return BearwatchConfig.model_validate({
+        "storage": {"root": str(root)},
+        "zones": [{"id": "z1", "stage": "pilot"}, {"id": "z2", "stage": "pilot"}],
+        "cameras": [{"id": "c1", "zone": "z1", "source": "demo:"},
+                    {"id": "c2", "zone": "z2", "source": "demo:"}],
+    })
+
+
+def _catalog(sessions: sessionmaker[Session], *versions: str) -> None:
+    with sessions.begin() as s:
+        sync(s, [ZoneSpec("z1", "Z1", Stage.ACTIVE), ZoneSpec("z2", "Z2", Stage.ACTIVE)],
+             [CameraSpec("c1", "C1", "z1", "demo:", None, None),
+              CameraSpec("c2", "C2", "z2", "demo:", None, None)], now=T0)
+        for v in versions:
+            register_version(s, ModelVersionInfo(id=v, kind="fastai", created_at=T0,
+                                                 path=f"/elsewhere/{v}.pkl", sha256="0" * 64),
+                             actor="cli")
+
+
+def test_shadow_model_counts_stored_and_no_alert_committed(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    _catalog(sessions, "bw-shadow")
+    with sessions.begin() as s:
+        assign_shadow(s, "z1", "bw-shadow", actor="ann", reason="compare", now=T0)
+    frames = [make_frame(cam, i, zone_id=zone, at=T0 + timedelta(seconds=i), is_night=i >= 3)
+              for i in range(5) for cam, zone in (("c1", "z1"), ("c2", "z2"))]
+    clock = FakeClock(T0 + timedelta(seconds=10))
+    feed = ListFeed(clock, [(f.captured_at.timestamp(), f) for f in frames])
+    snaps = SnapshotStore(tmp_path / "snaps")
+    tracker = EncounterTracker(EncounterRules(k=1, n=1, cooldown_s=30, default_threshold=0.5),
+                               stage_of=lambda z: Stage.ACTIVE, snapshots=snaps)
+    batcher = Batcher(feed, max_batch=4, max_wait_ms=10, staleness_ms=60_000,
+                      priority=tracker.open_cameras, clock=clock.now)
+    sink = DbAlertSink(sessions, AlertSpool(tmp_path / "spool"),
+                       route=rollout_router(_config(tmp_path)), utc=clock.utc)
+    shadow = ShadowSetup(model=ScriptedModel(lambda f: 1.0, version="bw-shadow"),
+                         zones=DbShadowZones(sessions, "bw-shadow", monotonic=clock.now))
+    loop = DetectorLoop(batcher, ScriptedModel(lambda f: 0.0, version="live"), tracker, sink,
+                        (AuditSampler(share=0.0, near_boost=1, near_band=0.1,
+                                      rng=random.Random(1)), snaps),
+                        utc=clock.utc, monotonic=clock.now, shadow=shadow)
+    stop = threading.Event()
+    stop.set()
+    loop.run(stop)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AlertRow)) == 0
+        rows = shadow_comparison(s, None, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    got = {(r.zone_id, r.model_version, r.is_night): (r.n_frames, r.n_shadow_only, r.n_agree)
+           for r in rows}
+    assert got == {("z1", "bw-shadow", False): (3, 3, 0), ("z1", "bw-shadow", True): (2, 2, 0)}
+
+
+def test_shadow_zones_follow_database_after_ttl(sessions: sessionmaker[Session]) -> None:
+    _catalog(sessions, "bw-a")
+    clock = FakeClock()
+    zones = DbShadowZones(sessions, "bw-a", ttl_s=30, monotonic=clock.now)
+    assert zones() == frozenset()
+    with sessions.begin() as s:
+        assign_shadow(s, "z2", "bw-a", actor="ann", reason="compare", now=T0)
+    assert zones() == frozenset()  # cached
+    clock.advance(31)
+    assert zones() == frozenset({"z2"})
+
+
+def test_load_shadow_none_without_shadow_zones(sessions: sessionmaker[Session],
+                                               tmp_path: Path) -> None:
+    _catalog(sessions)
+    assert load_shadow(_config(tmp_path), sessions, device="cpu") is None
+
+
+def test_load_shadow_checksum_mismatch_refused(sessions: sessionmaker[Session],
+                                               tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    cfg.storage.models_dir.mkdir(parents=True)
+    (cfg.storage.models_dir / "bw-a.pkl").write_bytes(b"not the recorded model")
+    _catalog(sessions, "bw-a")
+    with sessions.begin() as s:
+        assign_shadow(s, "z1", "bw-a", actor="ann", reason="compare", now=T0)
+    with pytest.raises(ModelLoadError, match="expected 0000"):
+        load_shadow(cfg, sessions, device="cpu")
