@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "bearwatch.commands.drift_cmd",
     "bearwatch.commands.probe_cmd",
     "bearwatch.commands.rollout_cmd",
+    "bearwatch.commands.model_cmd",
     "bearwatch.commands.simulate_cmd",
 )
 
