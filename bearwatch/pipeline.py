@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bearwatch.config import BearwatchConfig
 from bearwatch.ingest_wiring import build_ingest
 from bearwatch.records import Alert, Frame, Stage, utc_now
-from bearwatch.shadow_wiring import load_shadow
+from bearwatch.shadow_wiring import optional_shadow
 from bearwatch.wiring import Database
 from camera_ingest import FrameQueue
 from db import DatabaseError
@@ -244,7 +244,7 @@ class Pipeline:
         self.model = load_model(config.detector, models_dir=config.storage.models_dir,
                                 recorded_sha256=recorded_model_sha(config, db.sessions),
                                 device=device)
-        self.shadow = load_shadow(config, db.sessions, device=device)
+        self.shadow = optional_shadow(config, db.sessions, device=device)
         self.sink = DbAlertSink(db.sessions, AlertSpool(config.storage.spool_dir),
                                 route=rollout_router(config))
         stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})
@@ -274,6 +274,8 @@ class Pipeline:
         self.ingest.start()
         log.info("pipeline started", extra={"cameras": len(self.config.cameras),
                                             "model_version": self.model.version,
+                                            "shadow_model_version": None if self.shadow is None
+                                            else self.shadow.model.version,
                                             "device": str(self.model.device)})
 
     def stop(self, timeout: float = 60.0) -> None:

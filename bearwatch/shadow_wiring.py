@@ -21,7 +21,7 @@ from bearwatch.config import BearwatchConfig
 from db import DatabaseError
 from db.model_versions import get_version
 from db.zone_models import shadow_versions
-from detector import BUILTIN_VERSION, ShadowSetup, load_model
+from detector import BUILTIN_VERSION, ModelLoadError, ShadowSetup, load_model
 
 log = logging.getLogger("bearwatch.shadow")
 
@@ -93,3 +93,16 @@ def load_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
     log.info("shadow model loaded", extra={"model_version": model.version,
                                            "zones": sorted(current)})
     return ShadowSetup(model=model, zones=DbShadowZones(sessions, version))
+
+
+def optional_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
+                    device: str | None = None) -> ShadowSetup | None:
+    """`load_shadow`, but a shadow model that cannot load is logged as an error and skipped:
+    a broken candidate must never keep the live model from warning about bears."""
+    try:
+        return load_shadow(config, sessions, device=device)
+    except (ModelLoadError, DatabaseError, SQLAlchemyError) as exc:
+        log.error("shadow model not loaded; the live model runs alone — fix the file or "
+                  "reassign the shadow with `bearwatch model shadow`",
+                  extra={"error": str(exc).splitlines()[0]})
+        return None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bearwatch.config import BearwatchConfig
 from bearwatch.pipeline import DbAlertSink, rollout_router
 from bearwatch.records import Stage
-from bearwatch.shadow_wiring import DbShadowZones, load_shadow
+from bearwatch.shadow_wiring import DbShadowZones, load_shadow, optional_shadow
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.model_versions import ModelVersionInfo, register_version
 from db.models import AlertRow
@@ -116,3 +116,5 @@ def test_load_shadow_checksum_mismatch_refused(sessions: sessionmaker[Session],
         assign_shadow(s, "z1", "bw-a", actor="ann", reason="compare", now=T0)
     with pytest.raises(ModelLoadError, match="expected 0000"):
         load_shadow(cfg, sessions, device="cpu")
+    # `bearwatch run` goes on with the live model alone.
+    assert optional_shadow(cfg, sessions, device="cpu") is None
