@@ -243,7 +243,12 @@ class GateConfig(Section):
     max_false_alert_rate: float = Field(0.5, ge=0, le=1)
     max_missed_alert_rate: float = Field(0.1, ge=0, le=1)
     max_night_false_alert_rate: float = Field(0.6, ge=0, le=1)
-    dry_run: list[Literal["false_alert", "missed_alert", "night_false_alert"]] = Field(
+    block_on_drift: bool = Field(
+        True, description="A camera of the zone flagged by the drift watch (detector.drift_*) "
+        "holds promotion: its rates come from data the model was not trained on. Never rolls "
+        "a zone back.",
+    )
+    dry_run: list[Literal["false_alert", "missed_alert", "night_false_alert", "drift"]] = Field(
         default_factory=list, description="Gates measured and shown but never acted on."
     )
 

@@ -22,10 +22,13 @@ from db.reviews import QueueCounts, QueueEntry, pending_alerts, queue_counts
 from db.users import UserInfo, list_users
 from review_ui.actions import UIContext
 from rollout import (
+    CameraDriftStatus,
+    DriftSettings,
     GroupRates,
     RatesAt,
     RateWindow,
     ZoneOverview,
+    camera_drift,
     compute_rates,
     hourly_volume,
     rates_over_time,
@@ -126,3 +129,11 @@ def overview(path: str) -> list[ZoneOverview]:
     ctx = _context(path)
     with ctx.sessions() as s:
         return zone_overview(s, ctx.config, now=ctx.clock())
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def drift(path: str) -> list[CameraDriftStatus]:
+    """Each camera's domain-shift status over the drift watch's recent window (flagged first)."""
+    ctx = _context(path)
+    with ctx.sessions() as s:
+        return camera_drift(s, DriftSettings.from_config(ctx.config), now=ctx.clock())

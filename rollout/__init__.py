@@ -8,6 +8,8 @@ Public surface (everything else is private to the package):
            `score_verdict_matrix`, `rates_over_time`
 - gates:   `decide`, `Decision`, `DecisionAction`, `Reason`, `GateResult`, `GateStatus`,
            `ZoneSnapshot`; overview: `zone_overview`, `ZoneOverview`
+- drift:   `camera_drift`, `CameraDriftStatus`, `DriftSettings`, `by_camera`, `by_zone`
+           (each camera's domain-shift status; the `drift` gate)
 - controller: `Controller`, `ControllerSettings`, `evaluate`, `queue_zone_status`
 - notifications: `OutboxDispatcher`, `RetryPolicy`, `MqttNotifier`, `WebhookNotifier`,
   `AppriseNotifier`, `sign`
@@ -17,6 +19,7 @@ Public surface (everything else is private to the package):
 from bearwatch.records import Stage
 from rollout.controller import Controller, ControllerSettings, evaluate, queue_zone_status
 from rollout.dispatcher import DispatchReport, OutboxDispatcher, RetryPolicy
+from rollout.drift_gate import CameraDriftStatus, DriftSettings, by_camera, by_zone, camera_drift
 from rollout.errors import IllegalTransition, NotifyError, RolloutError, ScenarioError
 from rollout.gates import (
     Decision,
@@ -27,6 +30,7 @@ from rollout.gates import (
     Reason,
     ZoneSnapshot,
     decide,
+    evaluate_drift,
     evaluate_gates,
 )
 from rollout.intervals import Rate, wilson
@@ -73,11 +77,13 @@ from rollout.stages import Action, StageChange, allowed_actions, change_stage
 __all__ = [
     "Action",
     "AppriseNotifier",
+    "CameraDriftStatus",
     "Controller",
     "ControllerSettings",
     "Decision",
     "DecisionAction",
     "DispatchReport",
+    "DriftSettings",
     "GateName",
     "GateResult",
     "GateStatus",
@@ -111,10 +117,14 @@ __all__ = [
     "ZoneOverview",
     "ZoneSnapshot",
     "allowed_actions",
+    "by_camera",
+    "by_zone",
+    "camera_drift",
     "change_stage",
     "compute_rates",
     "decide",
     "evaluate",
+    "evaluate_drift",
     "evaluate_gates",
     "hourly_volume",
     "on_verdict",

@@ -26,7 +26,8 @@ from db.outbox import enqueue
 from db.zones import get_zone, last_audit, list_zones, set_controller_state
 from rollout.gates import Decision, DecisionAction, Reason, decide
 from rollout.metrics import rates_for
-from rollout.overview import DECISION_ACTION, snapshot, zone_window
+from rollout.drift_gate import DriftSettings
+from rollout.overview import DECISION_ACTION, snapshot, zone_drift, zone_window
 from rollout.routing import RoutingPolicy, notify_admins, zone_status_payload
 from rollout.stages import Action, change_stage
 
@@ -41,15 +42,18 @@ TELL_ADMINS = {Reason.INCONCLUSIVE, Reason.FAILURE_LIMIT_REACHED, Reason.FAILED_
 
 @dataclass(frozen=True, slots=True)
 class ControllerSettings:
-    """The rollout section plus the per-zone options the controller needs."""
+    """The rollout section plus the per-zone options the controller needs; `drift` the drift
+    watch limits (None: the drift gate sees no camera and passes)."""
 
     rollout: RolloutConfig
     manual_promotion: frozenset[str] = frozenset()
+    drift: DriftSettings | None = None
 
     @classmethod
     def from_config(cls, config: BearwatchConfig) -> ControllerSettings:
         return cls(rollout=config.rollout,
-                   manual_promotion=frozenset(z.id for z in config.zones if z.manual_promotion))
+                   manual_promotion=frozenset(z.id for z in config.zones if z.manual_promotion),
+                   drift=DriftSettings.from_config(config))
 
 
 def queue_zone_status(session: Session, zone_id: str, *, now: datetime,
@@ -89,12 +93,14 @@ def evaluate(session: Session, settings: ControllerSettings, *, now: datetime,
              routing: RoutingPolicy) -> list[Decision]:
     """One controller round over every zone, in the caller's transaction."""
     decisions = []
+    drifts = zone_drift(session, settings.rollout, settings.drift, now=now)
     for z in list_zones(session):
         zone = get_zone(session, z.id, for_update=True)
         rates = rates_for(session, zone_window(zone, settings.rollout, now=now), zone.id)
         r = settings.rollout
         d = decide(snapshot(zone, manual_promotion=zone.id in settings.manual_promotion), rates,
-                   r.gates, now=now, hold_hours=r.hold_hours, failure_limit=r.failure_limit)
+                   r.gates, now=now, hold_hours=r.hold_hours, failure_limit=r.failure_limit,
+                   drift=drifts.get(zone.id, ()))
         _apply(session, d, rates.to_figures(), now=now, routing=routing)
         log.info("zone evaluated", extra={"zone_id": zone.id, "stage": zone.stage.value,
                                           "action": d.action.value, "reason": d.reason.value})

@@ -5,10 +5,16 @@ or below it (the data show the rate is low enough), `fail` when the point estima
 `inconclusive` when it has fewer than `min_reviewed_alerts` samples or the interval straddles
 the maximum (the estimate is fine, the evidence not yet). Dry-run gates are measured and shown,
 never acted on. `decide` is pure: same inputs, same `Decision`.
+
+The `drift` gate is different: it has no rate to judge, only the zone's cameras' domain-shift
+status (passed in as data). A flagged camera makes it inconclusive, never failed: data the
+model was not trained on lowers trust in the rates, it does not prove the zone bad, so drift
+holds a promotion and never rolls a zone back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -16,6 +22,7 @@ from typing import Any
 
 from bearwatch.config import GateConfig
 from bearwatch.records import Stage
+from rollout.drift_gate import CameraDriftStatus
 from rollout.intervals import Rate
 from rollout.metrics import GroupRates
 
@@ -30,6 +37,7 @@ class GateName(StrEnum):
     FALSE_ALERT = "false_alert"
     MISSED_ALERT = "missed_alert"
     NIGHT_FALSE_ALERT = "night_false_alert"
+    DRIFT = "drift"
 
 
 class DecisionAction(StrEnum):
@@ -129,26 +137,53 @@ def evaluate_gate(gate: GateName, rate: Rate, maximum: float, *, min_samples: in
     return GateResult(gate, status, rate, maximum, min_samples, dry_run, msg)
 
 
-def evaluate_gates(rates: GroupRates, gates: GateConfig) -> tuple[GateResult, ...]:
-    """All gates of a zone, dry-run ones marked."""
+def evaluate_drift(drift: Sequence[CameraDriftStatus], *, dry_run: bool) -> GateResult:
+    """The drift gate over a zone's cameras: inconclusive when any is flagged, else pass.
+
+    Its rate is flagged cameras over assessed cameras, its maximum 0 (any flagged one holds);
+    not-assessed cameras count for nothing either way.
+    """
+    assessed = [d for d in drift if d.assessed]
+    flagged = sorted((d for d in drift if d.flagged), key=lambda d: (-d.worst_psi, d.camera_id))
+    rate = Rate.of(len(flagged), len(assessed))
+    if flagged:
+        status = GateStatus.INCONCLUSIVE
+        msg = ("drift: " + "; ".join(f"camera {d.camera_id} {d.reason}" for d in flagged)
+               + " (out-of-domain data: the rates are not trusted for promotion)")
+    else:
+        status = GateStatus.PASS
+        msg = f"drift: no camera flagged ({len(assessed)} of {len(drift)} assessed)"
+    return GateResult(GateName.DRIFT, status, rate, 0.0, 0, dry_run, msg)
+
+
+def evaluate_gates(rates: GroupRates, gates: GateConfig, *,
+                   drift: Sequence[CameraDriftStatus] = ()) -> tuple[GateResult, ...]:
+    """All gates of a zone, dry-run ones marked; `drift` is the zone's cameras' drift status
+    (the drift gate is left out when neither `block_on_drift` nor its dry run is set)."""
     spec = ((GateName.FALSE_ALERT, rates.false_alert, gates.max_false_alert_rate),
             (GateName.MISSED_ALERT, rates.missed_alert, gates.max_missed_alert_rate),
             (GateName.NIGHT_FALSE_ALERT, rates.night_false_alert, gates.max_night_false_alert_rate))
-    return tuple(evaluate_gate(name, rate, mx, min_samples=gates.min_reviewed_alerts,
-                               dry_run=name.value in gates.dry_run) for name, rate, mx in spec)
+    out = [evaluate_gate(name, rate, mx, min_samples=gates.min_reviewed_alerts,
+                         dry_run=name.value in gates.dry_run) for name, rate, mx in spec]
+    drift_dry = GateName.DRIFT.value in gates.dry_run
+    if gates.block_on_drift or drift_dry:
+        out.append(evaluate_drift(drift, dry_run=drift_dry or not gates.block_on_drift))
+    return tuple(out)
 
 
 def decide(zone: ZoneSnapshot, rates: GroupRates, gates: GateConfig, *, now: datetime,
-           hold_hours: float, failure_limit: int) -> Decision:
+           hold_hours: float, failure_limit: int,
+           drift: Sequence[CameraDriftStatus] = ()) -> Decision:
     """Promote, hold, roll back or recommend, from the zone's gates (pure).
 
     Off zones and paused zones never change. Any acting gate failing counts one failed
     evaluation; at `failure_limit` consecutive ones a pilot or active zone rolls back one
     stage (a shadow zone holds and admins are told). Any inconclusive gate holds. All passing
     for `hold_hours`, after `min_days_in_stage`: promote one stage, or recommend when the zone
-    is on manual promotion.
+    is on manual promotion. `drift` (the zone's cameras' drift status) can only hold: a
+    flagged camera makes the drift gate inconclusive.
     """
-    results = evaluate_gates(rates, gates)
+    results = evaluate_gates(rates, gates, drift=drift)
     acting = [g for g in results if not g.dry_run]
 
     def out(action: DecisionAction, reason: Reason, msg: str, *, failures: int = 0,

@@ -13,7 +13,8 @@ from bearwatch.config import BearwatchConfig, RolloutConfig, ZoneConfig
 from bearwatch.records import Stage
 from db.audit import AuditEntry
 from db.zones import StageHistoryEntry, ZoneRecord, last_audit, list_zones, stage_history
-from rollout.gates import Decision, GateResult, ZoneSnapshot, decide
+from rollout.drift_gate import CameraDriftStatus, DriftSettings, by_zone, camera_drift
+from rollout.gates import Decision, GateName, GateResult, ZoneSnapshot, decide
 from rollout.metrics import GroupRates, RateWindow, rates_for
 
 DECISION_ACTION = "controller.decision"
@@ -24,7 +25,8 @@ class ZoneOverview:
     """One zone as the Rollout page shows it. Times UTC.
 
     `gates` carry figure, threshold, status (pass/fail/inconclusive) and the dry-run flag;
-    `decision` is what the controller would decide now; `last_decision` its last audit row.
+    `decision` is what the controller would decide now; `last_decision` its last audit row;
+    `drift` the zone's cameras' domain-shift status the drift gate judged.
     """
 
     zone_id: str
@@ -40,6 +42,20 @@ class ZoneOverview:
     decision: Decision
     last_decision: AuditEntry | None
     history: list[StageHistoryEntry]
+    drift: tuple[CameraDriftStatus, ...] = ()
+
+
+def drift_gate_on(rollout: RolloutConfig) -> bool:
+    """Whether the drift gate is evaluated (acting or dry run), so drift is worth computing."""
+    return rollout.gates.block_on_drift or GateName.DRIFT.value in rollout.gates.dry_run
+
+
+def zone_drift(session: Session, rollout: RolloutConfig, settings: DriftSettings | None, *,
+               now: datetime) -> dict[str, list[CameraDriftStatus]]:
+    """Each zone's cameras' drift status, or nothing when the gate is off or not configured."""
+    if settings is None or not drift_gate_on(rollout):
+        return {}
+    return by_zone(camera_drift(session, settings, now=now))
 
 
 def snapshot(zone: ZoneRecord, *, manual_promotion: bool) -> ZoneSnapshot:
@@ -58,17 +74,23 @@ def zone_window(zone: ZoneRecord, rollout: RolloutConfig, *, now: datetime) -> R
 
 
 def zone_overview(session: Session, config: RolloutConfig | BearwatchConfig, *, now: datetime,
-                  zones: Sequence[ZoneConfig] = ()) -> list[ZoneOverview]:
+                  zones: Sequence[ZoneConfig] = (),
+                  drift: DriftSettings | None = None) -> list[ZoneOverview]:
     """Every zone's rollout state for the admins' page.
 
     Args:
-        config: the rollout section, or the whole config (then its zones are used).
+        config: the rollout section, or the whole config (then its zones and drift watch
+            limits are used).
         zones: zone configs (manual promotion, kill stage) when passing only the rollout section.
+        drift: drift watch limits when passing only the rollout section (None: the drift gate
+            sees no camera and passes).
     """
     if isinstance(config, BearwatchConfig):
         rollout, zones = config.rollout, config.zones
+        drift = drift or DriftSettings.from_config(config)
     else:
         rollout = config
+    drifts = zone_drift(session, rollout, drift, now=now)
     zone_cfg = {z.id: z for z in zones}
     out = []
     for z in list_zones(session):
@@ -76,12 +98,13 @@ def zone_overview(session: Session, config: RolloutConfig | BearwatchConfig, *, 
         manual = bool(cfg and cfg.manual_promotion)
         window = zone_window(z, rollout, now=now)
         rates = rates_for(session, window, z.id)
+        zd = tuple(drifts.get(z.id, ()))
         d = decide(snapshot(z, manual_promotion=manual), rates, rollout.gates, now=now,
-                   hold_hours=rollout.hold_hours, failure_limit=rollout.failure_limit)
+                   hold_hours=rollout.hold_hours, failure_limit=rollout.failure_limit, drift=zd)
         out.append(ZoneOverview(
             zone_id=z.id, name=z.name, stage=z.stage, paused=z.paused, stage_since=z.stage_since,
             manual_promotion=manual, kill_to=Stage(cfg.kill_to) if cfg else Stage.OFF,
             window=window, rates=rates, gates=d.gates, decision=d,
             last_decision=last_audit(session, z.id, DECISION_ACTION),
-            history=stage_history(session, z.id)))
+            history=stage_history(session, z.id), drift=zd))
     return out

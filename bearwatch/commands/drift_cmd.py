@@ -1,18 +1,17 @@
 """`bearwatch drift [--hours H] [--all]`: cameras whose recent scores or image brightness
-moved away from what their model was trained and validated on (DESIGN.md §3, issue 7)."""
+moved away from what their model was trained and validated on (DESIGN.md §3, issue 7).
+The figures come from `rollout.camera_drift`, the same the Cameras page and the drift gate use."""
 
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+from dataclasses import replace
 from typing import Any
 
 from bearwatch.commands.common import load
 from bearwatch.records import utc_now
 from bearwatch.wiring import open_database
-from db.drift import camera_windows
-from db.model_versions import list_versions
-from detector import assess_camera
+from rollout import DriftSettings, camera_drift
 
 
 def register(sub: Any) -> None:
@@ -26,20 +25,19 @@ def register(sub: Any) -> None:
 def _drift(args: argparse.Namespace) -> int:
     cfg = load(args)
     db = open_database(cfg)
-    det = cfg.detector
-    now = utc_now()
-    hours = args.hours or det.drift_window_hours
+    settings = DriftSettings.from_config(cfg)
+    if args.hours:
+        settings = replace(settings, window_hours=args.hours)
     with db.sessions() as session:
-        windows = camera_windows(session, since=now - timedelta(hours=hours), until=now)
-        refs = {v.id: v.metrics.get("reference") for v in list_versions(session, limit=1000)}
-    results = [assess_camera(w, refs.get(w.model_version), psi_max=det.drift_psi_max,
-                             min_frames=det.drift_min_frames) for w in windows]
-    shown = [r for r in results if args.all or r.flagged]
-    print(f"{len(windows)} camera window(s) in the last {hours:g} h, "
-          f"{sum(r.flagged for r in results)} flagged (PSI > {det.drift_psi_max})")
-    for r in shown:
-        figures = " ".join(f"{m.measure}: PSI {m.psi:.3f} KS {m.ks:.3f}"
-                           for m in (r.score, r.luma) if m is not None)
-        print(f"{'DRIFT' if r.flagged else 'ok   '} {r.camera_id:<20} {r.model_version:<32} "
-              f"{r.n_frames:>7} frames  {figures}  ({r.reason})")
-    return 1 if any(r.flagged for r in results) else 0
+        statuses = camera_drift(session, settings, now=utc_now())
+    windows = [s for s in statuses if s.model_version is not None]
+    flagged = [s for s in windows if s.flagged]
+    print(f"{len(windows)} camera window(s) in the last {settings.window_hours:g} h, "
+          f"{len(flagged)} flagged (PSI > {settings.psi_max})")
+    for s in (windows if args.all else flagged):
+        figures = " ".join(f"{m}: PSI {p:.3f} KS {k:.3f}" for m, p, k in (
+            ("score", s.psi_score, s.ks_score), ("luma", s.psi_luma, s.ks_luma))
+            if p is not None and k is not None)
+        print(f"{'DRIFT' if s.flagged else 'ok   '} {s.camera_id:<20} {s.model_version:<32} "
+              f"{s.n_frames:>7} frames  {figures}  ({s.reason})")
+    return 1 if flagged else 0

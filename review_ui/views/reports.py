@@ -1,6 +1,7 @@
 """Reports (analysts): false-alert, missed-alert and night rates per zone or camera with 95 %
 intervals and counts, over time; alert volume by hour, day vs night; model score vs verdict;
-review latency and backlog. Every figure comes from rollout's functions (the ones the
+review latency and backlog; the cameras whose data drifted from the model's training
+(domain shift). Every figure comes from rollout's functions (the ones the
 controller uses) and every table downloads as CSV."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from review_ui import queries
-from rollout import GroupRates, Rate, RateWindow
+from rollout import CameraDriftStatus, GroupRates, Rate, RateWindow
 
 RATES = {"false_alert": "False-alert rate", "missed_alert": "Missed-alert rate",
          "night_false_alert": "Night false-alert rate", "night_missed_alert": "Night missed-alert rate"}
@@ -83,6 +84,31 @@ def _rate_chart(path: str, window: RateWindow, bucket: float, attr: str) -> pd.D
     return df
 
 
+def _drift_table(statuses: list[CameraDriftStatus]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "camera": d.camera_id, "zone": d.zone_id, "model version": d.model_version,
+        "frames": d.n_frames, "score PSI": d.psi_score, "score KS": d.ks_score,
+        "luma PSI": d.psi_luma, "luma KS": d.ks_luma, "PSI max": d.psi_max, "why": d.reason,
+    } for d in statuses]).round(4)
+
+
+def _domain_shift(path: str) -> None:
+    cfg = queries.context().config.detector
+    st.subheader("Domain shift")
+    st.caption(f"Last {cfg.drift_window_hours:g} h per camera against the training reference of "
+               f"the model that scored it; flagged when a PSI exceeds {cfg.drift_psi_max:g}. "
+               "Out-of-domain data lowers trust in the model's figures; it holds promotion.")
+    statuses = queries.drift(path)
+    flagged = [d for d in statuses if d.flagged]
+    if not flagged:
+        assessed = sum(d.assessed for d in statuses)
+        st.info(f"No camera flagged ({assessed} of {len(statuses)} camera window(s) assessed).")
+        return
+    table = _drift_table(flagged)
+    st.dataframe(table, hide_index=True, width="stretch")
+    _download(table, "domain_shift")
+
+
 def render() -> None:
     st.title("Reports")
     path = queries.config_path()
@@ -128,6 +154,7 @@ def render() -> None:
                             for g in groups])
     st.dataframe(latency, hide_index=True, width="stretch")
     _download(latency, "latency_backlog")
+    _domain_shift(path)
 
 
 if __name__ == "__main__":  # run as a page by st.navigation

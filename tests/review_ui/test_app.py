@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
@@ -26,6 +27,7 @@ from db.models import (
 )
 from db.users import get_user, update_user
 from tests.review_ui import builders as b
+from tests.rollout.drift_builders import DARK_LUMA, hours_of, register_reference
 from tests.review_ui.conftest import UIEnv, make_ui_env
 
 APP = str(Path(__file__).resolve().parents[2] / "review_ui" / "app.py")
@@ -247,6 +249,30 @@ def test_cameras_page_shows_health_and_thumbnail(ui_env: UIEnv) -> None:
     assert list(table["state"]) == ["never reported", "STALE"]
     assert list(table["dropped"])[1] == 3 and list(table["decode errors"])[1] == 2
     assert len(at.get("image")) == 1
+
+
+def test_cameras_and_reports_darkened_camera_flagged_as_domain_shift(ui_env: UIEnv) -> None:
+    rng = np.random.default_rng(7)
+    now = utc_now()
+    with ui_env.sessions.begin() as s:
+        register_reference(s, rng, at=now - timedelta(days=1))
+        s.add_all(hours_of(rng, "cam-s", until=now, luma=DARK_LUMA)
+                  + hours_of(rng, "cam-p", until=now, hours=2))  # 60 frames: too few
+    at = logged_in("ana")
+    at.switch_page("views/cameras.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    drift = dict(zip(table["id"], table["drift"], strict=True))
+    assert drift["cam-s"].startswith("drift: PSI ") and drift["cam-s"].endswith(" > 0.25")
+    assert drift["cam-p"] == "not assessed: 60 frames < 200 needed"
+    assert [w.value for w in at.warning if "Domain shift on 1 camera(s): cam-s luma PSI" in w.value]
+    at.switch_page("views/reports.py").run()
+    assert not at.exception, at.exception
+    [shift] = [d.value for d in at.dataframe if "luma PSI" in d.value.columns]
+    assert list(shift["camera"]) == ["cam-s"] and list(shift["zone"]) == ["shadowz"]
+    assert shift["luma PSI"].iloc[0] > 0.25 and shift["frames"].iloc[0] == 360
+    assert "Domain shift" in [h.value for h in at.subheader]
+    assert [d for d in at.get("download_button") if "domain_shift.csv" in str(d.proto)]
 
 
 @pytest.mark.parametrize("page", ["views/reports.py", "views/cameras.py"])

@@ -9,7 +9,15 @@ import pytest
 
 from bearwatch.config import GateConfig
 from bearwatch.records import Stage
-from rollout import DecisionAction, GateStatus, Rate, Reason, ZoneSnapshot, decide
+from rollout import (
+    CameraDriftStatus,
+    DecisionAction,
+    GateStatus,
+    Rate,
+    Reason,
+    ZoneSnapshot,
+    decide,
+)
 from rollout.gates import evaluate_gate, GateName
 from rollout.metrics import GroupRates
 from tests.rollout.builders import T0
@@ -72,7 +80,7 @@ CASES = [
 def test_decide_table(z, r, g, expected) -> None:
     d = decide(z, r, g, now=NOW, hold_hours=24, failure_limit=2)
     assert (d.action, d.reason) == expected
-    assert d.zone_id == "z1" and d.at == NOW and len(d.gates) == 3
+    assert d.zone_id == "z1" and d.at == NOW and len(d.gates) == 4  # + drift
 
 
 def test_decide_failure_message_and_counter() -> None:
@@ -111,3 +119,71 @@ def test_decide_is_pure() -> None:
     z, r = zone(), rates()
     assert decide(z, r, GATES, now=NOW, hold_hours=24, failure_limit=2) == \
         decide(replace(z), r, GATES, now=NOW, hold_hours=24, failure_limit=2)
+
+
+def cam(camera_id: str, *, psi: float | None, psi_max: float = 0.25) -> CameraDriftStatus:
+    """A zone camera's drift status: `psi` the luma PSI, None = not assessed (too few frames)."""
+    assessed = psi is not None
+    flagged = assessed and psi > psi_max
+    reason = (f"luma PSI {psi:.3f} > {psi_max}" if flagged else
+              f"score PSI 0.010, luma PSI {psi:.3f} within {psi_max}" if assessed else
+              "12 frames < 200 needed")
+    return CameraDriftStatus(camera_id=camera_id, zone_id="z1",
+                             model_version="bw-test" if assessed else None,
+                             n_frames=500 if assessed else 12,
+                             psi_score=0.01 if assessed else None, ks_score=0.02 if assessed else None,
+                             psi_luma=psi, ks_luma=0.3 if assessed else None, psi_max=psi_max,
+                             flagged=flagged, assessed=assessed, reason=reason)
+
+
+NO_DRIFT_GATE = GATES.model_copy(update={"block_on_drift": False})
+DRY_DRIFT = GATES.model_copy(update={"dry_run": ["drift"]})
+DRIFT_CASES = [
+    ("no cameras: promotes", (), GATES, zone(), (DecisionAction.PROMOTE, GateStatus.PASS)),
+    ("steady cameras: promotes", (cam("a", psi=0.05), cam("b", psi=0.2)), GATES, zone(),
+     (DecisionAction.PROMOTE, GateStatus.PASS)),
+    ("too few frames is no evidence: promotes", (cam("a", psi=None),), GATES, zone(),
+     (DecisionAction.PROMOTE, GateStatus.PASS)),
+    ("one flagged camera holds", (cam("a", psi=0.05), cam("dusk", psi=0.41)), GATES, zone(),
+     (DecisionAction.HOLD, GateStatus.INCONCLUSIVE)),
+    ("flagged holds shadow too", (cam("dusk", psi=0.41),), GATES, zone(Stage.SHADOW),
+     (DecisionAction.HOLD, GateStatus.INCONCLUSIVE)),
+    ("flagged never rolls back, even after failures", (cam("dusk", psi=3.0),), GATES,
+     zone(consecutive_failures=5), (DecisionAction.HOLD, GateStatus.INCONCLUSIVE)),
+    ("flagged holds a manual recommendation", (cam("dusk", psi=0.41),), GATES,
+     zone(manual_promotion=True), (DecisionAction.HOLD, GateStatus.INCONCLUSIVE)),
+    ("dry-run drift never acts", (cam("dusk", psi=0.41),), DRY_DRIFT, zone(),
+     (DecisionAction.PROMOTE, GateStatus.INCONCLUSIVE)),
+    ("gate off: not evaluated", (cam("dusk", psi=0.41),), NO_DRIFT_GATE, zone(),
+     (DecisionAction.PROMOTE, None)),
+]
+
+
+@pytest.mark.parametrize(("drift", "g", "z", "expected"), [c[1:] for c in DRIFT_CASES],
+                         ids=[c[0] for c in DRIFT_CASES])
+def test_decide_drift_flagged_camera_holds_promotion(drift, g, z, expected) -> None:
+    d = decide(z, rates(), g, now=NOW, hold_hours=24, failure_limit=2, drift=drift)
+    gate = next((x for x in d.gates if x.gate is GateName.DRIFT), None)
+    assert (d.action, gate.status if gate else None) == expected
+    assert d.action is not DecisionAction.ROLLBACK
+    if gate is not None:
+        assert gate.dry_run == ("drift" in g.dry_run)
+        assert gate.rate.numerator == sum(c.flagged for c in drift)
+        assert gate.rate.denominator == sum(c.assessed for c in drift)
+
+
+def test_decide_drift_hold_names_camera_and_psi() -> None:
+    d = decide(zone(consecutive_failures=1), rates(), GATES, now=NOW, hold_hours=24,
+               failure_limit=2, drift=(cam("steady", psi=0.05), cam("dusk", psi=0.41)))
+    assert d.reason is Reason.INCONCLUSIVE
+    assert "drift: camera dusk luma PSI 0.410 > 0.25" in d.message
+    assert "steady" not in d.message
+    # A hold resets the failure count as any inconclusive round does; it is not a failure.
+    assert d.consecutive_failures == 0
+
+
+def test_decide_drift_failing_rate_still_rolls_back() -> None:
+    d = decide(zone(consecutive_failures=1), rates(**BAD_NIGHT), GATES, now=NOW, hold_hours=24,
+               failure_limit=2, drift=(cam("dusk", psi=0.41),))
+    assert (d.action, d.reason) == (DecisionAction.ROLLBACK, Reason.FAILURE_LIMIT_REACHED)
+    assert "drift" not in d.message

@@ -33,7 +33,8 @@ def test_zone_overview_shows_gates_decision_and_history(sessions) -> None:
     assert (z1.zone_id, z1.stage, z1.manual_promotion, z1.kill_to) == ("z1", Stage.SHADOW, True, Stage.SHADOW)
     assert [(g.gate.value, g.status, g.dry_run) for g in z1.gates] == [
         ("false_alert", GateStatus.PASS, False), ("missed_alert", GateStatus.PASS, False),
-        ("night_false_alert", GateStatus.INCONCLUSIVE, True)]
+        ("night_false_alert", GateStatus.INCONCLUSIVE, True),
+        ("drift", GateStatus.PASS, False)]  # no drift data: nothing flagged
     assert z1.gates[0].rate.denominator == 30 and z1.gates[0].maximum == 0.5
     assert z1.decision.reason is Reason.MANUAL_PROMOTION
     assert z1.last_decision is not None and z1.last_decision.reason == "manual_promotion"
