@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bearwatch.config import BearwatchConfig
 from bearwatch.ingest_wiring import build_ingest
 from bearwatch.records import Alert, Frame, Stage, utc_now
-from bearwatch.shadow_wiring import optional_shadow
+from bearwatch.shadow_wiring import optional_shadow, promoted_elsewhere
 from bearwatch.wiring import Database
 from camera_ingest import FrameQueue
 from db import DatabaseError
@@ -245,6 +245,7 @@ class Pipeline:
                                 recorded_sha256=recorded_model_sha(config, db.sessions),
                                 device=device)
         self.shadow = optional_shadow(config, db.sessions, device=device)
+        promoted_elsewhere(db.sessions, self.model.version)
         self.sink = DbAlertSink(db.sessions, AlertSpool(config.storage.spool_dir),
                                 route=rollout_router(config))
         stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bearwatch.config import BearwatchConfig
 from db import DatabaseError
 from db.model_versions import get_version
-from db.zone_models import shadow_versions
+from db.zone_models import shadow_versions, zone_models
 from detector import BUILTIN_VERSION, ModelLoadError, ShadowSetup, load_model
 
 log = logging.getLogger("bearwatch.shadow")
@@ -106,3 +106,17 @@ def optional_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
                   "reassign the shadow with `bearwatch model shadow`",
                   extra={"error": str(exc).splitlines()[0]})
         return None
+
+
+def promoted_elsewhere(sessions: sessionmaker[Session], live_version: str) -> dict[str, str]:
+    """Zone id → promoted live version, for zones whose promoted version is not the model this
+    process runs (per-zone live models are not served yet: the config's `detector.model` scores
+    every zone). Logged as a warning so an admin sees the promotion has not taken effect."""
+    with sessions() as session:
+        differ = {z.zone_id: z.live for z in zone_models(session)
+                  if z.live is not None and z.live != live_version}
+    if differ:
+        log.warning("zones promoted to a model this process does not run; set detector.model "
+                    "to that version's .pkl to serve it", extra={"model_version": live_version,
+                                                                 "zones": differ})
+    return differ

@@ -16,11 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bearwatch.config import BearwatchConfig
 from bearwatch.pipeline import DbAlertSink, rollout_router
 from bearwatch.records import Stage
-from bearwatch.shadow_wiring import DbShadowZones, load_shadow, optional_shadow
+from bearwatch.shadow_wiring import (
+    DbShadowZones,
+    load_shadow,
+    optional_shadow,
+    promoted_elsewhere,
+)
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.model_versions import ModelVersionInfo, register_version
 from db.models import AlertRow
-from db.zone_models import assign_shadow, shadow_comparison
+from db.zone_models import assign_shadow, promote_model, shadow_comparison
 from detector import (
     AlertSpool,
     AuditSampler,
@@ -118,3 +123,13 @@ def test_load_shadow_checksum_mismatch_refused(sessions: sessionmaker[Session],
         load_shadow(cfg, sessions, device="cpu")
     # `bearwatch run` goes on with the live model alone.
     assert optional_shadow(cfg, sessions, device="cpu") is None
+
+
+def test_promoted_elsewhere_names_zones_whose_promotion_is_not_served(
+        sessions: sessionmaker[Session]) -> None:
+    _catalog(sessions, "bw-a")
+    with sessions.begin() as s:
+        assign_shadow(s, "z1", "bw-a", actor="ann", reason="compare", now=T0)
+        promote_model(s, "z1", actor="ann", reason="better", now=T0)
+    assert promoted_elsewhere(sessions, "bw-a") == {}
+    assert promoted_elsewhere(sessions, "builtin") == {"z1": "bw-a"}
