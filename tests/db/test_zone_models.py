@@ -33,8 +33,9 @@ def _setup(sessions: sessionmaker[Session], *versions: str) -> None:
              [CameraSpec("c1", "C1", "z1", "rtsp://x", None, None),
               CameraSpec("c2", "C2", "z2", "rtsp://y", None, None)], now=T0)
         for i, v in enumerate(versions):
-            register_version(s, ModelVersionInfo(id=v, kind="fastai", created_at=T0 + timedelta(minutes=i),
-                                                 path=f"/m/{v}.pkl", sha256=str(i) * 64), actor="cli")
+            info = ModelVersionInfo(id=v, kind="fastai", created_at=T0 + timedelta(minutes=i),
+                                    path=f"/m/{v}.pkl", sha256=str(i) * 64)
+            register_version(s, info, actor="cli")
 
 
 def test_promote_and_rollback_model_audited_and_rollback_restores_previous(
