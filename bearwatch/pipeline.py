@@ -28,7 +28,7 @@ from camera_ingest import FrameQueue
 from db import DatabaseError
 from db.alerts import AlertFrameInfo, latest_alert, store_alert
 from db.catalog import zone_stage
-from db.detections import HourCounts, add_audit_sample, add_score_counts
+from db.detections import add_audit_sample, add_score_counts
 from db.model_versions import expected_sha256
 from db.zone_models import ShadowCounts, add_shadow_counts
 from detector import (
@@ -73,13 +73,6 @@ def rollout_router(config: BearwatchConfig) -> Router:
 def _frame_info(f: EncounterFrame) -> AlertFrameInfo:
     return AlertFrameInfo(seq=f.seq, captured_at=f.captured_at, p_bear=f.p_bear,
                           image_path=f.image_path)
-
-
-def _hour_counts(r: ScoreAggregate) -> HourCounts:
-    return HourCounts(camera_id=r.camera_id, model_version=r.model_version, hour=r.hour,
-                      n_frames=r.n_frames, n_night=r.n_night,
-                      n_above_threshold=r.n_above_threshold, p_bear_counts=r.p_bear_counts,
-                      luma_counts=r.luma_counts)
 
 
 def _shadow_counts(r: ShadowCount) -> ShadowCounts:
@@ -148,7 +141,7 @@ class DbAlertSink:
     def aggregates(self, rows: Sequence[ScoreAggregate]) -> None:
         try:
             with self.sessions.begin() as session:
-                add_score_counts(session, [_hour_counts(r) for r in rows])
+                add_score_counts(session, rows)
         except (SQLAlchemyError, DatabaseError) as exc:
             raise SinkUnavailable(f"score aggregates not stored: {str(exc).splitlines()[0]}") from exc
 

@@ -249,3 +249,23 @@ class CameraStateChange:
     to_state: CameraState
     at: datetime
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreAggregate:
+    """Counts of one camera's frames in one UTC hour for one model version.
+
+    Attributes:
+        hour: start of the hour, UTC.
+        p_bear_counts: histogram of p_bear over 20 equal bins of 0..1.
+        luma_counts: histogram of mean luma over 16 equal bins of 0..256.
+    """
+
+    camera_id: str
+    model_version: str
+    hour: datetime
+    n_frames: int
+    n_night: int
+    n_above_threshold: int
+    p_bear_counts: tuple[int, ...]
+    luma_counts: tuple[int, ...]

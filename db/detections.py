@@ -4,30 +4,13 @@ are in `db.model_versions`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import AuditSample
+from bearwatch.records import AuditSample, ScoreAggregate
 from db.models import AuditSample as AuditSampleRow
-from db.models import ScoreAggregate
-
-
-@dataclass(frozen=True, slots=True)
-class HourCounts:
-    """Counts to add to one (camera, model version, UTC hour) aggregate row; histograms are
-    bin counts (p_bear: 20 bins of 0..1, luma: 16 bins of 0..256)."""
-
-    camera_id: str
-    model_version: str
-    hour: datetime
-    n_frames: int
-    n_night: int
-    n_above_threshold: int
-    p_bear_counts: tuple[int, ...]
-    luma_counts: tuple[int, ...]
+from db.models import ScoreAggregate as ScoreAggregateRow
 
 
 def add_audit_sample(session: Session, sample: AuditSample) -> int:
@@ -50,12 +33,12 @@ def _add_counts(old: dict[str, object] | None, new: tuple[int, ...]) -> dict[str
     return {"counts": [int(a) + int(b) for a, b in zip(prev, new, strict=True)]}
 
 
-def add_score_counts(session: Session, rows: Sequence[HourCounts]) -> None:
+def add_score_counts(session: Session, rows: Sequence[ScoreAggregate]) -> None:
     """Add the counts to the stored hour rows (creating them as needed)."""
     for r in rows:
-        row = session.get(ScoreAggregate, (r.camera_id, r.model_version, r.hour))
+        row = session.get(ScoreAggregateRow, (r.camera_id, r.model_version, r.hour))
         if row is None:
-            row = ScoreAggregate(camera_id=r.camera_id, model_version=r.model_version,
+            row = ScoreAggregateRow(camera_id=r.camera_id, model_version=r.model_version,
                                  hour=r.hour, n_frames=0, n_night=0, n_above_threshold=0,
                                  p_bear_hist={}, luma_hist={})
             session.add(row)
@@ -67,12 +50,12 @@ def add_score_counts(session: Session, rows: Sequence[HourCounts]) -> None:
         row.luma_hist = _add_counts(row.luma_hist, r.luma_counts)
 
 
-def score_counts(session: Session, camera_id: str) -> list[HourCounts]:
+def score_counts(session: Session, camera_id: str) -> list[ScoreAggregate]:
     """The stored hour rows of a camera, oldest first."""
     out = []
-    for row in session.scalars(select(ScoreAggregate).where(ScoreAggregate.camera_id == camera_id)
-                               .order_by(ScoreAggregate.hour)):
-        out.append(HourCounts(
+    for row in session.scalars(select(ScoreAggregateRow).where(ScoreAggregateRow.camera_id == camera_id)
+                               .order_by(ScoreAggregateRow.hour)):
+        out.append(ScoreAggregate(
             camera_id=row.camera_id, model_version=row.model_version, hour=row.hour,
             n_frames=row.n_frames, n_night=row.n_night, n_above_threshold=row.n_above_threshold,
             p_bear_counts=tuple(row.p_bear_hist.get("counts", [])),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bearwatch.records import Alert, AuditSample
+from bearwatch.records import Alert, AuditSample, ScoreAggregate
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,26 +34,6 @@ class AlertUpdate:
     alert: Alert
     frames: tuple[EncounterFrame, ...]
     opened: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreAggregate:
-    """Counts of one camera's frames in one UTC hour for one model version.
-
-    Attributes:
-        hour: start of the hour, UTC.
-        p_bear_counts: histogram of p_bear over 20 equal bins of 0..1.
-        luma_counts: histogram of mean luma over 16 equal bins of 0..256.
-    """
-
-    camera_id: str
-    model_version: str
-    hour: datetime
-    n_frames: int
-    n_night: int
-    n_above_threshold: int
-    p_bear_counts: tuple[int, ...]
-    luma_counts: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
