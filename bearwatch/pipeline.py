@@ -30,7 +30,7 @@ from db.alerts import AlertFrameInfo, latest_alert, store_alert
 from db.catalog import zone_stage
 from db.detections import add_audit_sample, add_score_counts
 from db.model_versions import expected_sha256
-from db.zone_models import ShadowCounts, add_shadow_counts
+from db.zone_models import add_shadow_counts
 from detector import (
     AlertSpool,
     AuditSample,
@@ -73,13 +73,6 @@ def rollout_router(config: BearwatchConfig) -> Router:
 def _frame_info(f: EncounterFrame) -> AlertFrameInfo:
     return AlertFrameInfo(seq=f.seq, captured_at=f.captured_at, p_bear=f.p_bear,
                           image_path=f.image_path)
-
-
-def _shadow_counts(r: ShadowCount) -> ShadowCounts:
-    return ShadowCounts(camera_id=r.camera_id, zone_id=r.zone_id, model_version=r.model_version,
-                        hour=r.hour, is_night=r.is_night, n_frames=r.n_frames,
-                        n_above_threshold=r.n_above_threshold, n_agree=r.n_agree,
-                        n_shadow_only=r.n_shadow_only, n_live_only=r.n_live_only)
 
 
 class DbAlertSink:
@@ -148,7 +141,7 @@ class DbAlertSink:
     def shadow_counts(self, rows: Sequence[ShadowCount]) -> None:
         try:
             with self.sessions.begin() as session:
-                add_shadow_counts(session, [_shadow_counts(r) for r in rows])
+                add_shadow_counts(session, rows)
         except (SQLAlchemyError, DatabaseError) as exc:
             raise SinkUnavailable(f"shadow counts not stored: {str(exc).splitlines()[0]}") from exc
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bearwatch.records import ShadowCount
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import ModelVersion, ShadowScore, Zone
@@ -41,30 +42,6 @@ class ModelChange:
     actor: str
     reason: str
     at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowCounts:
-    """One camera's shadow-vs-live counts in one UTC hour, day or night, for one shadow version.
-
-    Attributes:
-        hour: start of the hour, UTC.
-        n_above_threshold: frames the shadow scored at or above the zone threshold.
-        n_agree: frames where shadow and live fall on the same side of the threshold.
-        n_shadow_only: shadow above, live below (alerts the shadow would have raised).
-        n_live_only: live above, shadow below (alerts the shadow would have missed).
-    """
-
-    camera_id: str
-    zone_id: str
-    model_version: str
-    hour: datetime
-    is_night: bool
-    n_frames: int
-    n_above_threshold: int
-    n_agree: int
-    n_shadow_only: int
-    n_live_only: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +170,7 @@ def rollback_model(session: Session, zone_id: str, *, actor: str, reason: str,
     return _audit(session, change)
 
 
-def add_shadow_counts(session: Session, rows: Sequence[ShadowCounts]) -> None:
+def add_shadow_counts(session: Session, rows: Sequence[ShadowCount]) -> None:
     """Add the counts to the stored hour rows (creating them as needed)."""
     for r in rows:
         row = session.get(ShadowScore, (r.camera_id, r.model_version, r.hour, r.is_night))

@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from bearwatch.records import Detection, Frame, utc_now
 from detector.aggregates import ScoreAggregator
@@ -24,6 +25,8 @@ from detector.sink import AlertSink, AlertUpdate, AuditSample
 from detector.snapshots import SnapshotStore
 
 log = logging.getLogger("detector")
+
+_Row = TypeVar("_Row")
 
 # With no frames arriving, periodic work (cooldowns, flushes, the throughput line) still runs
 # this often, s.
@@ -161,27 +164,11 @@ class DetectorLoop:
 
     def flush_aggregates(self) -> None:
         self._last_flush = self.monotonic()
-        self._flush_shadow()
-        rows = self.aggregator.flush()
-        if not rows:
-            return
-        try:
-            self.sink.aggregates(rows)
-        except SinkUnavailable as exc:
-            self.aggregator.restore(rows)
-            log.warning("score aggregates kept in memory: storage unavailable",
-                        extra={"rows": len(rows), "error": str(exc)})
-
-    def _flush_shadow(self) -> None:
-        rows = self.shadow.flush() if self.shadow is not None else []
-        if not rows:
-            return
-        try:
-            self.sink.shadow_counts(rows)
-        except SinkUnavailable as exc:
-            self.shadow.restore(rows)
-            log.warning("shadow counts kept in memory: storage unavailable",
-                        extra={"rows": len(rows), "error": str(exc)})
+        if self.shadow is not None:
+            _store_or_keep("shadow counts", self.shadow.flush(), self.sink.shadow_counts,
+                           self.shadow.restore)
+        _store_or_keep("score aggregates", self.aggregator.flush(), self.sink.aggregates,
+                       self.aggregator.restore)
 
     def log_throughput(self) -> None:
         st = self.stats
@@ -256,3 +243,16 @@ class DetectorLoop:
             camera_id=f.camera_id, zone_id=f.zone_id, captured_at=f.captured_at,
             p_bear=det.p_bear, sampling_prob=prob, is_night=f.is_night,
             is_infrared=f.is_infrared, image_path=path, model_version=det.model_version))
+
+
+def _store_or_keep(what: str, rows: list[_Row], store: Callable[[list[_Row]], None],
+                   keep: Callable[[list[_Row]], None]) -> None:
+    """Hand counted rows to storage; during an outage keep them to merge into the next flush."""
+    if not rows:
+        return
+    try:
+        store(rows)
+    except SinkUnavailable as exc:
+        keep(rows)
+        log.warning(f"{what} kept in memory: storage unavailable",
+                    extra={"rows": len(rows), "error": str(exc)})

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bearwatch.records import Alert, AuditSample, ScoreAggregate
+from bearwatch.records import Alert, AuditSample, ScoreAggregate, ShadowCount
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,32 +34,6 @@ class AlertUpdate:
     alert: Alert
     frames: tuple[EncounterFrame, ...]
     opened: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowCount:
-    """How a shadow model compared with the live one on one camera's frames in one UTC hour,
-    day or night (`is_night`), against the zone's threshold.
-
-    Attributes:
-        model_version: the shadow model's version.
-        hour: start of the hour, UTC.
-        n_above_threshold: frames the shadow scored at or above the threshold.
-        n_agree: frames shadow and live put on the same side of the threshold.
-        n_shadow_only: shadow above, live below (alerts the shadow would have raised).
-        n_live_only: live above, shadow below (alerts the shadow would have missed).
-    """
-
-    camera_id: str
-    zone_id: str
-    model_version: str
-    hour: datetime
-    is_night: bool
-    n_frames: int
-    n_above_threshold: int
-    n_agree: int
-    n_shadow_only: int
-    n_live_only: int
 
 
 class AlertSink(Protocol):

@@ -10,7 +10,8 @@ import pytest
 from bearwatch.cli import main
 from bearwatch.records import utc_now
 from db import make_engine, make_sessionmaker
-from db.zone_models import ShadowCounts, add_shadow_counts
+from bearwatch.records import ShadowCount
+from db.zone_models import add_shadow_counts
 from detector import BUILTIN_VERSION
 
 
@@ -36,7 +37,7 @@ def test_model_shadow_promote_rollback_and_status_json(cli, db_url, tmp_path, ca
     hour = utc_now().replace(minute=0, second=0, microsecond=0)
     engine = make_engine(db_url)
     with make_sessionmaker(engine).begin() as s:
-        add_shadow_counts(s, [ShadowCounts(
+        add_shadow_counts(s, [ShadowCount(
             camera_id="cam1", zone_id="north", model_version=BUILTIN_VERSION, hour=hour,
             is_night=True, n_frames=10, n_above_threshold=3, n_agree=8, n_shadow_only=2,
             n_live_only=0)])

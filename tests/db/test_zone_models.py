@@ -7,13 +7,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Stage
+from bearwatch.records import ShadowCount, Stage
 from db import ConflictError, NotFoundError
 from db.audit import recent
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.model_versions import ModelVersionInfo, register_version
 from db.zone_models import (
-    ShadowCounts,
     add_shadow_counts,
     assign_shadow,
     promote_model,
@@ -115,8 +114,8 @@ def test_promote_model_without_shadow_conflict(sessions: sessionmaker[Session]) 
         promote_model(s, "z1", actor="ann", reason="go", now=T0)
 
 
-def _counts(cam: str, zone: str, hour: datetime, night: bool, n: int, s_only: int) -> ShadowCounts:
-    return ShadowCounts(camera_id=cam, zone_id=zone, model_version="bw-a", hour=hour,
+def _counts(cam: str, zone: str, hour: datetime, night: bool, n: int, s_only: int) -> ShadowCount:
+    return ShadowCount(camera_id=cam, zone_id=zone, model_version="bw-a", hour=hour,
                         is_night=night, n_frames=n, n_above_threshold=s_only, n_agree=n - s_only,
                         n_shadow_only=s_only, n_live_only=0)
 
