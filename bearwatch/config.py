@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bearwatch.errors import ConfigError
 from bearwatch.records import Stage
@@ -175,6 +175,41 @@ class IngestConfig(Section):
         return self
 
 
+class ProposalConfig(Section):
+    """Regions scored besides the whole frame, so a bear of a few dozen px is seen at a scale
+    the model can read (issue 7); p_bear is the highest of the whole frame and its regions."""
+
+    motion_regions: int = Field(
+        4, ge=0, le=64,
+        description="Moving regions of a stream frame scored besides the whole frame, largest "
+        "first; 0 = the whole frame only.",
+    )
+    context: float = Field(
+        4.0, ge=1, le=16,
+        description="A moving region is scored as a square crop this many times its longer "
+        "side (training crops show bears at 4 and 8 times their size).",
+    )
+    min_crop_px: int = Field(
+        96, ge=16, le=4096, description="Smallest side of a moving region's crop, px."
+    )
+    tile_fractions: list[float] = Field(
+        default_factory=lambda: [0.5, 1 / 3, 1 / 6], max_length=6,
+        description="Stills (camera-trap photos and uploads in a folder) are also scored as "
+        "overlapping square tiles of these fractions of the shorter side; [] = the whole frame only.",
+    )
+    tile_overlap: float = Field(
+        0.33, ge=0, lt=1, description="Share of a tile that overlaps its neighbour."
+    )
+
+    @field_validator("tile_fractions")
+    @classmethod
+    def _fractions(cls, value: list[float]) -> list[float]:
+        bad = [f for f in value if not 0 < f <= 1]
+        if bad:
+            raise ValueError(f"tile fractions must be within (0, 1], got {bad}")
+        return value
+
+
 class DetectorConfig(Section):
     model: str = Field(
         "builtin",
@@ -229,6 +264,7 @@ class DetectorConfig(Section):
     drift_min_frames: int = Field(
         200, ge=1, description="Fewer frames in the window: drift is not assessed (too noisy)."
     )
+    proposals: ProposalConfig = Field(default_factory=ProposalConfig)
 
     @model_validator(mode="after")
     def _k_of_n(self) -> DetectorConfig:

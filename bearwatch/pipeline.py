@@ -40,6 +40,7 @@ from detector import (
     EncounterFrame,
     EncounterRules,
     EncounterTracker,
+    ProposalRules,
     LoopTimings,
     Model,
     ScoreAggregate,
@@ -211,7 +212,15 @@ def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink
                                             throughput_log_s=d.throughput_log_s),
                         queue_depth=feed.qsize,
                         queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras),
-                        on_scored=on_scored, shadow=shadow)
+                        on_scored=on_scored, shadow=shadow, proposals=proposal_rules(config))
+
+
+def proposal_rules(config: BearwatchConfig) -> ProposalRules:
+    """The detector's region proposals as configured (`detector.proposals`)."""
+    p = config.detector.proposals
+    return ProposalRules(motion_regions=p.motion_regions, context=p.context,
+                         min_crop_px=p.min_crop_px, tile_fractions=tuple(p.tile_fractions),
+                         tile_overlap=p.tile_overlap)
 
 
 class Pipeline:

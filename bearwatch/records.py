@@ -80,6 +80,17 @@ def _require_unit(name: str, value: float) -> None:
         raise ValueError(f"{name} must be within 0..1, got {value!r}")
 
 
+Box = tuple[int, int, int, int]
+"""A rectangle of a frame's image: x, y (top-left), width, height, px."""
+
+
+def _require_box(name: str, box: Box, width: int, height: int) -> None:
+    x, y, w, h = box
+    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
+        raise ValueError(f"{name} {box} must be a non-empty (x, y, w, h) inside the "
+                         f"{width}x{height} image")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Frame:
     """One sampled camera frame with its quality flags.
@@ -91,6 +102,10 @@ class Frame:
         mean_luma: mean Rec.601 luma, 0..255.
         motion_score: share of pixels that changed against the running background, 0..1.
         source_ref: where the frame came from (file path, URL), for snapshots and audits.
+        regions: where the running background saw something move (boxes of `image`, largest
+            first): the detector also scores these, so a far animal is seen at its own scale.
+        is_still: a single photo (a camera trap's or an upload, dropped in a folder), not a
+            stream frame: no background to compare against, so the detector tiles it instead.
     """
 
     camera_id: str
@@ -105,6 +120,8 @@ class Frame:
     is_low_res: bool
     motion_score: float
     source_ref: str = ""
+    regions: tuple[Box, ...] = ()
+    is_still: bool = False
 
     def __post_init__(self) -> None:
         _require_utc("Frame.captured_at", self.captured_at)
@@ -119,6 +136,9 @@ class Frame:
         _require_unit("Frame.motion_score", self.motion_score)
         if self.seq < 0:
             raise ValueError(f"Frame.seq must be >= 0, got {self.seq}")
+        for box in self.regions:
+            _require_box(f"Frame.regions of camera {self.camera_id!r}:", box, img.shape[1],
+                         img.shape[0])
 
     @property
     def width(self) -> int:
@@ -134,9 +154,12 @@ class Detection:
     """The model's score for one frame.
 
     Attributes:
-        p_bear: probability that a bear is in the frame, 0..1.
+        p_bear: probability that a bear is in the frame, 0..1: the highest of the whole frame
+            and its proposed regions.
         inference_ms: forward time of the batch this frame was in, ms.
         batch_size: how many frames shared that forward pass.
+        region: the proposed region that gave `p_bear` (None: the whole frame), shown on
+            the alert snapshot so a reviewer finds a 30-px bear.
     """
 
     frame: Frame
@@ -144,6 +167,7 @@ class Detection:
     model_version: str
     inference_ms: float
     batch_size: int
+    region: Box | None = None
 
     def __post_init__(self) -> None:
         _require_unit("Detection.p_bear", self.p_bear)

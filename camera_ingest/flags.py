@@ -14,6 +14,10 @@ from camera_ingest.motion import MotionDetector, MotionGate
 from camera_ingest.quality import downscale, image_stats, is_infrared, is_low_res, is_night
 from camera_ingest.source import RawFrame
 
+# Moving regions handed on per frame, largest first; the detector scores as many as its
+# `proposals.motion_regions` setting asks (at most 64).
+MAX_REGIONS = 64
+
 
 @dataclass(frozen=True, slots=True)
 class Processed:
@@ -47,10 +51,13 @@ class FrameFlagger:
                                        longitude=self.camera.longitude, luma=stats.mean_luma,
                                        infrared=infrared, night_luma_max=cfg.night_luma_max)
         score = self.motion.score(stats.grey)
+        h, w = image.shape[:2]
+        # A still has no background of its own (the detector tiles it instead).
+        regions = () if raw.is_still else self.motion.regions(w, h, limit=MAX_REGIONS)
         frame = Frame(camera_id=self.camera.id, zone_id=self.camera.zone,
                       captured_at=raw.captured_at, seq=self.seq, image=image,
                       mean_luma=stats.mean_luma, is_night=night, night_source=night_source,
                       is_infrared=infrared, is_low_res=low_res, motion_score=score,
-                      source_ref=raw.source_ref)
+                      source_ref=raw.source_ref, regions=regions, is_still=raw.is_still)
         self.seq += 1
         return Processed(frame, self.gate.admit(score, now))

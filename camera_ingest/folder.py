@@ -210,7 +210,7 @@ class FolderSource:
                 self.processed.done(name)
                 raise CorruptFrameError(str(path), "not a decodable image")
             self.processed.take(name)
-            return RawFrame(opts.utc(seconds), to_rgb(bgr, str(path)), str(path))
+            return RawFrame(opts.utc(seconds), to_rgb(bgr, str(path)), str(path), is_still=True)
         if not opts.realtime:
             opts.sleep(opts.interval_s)  # nothing new: do not spin on the folder
         return None

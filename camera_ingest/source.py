@@ -33,11 +33,14 @@ class RawFrame(NamedTuple):
         captured_at: UTC time of capture (tz-aware).
         image: HxWx3 uint8 RGB at the camera's resolution.
         source_ref: where it came from (file path and frame index, URL, device), for audits.
+        is_still: a single photo (an image file dropped in a folder by a camera trap or an
+            upload), not one of a camera's regular frames: it has no background to compare.
     """
 
     captured_at: datetime
     image: np.ndarray
     source_ref: str
+    is_still: bool = False
 
 
 @runtime_checkable

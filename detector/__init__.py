@@ -8,6 +8,8 @@ Public surface (everything else is internal):
   `AlertUpdate`, `EncounterFrame`, `AuditSample`, `ScoreAggregate`, `AuditSampler`,
   `SnapshotStore`, `AlertSpool`;
 - shadow models (issue 7): `ShadowSetup`, `ShadowScorer`, `ShadowCount`;
+- region proposals for small, far bears (issue 7): `ProposalRules`, `WHOLE_FRAME_ONLY`,
+  `RegionScore`, `score_with_regions`, `score_images_with_regions`, `tiles`, `square_around`;
 - the loop: `DetectorLoop`, `LoopTimings`; its benchmark: `run_benchmark`, `BenchOptions`,
   `BenchWiring`, `BenchResult`;
 - evaluation: `EvalReport` (with `Figures`, `ThresholdPoint`, `Mistake`), `LabelledImage`,
@@ -69,6 +71,15 @@ from detector.events import EncounterRules, EncounterTracker, StageOf
 from detector.loader import load_model, sha256_of
 from detector.model import Model, TorchClassifier
 from detector.preprocess import InputSpec
+from detector.proposals import (
+    WHOLE_FRAME_ONLY,
+    ProposalRules,
+    RegionScore,
+    score_images_with_regions,
+    score_with_regions,
+    square_around,
+    tiles,
+)
 from detector.service import DetectorLoop, LoopTimings
 from detector.shadow import ShadowScorer, ShadowSetup
 from detector.sink import (
@@ -109,6 +120,8 @@ __all__ = [
     "EvalReport", "Figures", "LabelledImage", "Mistake", "ThresholdPoint", "evaluate",
     "evaluate_folder", "load_labelled_set", "score_set",
     "BenchOptions", "BenchResult", "BenchWiring", "run_benchmark",
+    "WHOLE_FRAME_ONLY", "ProposalRules", "RegionScore", "score_images_with_regions",
+    "score_with_regions", "square_around", "tiles",
     "BUILTIN_VERSION", "LITE0_SPEC", "AlertSink", "AlertSpool", "AlertUpdate", "AuditSample",
     "AuditSampler", "Batch", "BatchStats", "Batcher", "BatcherCounters", "BearOrNot",
     "DetectorError", "DetectorLoop", "DeviceError", "EncounterFrame", "EncounterRules",

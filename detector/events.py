@@ -155,7 +155,7 @@ class EncounterTracker:
                 return AlertUpdate(alert=st.alert, frames=tuple(frames), opened=False)
         best = max(hits, key=lambda d: d.p_bear)
         alert_id = self.new_id()
-        path = self.snapshots.alert_snapshot(best.frame, alert_id)
+        path = self.snapshots.alert_snapshot(best.frame, alert_id, best.region)
         st.alert = Alert(
             camera_id=f0.camera_id, zone_id=f0.zone_id, first_seen=f0.captured_at,
             last_seen=max(d.frame.captured_at for d in hits), peak_p_bear=best.p_bear,
@@ -171,7 +171,8 @@ class EncounterTracker:
         assert a is not None
         frame = det.frame
         better = det.p_bear > a.peak_p_bear
-        path = self.snapshots.alert_snapshot(frame, a.id) if better else a.snapshot_path
+        path = (self.snapshots.alert_snapshot(frame, a.id, det.region) if better
+                else a.snapshot_path)
         st.alert = replace(
             a, last_seen=max(a.last_seen, frame.captured_at), n_frames=a.n_frames + 1,
             peak_p_bear=max(a.peak_p_bear, det.p_bear), snapshot_path=path,

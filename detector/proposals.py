@@ -1,9 +1,12 @@
-"""Region proposals for small, far bears in still frames: multi-scale overlapping tiles.
+"""Region proposals for small, far bears: regions of a frame scored besides the whole frame.
 
-A 30-px bear in a 2048-px frame is about 3 px at the model's 224-px input: invisible. Scoring
-tiles of 1/2 and 1/4 of the frame as well shows it at 4–8× the size. p_bear of the frame is
-the maximum over the whole frame and its tiles; the best region is kept for the snapshot.
-Not yet wired into the detector loop (see the issue 7 notes); used by the proposals benchmark.
+A 30-px bear in a 2048-px frame is about 3 px at the model's 160–224-px input: invisible.
+Stream frames bring the regions where the ingest background model saw motion (`Frame.regions`);
+each is scored as a square crop with context around it. Stills (camera traps, polled
+snapshots: `Frame.is_still`) have no background, so they are scored as overlapping square tiles
+at a few scales. All crops of a batch go through the model in the same forward passes as the
+whole frames; `p_bear` of a frame is the highest of the whole frame and its regions, and the
+region that gave it is kept for the alert snapshot.
 """
 
 from __future__ import annotations
@@ -13,12 +16,51 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Box = tuple[int, int, int, int]  # x, y, w, h px
-DEFAULT_FRACTIONS = (0.5, 0.25)
+from bearwatch.records import Box, Frame
+from detector.model import Model
+
+DEFAULT_FRACTIONS = (0.5, 1 / 3, 1 / 6)
+# Crops per forward pass: bounds the memory of one still's ~130 tiles on a small machine.
+CHUNK = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalRules:
+    """Which regions are scored (config `detector.proposals`).
+
+    Attributes:
+        motion_regions: moving regions of a stream frame scored, largest first (0 = none).
+        context: a moving region's crop side / its longer side.
+        min_crop_px: smallest crop side of a moving region, px.
+        tile_fractions: tile sides of a still, as fractions of its shorter side (() = none).
+        tile_overlap: share of a tile overlapping its neighbour, 0..1.
+    """
+
+    motion_regions: int = 4
+    context: float = 4.0
+    min_crop_px: int = 96
+    tile_fractions: tuple[float, ...] = DEFAULT_FRACTIONS
+    tile_overlap: float = 0.33
+
+    def regions(self, frame: Frame) -> list[Box]:
+        """The regions of `frame` to score besides the whole frame."""
+        if frame.is_still:
+            return tiles(frame.width, frame.height, fractions=self.tile_fractions,
+                         overlap=self.tile_overlap) if self.tile_fractions else []
+        out: list[Box] = []
+        for box in frame.regions[:self.motion_regions]:
+            crop = square_around(box, frame.width, frame.height, context=self.context,
+                                 min_side=self.min_crop_px)
+            if crop not in out:
+                out.append(crop)
+        return out
+
+
+WHOLE_FRAME_ONLY = ProposalRules(motion_regions=0, tile_fractions=())
 
 
 def tiles(width: int, height: int, *, fractions: Sequence[float] = DEFAULT_FRACTIONS,
-          overlap: float = 0.25) -> list[Box]:
+          overlap: float = 0.33) -> list[Box]:
     """Square tiles covering the frame at each fraction of its shorter side, overlapping by
     `overlap` of a tile so a bear on a seam is whole in one of them.
 
@@ -44,6 +86,16 @@ def tiles(width: int, height: int, *, fractions: Sequence[float] = DEFAULT_FRACT
     return out
 
 
+def square_around(box: Box, width: int, height: int, *, context: float, min_side: int) -> Box:
+    """A square crop centred on `box`, `context` times its longer side (at least `min_side`),
+    shifted to lie inside the width x height frame (and no larger than its shorter side)."""
+    x, y, w, h = box
+    side = int(min(max(min_side, context * max(w, h)), width, height))
+    left = min(max(0, x + w // 2 - side // 2), width - side)
+    top = min(max(0, y + h // 2 - side // 2), height - side)
+    return left, top, side, side
+
+
 @dataclass(frozen=True, slots=True)
 class RegionScore:
     """p_bear of a frame as the max over the whole frame and its regions (0..1), and the
@@ -62,3 +114,32 @@ def best_region(whole: float, regions: Sequence[Box], scores: np.ndarray) -> Reg
         return RegionScore(p_bear=float(whole), region=None, n_regions=len(regions))
     i = int(np.argmax(scores))
     return RegionScore(p_bear=float(scores[i]), region=regions[i], n_regions=len(regions))
+
+
+def score_images_with_regions(model: Model, images: Sequence[np.ndarray],
+                              regions: Sequence[Sequence[Box]]) -> list[RegionScore]:
+    """Score whole images and their regions together (`regions[i]` are boxes of `images[i]`)."""
+    if len(images) != len(regions):
+        raise ValueError(f"{len(images)} images but {len(regions)} region lists")
+    crops: list[np.ndarray] = list(images)
+    for image, boxes in zip(images, regions):
+        crops.extend(image[y:y + h, x:x + w] for x, y, w, h in boxes)
+    scores = np.concatenate([model.score_images(crops[i:i + CHUNK])
+                             for i in range(0, len(crops), CHUNK)]) if crops else np.zeros(0)
+    out: list[RegionScore] = []
+    at = len(images)
+    for i, boxes in enumerate(regions):
+        out.append(best_region(float(scores[i]), boxes, scores[at:at + len(boxes)]))
+        at += len(boxes)
+    return out
+
+
+def score_with_regions(model: Model, frames: Sequence[Frame],
+                       rules: ProposalRules) -> list[RegionScore]:
+    """Score each frame and the regions `rules` propose for it, in shared forward passes
+    (frames without regions: one plain `model.score` pass)."""
+    regions = [rules.regions(f) for f in frames]
+    if not any(regions):
+        return [RegionScore(p_bear=float(p), region=None, n_regions=0)
+                for p in model.score(frames)]
+    return score_images_with_regions(model, [f.image for f in frames], regions)

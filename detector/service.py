@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+import numpy as np
+
 from bearwatch.records import Detection, Frame, utc_now
 from detector.aggregates import ScoreAggregator
 from detector.audit import AuditSampler
@@ -20,6 +22,7 @@ from detector.batcher import Batch, Batcher, BatchStats
 from detector.errors import SinkUnavailable
 from detector.events import EncounterTracker
 from detector.model import Model
+from detector.proposals import WHOLE_FRAME_ONLY, ProposalRules, score_with_regions
 from detector.shadow import ShadowScorer, ShadowSetup
 from detector.sink import AlertSink, AlertUpdate, AuditSample
 from detector.snapshots import SnapshotStore
@@ -75,6 +78,8 @@ class DetectorLoop:
         shadow: a shadow model and the zones that run it; it scores their frames after the
             live model and its counts go to `sink.shadow_counts` — it never feeds the
             tracker, so it raises no alert.
+        proposals: the regions scored besides each whole frame (moving regions, tiles of
+            stills); the live and the shadow model both use them.
     """
 
     def __init__(self, batcher: Batcher, model: Model, tracker: EncounterTracker,
@@ -86,7 +91,8 @@ class DetectorLoop:
                  queue_depth: Callable[[], int] = lambda: 0,
                  queue_drops: Callable[[], int] = lambda: 0,
                  on_scored: Callable[[Sequence[Frame]], None] | None = None,
-                 shadow: ShadowSetup | None = None) -> None:
+                 shadow: ShadowSetup | None = None,
+                 proposals: ProposalRules = WHOLE_FRAME_ONLY) -> None:
         self.batcher = batcher
         self.model = model
         self.tracker = tracker
@@ -100,7 +106,8 @@ class DetectorLoop:
         self.queue_drops = queue_drops
         self.on_scored = on_scored
         self.aggregator = ScoreAggregator()
-        self.shadow = ShadowScorer(shadow) if shadow is not None else None
+        self.proposals = proposals
+        self.shadow = ShadowScorer(shadow, proposals) if shadow is not None else None
         self.stats = Throughput(window_started=monotonic())
         self.batch_log: list[BatchStats] = []
         self._last_flush = monotonic()
@@ -125,14 +132,15 @@ class DetectorLoop:
     def process(self, batch: Batch) -> BatchStats:
         """Score one batch and act on every frame of it."""
         t0 = time.perf_counter()
-        scores = self.model.score(batch.frames)
+        scored = score_with_regions(self.model, batch.frames, self.proposals)
         forward_ms = (time.perf_counter() - t0) * 1000.0
         stats = BatchStats(size=len(batch.frames), wait_ms=batch.wait_ms, forward_ms=forward_ms)
         self._record(stats)
+        scores = np.array([s.p_bear for s in scored], dtype=np.float32)
         pending: dict[object, AlertUpdate] = {}
-        for frame, p in zip(batch.frames, scores, strict=True):
-            det = Detection(frame=frame, p_bear=float(p), model_version=self.model.version,
-                            inference_ms=forward_ms, batch_size=stats.size)
+        for frame, s in zip(batch.frames, scored, strict=True):
+            det = Detection(frame=frame, p_bear=s.p_bear, model_version=self.model.version,
+                            inference_ms=forward_ms, batch_size=stats.size, region=s.region)
             threshold = self.tracker.rules.threshold(frame.zone_id)
             self.aggregator.add(det, above_threshold=det.p_bear >= threshold)
             update = self.tracker.observe(det)

@@ -14,6 +14,7 @@ import numpy as np
 from bearwatch.records import Frame
 from detector.aggregates import hour_of
 from detector.model import Model
+from detector.proposals import WHOLE_FRAME_ONLY, ProposalRules, score_with_regions
 from detector.sink import ShadowCount
 
 log = logging.getLogger("detector")
@@ -32,10 +33,13 @@ class ShadowSetup:
 
 
 class ShadowScorer:
-    """Scores frames of the shadow zones with the shadow model and counts the comparison."""
+    """Scores frames of the shadow zones with the shadow model and counts the comparison.
+    The shadow sees the same regions as the live model, so the two are compared like for
+    like."""
 
-    def __init__(self, setup: ShadowSetup) -> None:
+    def __init__(self, setup: ShadowSetup, proposals: ProposalRules = WHOLE_FRAME_ONLY) -> None:
         self.model = setup.model
+        self.proposals = proposals
         self.zones = setup.zones
         self.failures = 0
         self._acc: dict[_Key, list[int]] = {}
@@ -51,7 +55,8 @@ class ShadowScorer:
         if not picked:
             return 0
         try:
-            shadow = self.model.score([frames[i] for i in picked])
+            shadow = [s.p_bear for s in score_with_regions(
+                self.model, [frames[i] for i in picked], self.proposals)]
         except Exception as exc:  # any model failure: the shadow is optional, the live loop is not
             self.failures += 1
             log.warning("shadow model failed; its frames are not counted", extra={

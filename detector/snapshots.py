@@ -10,9 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bearwatch.records import Frame
+from bearwatch.records import Box, Frame
 
 JPEG_QUALITY = 90
+MARK_RGB = (255, 200, 0)
+# The enlarged region takes this share of the snapshot's height, in its top-right corner.
+INSET_SHARE = 0.4
 
 
 def write_jpeg(path: Path, rgb: np.ndarray) -> Path:
@@ -42,12 +45,32 @@ class SnapshotStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def alert_snapshot(self, frame: Frame, alert_id: uuid.UUID) -> str:
-        """Write (or replace, on a better frame) the alert's snapshot; returns its path."""
+    def alert_snapshot(self, frame: Frame, alert_id: uuid.UUID, region: Box | None = None) -> str:
+        """Write (or replace, on a better frame) the alert's snapshot; returns its path. The
+        region that scored highest is outlined and shown enlarged, so a reviewer finds a bear
+        of a few dozen px in a large frame."""
         path = self.root / frame.camera_id / f"{alert_id}.jpg"
-        return str(write_jpeg(path, frame.image))
+        image = frame.image if region is None else mark_region(frame.image, region)
+        return str(write_jpeg(path, image))
 
     def audit_image(self, frame: Frame) -> str:
         stamp = frame.captured_at.strftime("%Y%m%dT%H%M%S%f")
         path = self.root / "audit" / frame.camera_id / f"{stamp}-{frame.seq}.jpg"
         return str(write_jpeg(path, frame.image))
+
+
+def mark_region(rgb: np.ndarray, region: Box) -> np.ndarray:
+    """A copy of `rgb` with `region` outlined and an enlarged copy of it in the top-right
+    corner (outlined too), unless the region already fills most of the frame."""
+    out = rgb.copy()
+    h, w = out.shape[:2]
+    x, y, rw, rh = region
+    thick = max(2, round(min(h, w) / 300))
+    inset_side = int(h * INSET_SHARE)
+    if max(rw, rh) < inset_side and inset_side < w // 2:
+        zoom = cv2.resize(rgb[y:y + rh, x:x + rw], (inset_side, inset_side),
+                          interpolation=cv2.INTER_CUBIC)
+        out[:inset_side, w - inset_side:] = zoom
+        cv2.rectangle(out, (w - inset_side, 0), (w - 1, inset_side - 1), MARK_RGB, thick)
+    cv2.rectangle(out, (x, y), (x + rw - 1, y + rh - 1), MARK_RGB, thick)
+    return out
