@@ -27,8 +27,9 @@ SEQUENCE_MAX_GAP = 2
 _BURST_SUFFIX = re.compile(r"\s*\(\d+\)$")
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<num>\d+)$")
 # A boxed bear is cropped with this much context (crop side / bear's longer side), and never
-# smaller than CROP_MIN px: the model sees it at the scale a region proposal would show it.
-CROP_CONTEXT = 4
+# smaller than CROP_MIN px: the model sees it at the scales region proposals show it (a tile
+# of `detector.proposals` holds a 20–100 px bear at about 3–10 times its size).
+CROP_CONTEXTS = (4, 8)
 CROP_MIN = 128
 
 Box = tuple[int, int, int, int]  # x, y, w, h in pixels of the stored image
@@ -125,10 +126,10 @@ def read_boxes(path: Path) -> dict[str, list[Box]]:
     return boxes
 
 
-def _square_around(box: Box, size: tuple[int, int]) -> Box:
+def _square_around(box: Box, size: tuple[int, int], context: int) -> Box:
     x, y, w, h = box
     width, height = size
-    side = min(max(CROP_MIN, CROP_CONTEXT * max(w, h)), width, height)
+    side = min(max(CROP_MIN, context * max(w, h)), width, height)
     left = min(max(0, x + w // 2 - side // 2), width - side)
     top = min(max(0, y + h // 2 - side // 2), height - side)
     return left, top, side, side
@@ -154,11 +155,12 @@ def _background(crops: Sequence[Box], boxes: Sequence[Box], size: tuple[int, int
     return free[int(hashlib.sha1(key.encode()).hexdigest(), 16) % len(free)]
 
 
-def with_box_crops(items: Sequence[TrainItem], boxes: dict[str, list[Box]]) -> list[TrainItem]:
-    """Replace each boxed frame by crops: one around each bear (label `bear`) and one of
-    background from the same frame (label `no_bear`), both in the frame's group. A far bear
-    of 30 px in a 2048-px frame is invisible at the training size; the whole frame labelled
-    `bear` would teach the scene, not the animal."""
+def with_box_crops(items: Sequence[TrainItem], boxes: dict[str, list[Box]], *,
+                   contexts: Sequence[int] = CROP_CONTEXTS) -> list[TrainItem]:
+    """Replace each boxed frame by crops: at each context scale, one around each bear (label
+    `bear`) and one of background of the same size from the same frame (label `no_bear`), all
+    in the frame's group. A far bear of 30 px in a 2048-px frame is invisible at the training
+    size; the whole frame labelled `bear` would teach the scene, not the animal."""
     out: list[TrainItem] = []
     for it in items:
         frame_boxes = boxes.get(it.ref)
@@ -167,14 +169,17 @@ def with_box_crops(items: Sequence[TrainItem], boxes: dict[str, list[Box]]) -> l
             continue
         with Image.open(it.path) as im:
             size = im.size
-        crops = [_square_around(b, size) for b in frame_boxes]
-        for k, crop in enumerate(crops):
-            out.append(TrainItem(path=it.path, label="bear", light=it.light, group=it.group,
-                                 source=it.source, ref=f"{it.ref}#bear{k}", crop=crop))
-        bg = _background(crops, frame_boxes, size, it.ref)
-        if bg is not None:
-            out.append(TrainItem(path=it.path, label="no_bear", light=it.light, group=it.group,
-                                 source=it.source, ref=f"{it.ref}#background", crop=bg))
+        for context in contexts:
+            crops = [_square_around(b, size, context) for b in frame_boxes]
+            for k, crop in enumerate(crops):
+                out.append(TrainItem(path=it.path, label="bear", light=it.light, group=it.group,
+                                     source=it.source, ref=f"{it.ref}#bear{k}x{context}",
+                                     crop=crop))
+            bg = _background(crops, frame_boxes, size, f"{it.ref}x{context}")
+            if bg is not None:
+                out.append(TrainItem(path=it.path, label="no_bear", light=it.light,
+                                     group=it.group, source=it.source,
+                                     ref=f"{it.ref}#background x{context}", crop=bg))
     return out
 
 

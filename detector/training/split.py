@@ -27,11 +27,13 @@ class Split:
 
 
 def group_split(items: Sequence[TrainItem], *, valid_pct: float = 0.2, seed: int = 42) -> Split:
-    """Put about `valid_pct` of each stratum (label × light) into validation, whole groups
-    at a time, chosen by a generator seeded with `seed` (same items + seed → same split).
+    """Put about `valid_pct` of each stratum (label × light × whole image or crop) into
+    validation, whole groups at a time, chosen by a generator seeded with `seed` (same items +
+    seed → same split).
 
-    A group's stratum is its most common (label, light). Every stratum that has a group gets
-    at least one validation group, so rare cases (a night bear) are measured, not only trained.
+    A group's stratum is its most common (label, light, is-crop). Every stratum that has a
+    group gets at least one validation group, so rare cases (a night bear, the small far bears
+    of a trail camera, which come as crops) are measured, not only trained.
 
     Raises:
         TrainingError: `valid_pct` is outside (0, 1), or there are too few groups to split.
@@ -44,9 +46,9 @@ def group_split(items: Sequence[TrainItem], *, valid_pct: float = 0.2, seed: int
     if len(members) < 2:
         raise TrainingError(f"{len(items)} item(s) in {len(members)} group(s): at least two "
                             "groups are needed to hold one out; add more labelled images")
-    strata: dict[tuple[str, str], list[str]] = {}
+    strata: dict[tuple[str, str, bool], list[str]] = {}
     for group, idx in sorted(members.items()):
-        pairs = [(items[i].label, items[i].light) for i in idx]
+        pairs = [(items[i].label, items[i].light, items[i].crop is not None) for i in idx]
         strata.setdefault(max(sorted(set(pairs)), key=pairs.count), []).append(group)
     rng = np.random.default_rng(seed)
     valid_groups: set[str] = set()

@@ -10,7 +10,7 @@ from PIL import Image
 
 from detector import TrainingError, group_split
 from detector.training.items import (
-    CROP_CONTEXT,
+    CROP_CONTEXTS,
     TrainItem,
     _Raw,
     assign_groups,
@@ -103,17 +103,36 @@ def test_with_box_crops_bear_crop_holds_box_background_avoids_it(tmp_path: Path)
     whole = TrainItem(path=frame, label="bear", light="day", group="g1", source="manifest",
                       ref="cam_0001.jpg")
     box = (1500, 900, 40, 62)
-    bear, background = with_box_crops([whole], {"cam_0001.jpg": [box]})
+    crops = with_box_crops([whole], {"cam_0001.jpg": [box]})
 
-    assert (bear.label, background.label) == ("bear", "no_bear")
-    assert bear.group == background.group == "g1"  # same frame, same side of the split
-    assert bear.crop is not None and background.crop is not None
-    x, y, side, _ = bear.crop
-    assert side == CROP_CONTEXT * 62
-    assert x <= box[0] and box[0] + box[2] <= x + side and y <= box[1] <= box[1] + box[3] <= y + side
-    bx, by, bside, _ = background.crop
-    assert bside == side and (bx + bside <= box[0] or box[0] + box[2] <= bx
-                              or by + bside <= box[1] or box[1] + box[3] <= by)
+    assert [c.label for c in crops] == ["bear", "no_bear"] * len(CROP_CONTEXTS)
+    assert {c.group for c in crops} == {"g1"}  # same frame, same side of the split
+    for context, (bear, background) in zip(CROP_CONTEXTS, zip(crops[::2], crops[1::2])):
+        assert bear.crop is not None and background.crop is not None
+        x, y, side, _ = bear.crop
+        assert side == context * 62  # the bear at each scale a region proposal shows it
+        assert x <= box[0] and box[0] + box[2] <= x + side
+        assert y <= box[1] <= box[1] + box[3] <= y + side
+        bx, by, bside, _ = background.crop
+        assert bside == side and (bx + bside <= box[0] or box[0] + box[2] <= bx
+                                  or by + bside <= box[1] or box[1] + box[3] <= by)
+
+
+def test_split_holds_out_a_boxed_sequence_though_whole_photos_dominate() -> None:
+    """Crops of a trail camera's small bears are their own stratum: one sequence of them is
+    always held out, so the figures measure far bears, not only web photos."""
+    whole = [TrainItem(path=Path(f"/w{i}.jpg"), label="bear", light="day", group=f"web{i}",
+                       source="manifest", ref=f"w{i}") for i in range(100)]
+    boxed = [TrainItem(path=Path(f"/c{s}_{i}.jpg"), label=label, light="day", group=f"seq{s}",
+                       source="manifest", ref=f"c{s}_{i}{label}", crop=(0, 0, 128, 128))
+             for s, n in ((0, 8), (1, 30)) for i in range(n) for label in ("bear", "no_bear")]
+    items = whole + boxed + [TrainItem(path=Path(f"/n{i}.jpg"), label="no_bear", light="day",
+                                       group=f"n{i}", source="manifest", ref=f"n{i}")
+                             for i in range(50)]
+    for seed in range(5):
+        split = group_split(items, seed=seed)
+        held = {items[i].group for i in split.valid}
+        assert "seq0" in held and "seq1" not in held  # 30 frames would overshoot the share
 
 
 def test_read_boxes_bad_row_clear_error(tmp_path: Path) -> None:
