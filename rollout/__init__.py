@@ -11,6 +11,9 @@ Public surface (everything else is private to the package):
 - drift:   `camera_drift`, `CameraDriftStatus`, `DriftSettings`, `by_camera`, `by_zone`
            (each camera's domain-shift status; the `drift` gate)
 - controller: `Controller`, `ControllerSettings`, `evaluate`, `queue_zone_status`
+- model versions: `decide_model`, `evaluate_models`, `ModelDecision`, `ModelEvidence`,
+  `ModelGateName`, `ModelGateResult`, `ModelReason`, `ShadowFigures`; for the pages
+  `shadow_report`, `ZoneShadowReport`, `model_overview`, `ZoneModelOverview`
 - notifications: `OutboxDispatcher`, `RetryPolicy`, `MqttNotifier`, `WebhookNotifier`,
   `AppriseNotifier`, `sign`
 - simulation: `Scenario` (+ `Traffic`, `Outage`, `SimZone`), `simulate`, `SimulationResult`
@@ -53,6 +56,20 @@ from rollout.notifiers import (
     WebhookNotifier,
     sign,
 )
+from rollout.model_promotion import (
+    ModelDecision,
+    ModelEvidence,
+    ModelGateName,
+    ModelGateResult,
+    ModelReason,
+    ShadowFigures,
+    ZoneModelOverview,
+    ZoneShadowReport,
+    decide_model,
+    evaluate_models,
+    model_overview,
+    shadow_report,
+)
 from rollout.overview import ZoneOverview, zone_overview
 from rollout.routing import (
     RouteReason,
@@ -89,6 +106,11 @@ __all__ = [
     "GateStatus",
     "GroupRates",
     "IllegalTransition",
+    "ModelDecision",
+    "ModelEvidence",
+    "ModelGateName",
+    "ModelGateResult",
+    "ModelReason",
     "MqttNotifier",
     "MqttSettings",
     "Notifier",
@@ -107,6 +129,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "Scenario",
     "ScenarioError",
+    "ShadowFigures",
     "SimZone",
     "SimulationResult",
     "Stage",
@@ -114,7 +137,9 @@ __all__ = [
     "TimelineEntry",
     "Traffic",
     "WebhookNotifier",
+    "ZoneModelOverview",
     "ZoneOverview",
+    "ZoneShadowReport",
     "ZoneSnapshot",
     "allowed_actions",
     "by_camera",
@@ -123,10 +148,13 @@ __all__ = [
     "change_stage",
     "compute_rates",
     "decide",
+    "decide_model",
     "evaluate",
     "evaluate_drift",
     "evaluate_gates",
+    "evaluate_models",
     "hourly_volume",
+    "model_overview",
     "on_verdict",
     "queue_zone_status",
     "rates_for",
@@ -134,6 +162,7 @@ __all__ = [
     "route_alert",
     "route_camera_events",
     "score_verdict_matrix",
+    "shadow_report",
     "sign",
     "simulate",
     "warn_now",

@@ -27,6 +27,7 @@ from db.zones import get_zone, last_audit, list_zones, set_controller_state
 from rollout.gates import Decision, DecisionAction, Reason, decide
 from rollout.metrics import rates_for
 from rollout.drift_gate import DriftSettings
+from rollout.model_promotion import evaluate_models
 from rollout.overview import DECISION_ACTION, snapshot, zone_drift, zone_window
 from rollout.routing import RoutingPolicy, notify_admins, zone_status_payload
 from rollout.stages import Action, change_stage
@@ -91,7 +92,9 @@ def _apply(session: Session, d: Decision, rates_fig: dict[str, object], *, now: 
 
 def evaluate(session: Session, settings: ControllerSettings, *, now: datetime,
              routing: RoutingPolicy) -> list[Decision]:
-    """One controller round over every zone, in the caller's transaction."""
+    """One controller round over every zone, in the caller's transaction: stages, then the
+    shadow model versions (when `rollout.model_promotion.enabled`; their decisions are audited
+    as `controller.model_decision`, not returned here)."""
     decisions = []
     drifts = zone_drift(session, settings.rollout, settings.drift, now=now)
     for z in list_zones(session):
@@ -105,6 +108,11 @@ def evaluate(session: Session, settings: ControllerSettings, *, now: datetime,
         log.info("zone evaluated", extra={"zone_id": zone.id, "stage": zone.stage.value,
                                           "action": d.action.value, "reason": d.reason.value})
         decisions.append(d)
+    for m in evaluate_models(session, settings.rollout.model_promotion, now=now,
+                             routing=routing):
+        log.info("zone model evaluated", extra={
+            "zone_id": m.evidence.zone_id, "model_version": m.evidence.version,
+            "action": m.action.value, "reason": m.reason.value})
     return decisions
 
 
