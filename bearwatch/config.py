@@ -369,6 +369,60 @@ class LoggingConfig(Section):
     format: Literal["json", "text"] = "text"
 
 
+LITE0_ARCHITECTURE = "efficientnet_lite0"
+# torchvision models whose body fastai's vision_learner can cut and give a head, checked by
+# tests/detector/test_training_architectures.py; kept here so the config check needs no torch.
+TORCHVISION_ARCHITECTURES = (
+    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+    "densenet121", "densenet161", "densenet169", "densenet201",
+    "squeezenet1_0", "squeezenet1_1", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn", "alexnet",
+    "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_b1",
+    "efficientnet_b2", "efficientnet_b3", "convnext_tiny", "regnet_y_400mf",
+)
+
+
+class TrainingConfig(Section):
+    """Defaults of `bearwatch train`; its command-line flags override them."""
+
+    architecture: str = Field(
+        LITE0_ARCHITECTURE,
+        description=f"{LITE0_ARCHITECTURE!r} (ImageNet weights ship with the package) or a "
+        "torchvision model trained through fastai's vision_learner: "
+        f"{', '.join(TORCHVISION_ARCHITECTURES)}.",
+    )
+    pretrained: bool = Field(
+        True, description="Start from ImageNet weights. A torchvision model's weights file "
+        "must already be in torch hub's cache (nothing is downloaded); false trains from "
+        "random weights.",
+    )
+    head: Literal["bear_mass", "new"] = Field(
+        "bear_mass", description="bear_mass: start from the built-in Lite0 model's ImageNet "
+        "bear classes (efficientnet_lite0, pretrained only); new: a fresh two-class head.",
+    )
+    epochs: int = Field(3, ge=1, le=1000, description="Epochs with the whole network unfrozen.")
+    freeze_epochs: int = Field(1, ge=0, le=1000, description="Head-only epochs before those.")
+    size: int = Field(160, ge=32, le=1024, description="Training crop side, px.")
+    batch_size: int = Field(16, ge=2, le=4096, description="Images per batch (batch norm: >= 2).")
+    valid_pct: float = Field(0.2, gt=0, lt=1, description="Share held out for validation.")
+
+    @model_validator(mode="after")
+    def _known_architecture(self) -> TrainingConfig:
+        if self.architecture not in (LITE0_ARCHITECTURE, *TORCHVISION_ARCHITECTURES):
+            raise ValueError(
+                f"architecture {self.architecture!r} is not supported; use "
+                f"{LITE0_ARCHITECTURE!r} or a torchvision model name: "
+                f"{', '.join(TORCHVISION_ARCHITECTURES)}"
+            )
+        if self.head == "bear_mass" and (self.architecture != LITE0_ARCHITECTURE
+                                         or not self.pretrained):
+            raise ValueError(
+                f"head 'bear_mass' starts from the pretrained {LITE0_ARCHITECTURE} ImageNet "
+                f"classifier, so it cannot go with architecture {self.architecture!r} and "
+                f"pretrained {str(self.pretrained).lower()}; set head: new"
+            )
+        return self
+
+
 class BearwatchConfig(Section):
     """The root of `config.yaml`."""
 
@@ -382,6 +436,7 @@ class BearwatchConfig(Section):
     notifier: NotifierConfig = NotifierConfig()
     review_ui: ReviewUIConfig = ReviewUIConfig()
     logging: LoggingConfig = LoggingConfig()
+    training: TrainingConfig = TrainingConfig()
 
     @model_validator(mode="after")
     def _references(self) -> BearwatchConfig:
