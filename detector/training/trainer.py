@@ -1,9 +1,11 @@
-"""Fine-tune EfficientNet-Lite0 with fastai on labelled items (DESIGN.md §3).
+"""Fine-tune EfficientNet-Lite0 (or a torchvision backbone through fastai's `vision_learner`)
+with fastai on labelled items (DESIGN.md §3).
 
 DataBlock: images (downscaled copies) → `bear`/`no_bear`; the seeded group split; item
 transform RandomResizedCrop at a small size; batch transforms aug_transforms with strong
-lighting changes plus `RandomInfrared`, then the Lite0 normalisation. `fine_tune` trains the
-new head with the body frozen, then everything with discriminative learning rates.
+lighting changes plus `RandomInfrared`, then the backbone's own normalisation (Lite0's, or
+ImageNet's for torchvision models). `fine_tune` trains the new head with the body frozen, then
+everything with discriminative learning rates.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ from fastai.vision.all import (
     accuracy,
     aug_transforms,
     set_seed,
+    vision_learner,
+)
+
+from bearwatch.config import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES
+from detector.training.architectures import (
+    TORCHVISION_MEAN,
+    TORCHVISION_STD,
+    require_pretrained_weights,
+    vision_arch,
 )
 
 from detector.training.augment import RandomInfrared
@@ -71,6 +82,10 @@ class TrainOptions:
             doubled the false alarms on the held-out photos) and 2e-3 (fastai's default) for
             `new`.
         cache_dir: where downscaled copies live (default: `<out>/.cache`).
+        architecture: `efficientnet_lite0` or a torchvision model name
+            (`bearwatch.config.TORCHVISION_ARCHITECTURES`).
+        pretrained: start from ImageNet weights (a torchvision model's must be in torch
+            hub's cache; nothing is downloaded).
     """
 
     seed: int = 42
@@ -84,6 +99,8 @@ class TrainOptions:
     max_lighting: float = 0.4
     head: str = "bear_mass"
     cache_dir: Path | None = None
+    architecture: str = LITE0_ARCHITECTURE
+    pretrained: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.freeze_epochs < 0:
@@ -95,6 +112,25 @@ class TrainOptions:
             raise TrainingError(f"batch_size must be >= 2 (batch norm), got {self.batch_size}")
         if self.head not in HEADS:
             raise TrainingError(f"head must be one of {HEADS}, got {self.head!r}")
+        if self.architecture not in (LITE0_ARCHITECTURE, *TORCHVISION_ARCHITECTURES):
+            raise TrainingError(
+                f"architecture {self.architecture!r} is not supported; use "
+                f"{LITE0_ARCHITECTURE!r} or a torchvision model name: "
+                f"{', '.join(TORCHVISION_ARCHITECTURES)}")
+        if self.head == "bear_mass" and (self.architecture != LITE0_ARCHITECTURE
+                                         or not self.pretrained):
+            raise TrainingError(
+                f"head 'bear_mass' starts from the pretrained {LITE0_ARCHITECTURE} ImageNet "
+                f"classifier; with architecture {self.architecture!r} and pretrained "
+                f"{self.pretrained} use head 'new'")
+
+    @property
+    def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(mean, std) per channel on 0..1 pixels, the input space the backbone's weights
+        expect (kept without pretrained weights too, so served inputs match either way)."""
+        if self.architecture == LITE0_ARCHITECTURE:
+            return LITE0_MEAN, LITE0_STD
+        return TORCHVISION_MEAN, TORCHVISION_STD
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +170,7 @@ def build_dataloaders(items: Sequence[TrainItem], split: Split, options: TrainOp
             *aug_transforms(max_lighting=options.max_lighting, p_lighting=0.9, max_rotate=5.0,
                             max_warp=0.1),
             RandomInfrared(prob=options.infrared_prob),
-            Normalize.from_stats(LITE0_MEAN, LITE0_STD),
+            Normalize.from_stats(*options.normalisation),
         ],
     )
     # num_workers=0: on two cores worker processes cost more than they save, and the batches
@@ -144,30 +180,45 @@ def build_dataloaders(items: Sequence[TrainItem], split: Split, options: TrainOp
 
 def train(items: Sequence[TrainItem], split: Split, options: TrainOptions, *,
           work_dir: Path) -> TrainResult:
-    """Fine-tune Lite0 on `items[split.train]`, validate on `items[split.valid]`.
+    """Fine-tune the configured backbone on `items[split.train]`, validate on
+    `items[split.valid]`.
 
     Args:
         work_dir: the Learner's path (exports land here) and the default cache parent.
 
     Raises:
-        TrainingError: a side of the split lacks one of the two labels.
+        TrainingError: a side of the split lacks one of the two labels, or a pretrained
+            torchvision backbone's weights file is not in torch hub's cache.
     """
     for side, idx in (("training", split.train), ("validation", split.valid)):
         have = {items[i].label for i in idx}
         if have != set(LABELS):
             raise TrainingError(f"the {side} side has only {sorted(have)}; both 'bear' and "
                                 "'no_bear' examples are needed: add images of the missing label")
+    from_torchvision = options.architecture != LITE0_ARCHITECTURE
+    if from_torchvision and options.pretrained:
+        # Before any data work: a missing file must fail at start, not after caching.
+        require_pretrained_weights(options.architecture)
     started = time.monotonic()
     set_seed(options.seed, reproducible=True)
     dls = build_dataloaders(items, split, options,
                             cache_dir=options.cache_dir or work_dir / ".cache")
-    if options.head == "bear_mass":
-        net, splitter = bear_mass_classifier(), bear_mass_splitter
+    if from_torchvision:
+        # normalize=False: the DataBlock already normalises with this backbone's statistics;
+        # fastai would add them only when pretrained, and serving must see the same input.
+        learner = vision_learner(dls, vision_arch(options.architecture), normalize=False,
+                                 pretrained=options.pretrained, loss_func=CrossEntropyLossFlat(),
+                                 metrics=[accuracy], path=work_dir)
     else:
-        net, splitter = lite0_classifier(len(LABELS)), lite0_splitter
-    learner = Learner(dls, net, loss_func=CrossEntropyLossFlat(), metrics=[accuracy],
-                      splitter=splitter, path=work_dir)
-    log.info("training on %d images, validating on %d (seed %d, %d px, %d+%d epochs)",
+        if options.head == "bear_mass":
+            net, splitter = bear_mass_classifier(), bear_mass_splitter
+        else:
+            net, splitter = (lite0_classifier(len(LABELS), pretrained=options.pretrained),
+                             lite0_splitter)
+        learner = Learner(dls, net, loss_func=CrossEntropyLossFlat(), metrics=[accuracy],
+                          splitter=splitter, path=work_dir)
+    log.info("training %s%s on %d images, validating on %d (seed %d, %d px, %d+%d epochs)",
+             options.architecture, "" if options.pretrained else " from scratch",
              len(split.train), len(split.valid), options.seed, options.size,
              options.freeze_epochs, options.epochs)
     learner.fine_tune(options.epochs, base_lr=options.base_lr or DEFAULT_LR[options.head],
