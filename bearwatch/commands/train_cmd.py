@@ -1,6 +1,7 @@
-"""`bearwatch train DATA [--seed S] [--epochs N] [--out DIR] [--size PX]`: fine-tune the
-bear classifier on a labelled folder plus every reviewed alert and audit sample, export it
-with a version id and register the version (checksum, counts, held-out figures)."""
+"""`bearwatch train DATA [--seed S] [--epochs N] [--out DIR] [--size PX] [--arch NAME]`:
+fine-tune the bear classifier on a labelled folder plus every reviewed alert and audit sample,
+export it with a version id and register the version (checksum, counts, held-out figures).
+Defaults come from the config's `training:` section; flags override them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import argparse
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bearwatch.commands.common import load
 from bearwatch.records import utc_now
@@ -20,21 +21,28 @@ if TYPE_CHECKING:
     from detector import TrainItem
 
 log = logging.getLogger("bearwatch.train")
+T = TypeVar("T")
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("train", help="fine-tune the bear model on labelled photos + reviews")
     p.add_argument("data", type=Path, help="folder with manifest.csv, or bear/ and no_bear/")
     p.add_argument("--seed", type=int, default=42, help="split and training seed (default 42)")
-    p.add_argument("--epochs", type=int, default=3, help="unfrozen epochs (default 3)")
-    p.add_argument("--freeze-epochs", type=int, default=1,
-                   help="head-only epochs first (default 1)")
-    p.add_argument("--size", type=int, default=160, help="training crop side, px (default 160)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--valid-pct", type=float, default=0.2, help="held-out share (default 0.2)")
-    p.add_argument("--head", choices=("bear_mass", "new"), default="bear_mass",
-                   help="start from the built-in model's ImageNet bear classes (default) or "
-                   "a fresh two-class head")
+    # None: take training.<key> from the config, so the file holds the usual recipe.
+    p.add_argument("--epochs", type=int, default=None, help="unfrozen epochs (training.epochs)")
+    p.add_argument("--freeze-epochs", type=int, default=None,
+                   help="head-only epochs first (training.freeze_epochs)")
+    p.add_argument("--size", type=int, default=None,
+                   help="training crop side, px (training.size)")
+    p.add_argument("--batch-size", type=int, default=None, help="(training.batch_size)")
+    p.add_argument("--valid-pct", type=float, default=None,
+                   help="held-out share (training.valid_pct)")
+    p.add_argument("--head", choices=("bear_mass", "new"), default=None,
+                   help="start from the built-in model's ImageNet bear classes or a fresh "
+                   "two-class head (training.head)")
+    p.add_argument("--arch", default=None,
+                   help="efficientnet_lite0 or a torchvision model name such as resnet18 "
+                   "(training.architecture)")
     p.add_argument("--lr", type=float, default=None,
                    help="base learning rate (default 5e-4 for bear_mass, 2e-3 for new)")
     p.add_argument("--out", type=Path, default=None,
@@ -61,6 +69,10 @@ def review_items(images: list[ReviewedImage], snapshots_dir: Path) -> tuple[list
     return items, missing
 
 
+def _given(flag: T | None, configured: T) -> T:
+    return configured if flag is None else flag
+
+
 def _train(args: argparse.Namespace) -> int:
     # fastai loads here, not when the command line is built for every other command.
     from detector import (
@@ -76,6 +88,14 @@ def _train(args: argparse.Namespace) -> int:
     )
 
     cfg = load(args)
+    recipe = cfg.training
+    options = TrainOptions(
+        seed=args.seed, epochs=_given(args.epochs, recipe.epochs),
+        freeze_epochs=_given(args.freeze_epochs, recipe.freeze_epochs),
+        size=_given(args.size, recipe.size), batch_size=_given(args.batch_size, recipe.batch_size),
+        head=_given(args.head, recipe.head), base_lr=args.lr,
+        architecture=_given(args.arch, recipe.architecture), pretrained=recipe.pretrained)
+    valid_pct = _given(args.valid_pct, recipe.valid_pct)
     db = open_database(cfg)
     out = (args.out or cfg.storage.models_dir).resolve()
     folder_items = load_labelled(args.data)
@@ -83,10 +103,7 @@ def _train(args: argparse.Namespace) -> int:
         reviewed = reviewed_images(session)
     db_items, missing = review_items(reviewed, cfg.storage.snapshots_dir.resolve())
     items = folder_items + db_items
-    split = group_split(items, valid_pct=args.valid_pct, seed=args.seed)
-    options = TrainOptions(seed=args.seed, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
-                           size=args.size, batch_size=args.batch_size, head=args.head,
-                           base_lr=args.lr)
+    split = group_split(items, valid_pct=valid_pct, seed=args.seed)
     print(f"data: {len(folder_items)} labelled images from {args.data}, {len(db_items)} "
           f"reviewed images from the database ({missing} missing files skipped); "
           f"{len(split.train)} train / {len(split.valid)} held out", flush=True)
@@ -105,8 +122,9 @@ def _train(args: argparse.Namespace) -> int:
         register_version(session, ModelVersionInfo(
             id=exported.version, kind="fastai", created_at=utc_now(), path=str(exported.path),
             sha256=exported.sha256, training_counts=counts, metrics=metrics,
-            notes=f"bearwatch train {args.data} seed={args.seed} size={args.size} "
-                  f"head={args.head} epochs={args.freeze_epochs}+{args.epochs}"),
+            notes=f"bearwatch train {args.data} seed={args.seed} size={options.size} "
+                  f"arch={options.architecture} pretrained={options.pretrained} "
+                  f"head={options.head} epochs={options.freeze_epochs}+{options.epochs}"),
             actor="cli")
     overall = metrics["overall"]
     print(f"model {exported.version}\n  file     {exported.path}\n  sha256   {exported.sha256}\n"
