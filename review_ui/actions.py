@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +22,7 @@ from db import reviews
 from db.missed import MissedReportInput, add_missed_report, attach_frame
 from db.reviews import AlertDetail, AuditItem, ItemKind, Reviewer, VerdictInput
 from db.users import UserInfo, add_user, update_user
+from db.zone_models import ModelChange, promote_model, rollback_model
 from review_ui.auth import OPERATORS, require_role
 from review_ui.errors import ReviewUIError
 from rollout import (
@@ -35,6 +37,7 @@ from rollout import (
 )
 
 PHOTO_TYPES = ("jpg", "jpeg", "png", "webp")
+ModelAction = Literal["promote", "rollback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,21 @@ def change_zone(ctx: UIContext, admin: UserInfo, zone_id: str, action: Action, *
         return change_stage(s, zone_id, action, actor=me.name, reason=reason, now=now,
                             figures=figures,
                             kill_to=Stage(zone_cfg.kill_to) if zone_cfg else Stage.OFF)
+
+
+def change_zone_model(ctx: UIContext, admin: UserInfo, zone_id: str, action: ModelAction, *,
+                      reason: str) -> ModelChange:
+    """Admins only: make the zone's shadow model version live, or restore the live version the
+    last promotion replaced; audited with the reason in the same transaction.
+
+    Raises:
+        ConflictError: no shadow version to promote, or nothing promoted to roll back.
+        ValueError: empty reason.
+    """
+    with ctx.sessions.begin() as s:
+        me = require_role(s, admin, Role.ADMIN)
+        change = promote_model if action == "promote" else rollback_model
+        return change(s, zone_id, actor=me.name, reason=reason, now=ctx.clock())
 
 
 def claim_audit(ctx: UIContext, user: UserInfo) -> AuditItem | None:

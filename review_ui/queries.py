@@ -27,12 +27,16 @@ from rollout import (
     GroupRates,
     RatesAt,
     RateWindow,
+    ZoneModelOverview,
     ZoneOverview,
+    ZoneShadowReport,
     camera_drift,
     compute_rates,
     hourly_volume,
+    model_overview,
     rates_over_time,
     score_verdict_matrix,
+    shadow_report,
     zone_overview,
 )
 
@@ -137,3 +141,18 @@ def drift(path: str) -> list[CameraDriftStatus]:
     ctx = _context(path)
     with ctx.sessions() as s:
         return camera_drift(s, DriftSettings.from_config(ctx.config), now=ctx.clock())
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def shadow_models(path: str, since: datetime, until: datetime) -> list[ZoneShadowReport]:
+    """Live vs shadow model per zone and compared version, day and night, in [since, until)."""
+    with _context(path).sessions() as s:
+        return shadow_report(s, since, until)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def models(path: str) -> list[ZoneModelOverview]:
+    """Each zone's model versions and the controller's view of its shadow version now."""
+    ctx = _context(path)
+    with ctx.sessions() as s:
+        return model_overview(s, ctx.config.rollout.model_promotion, now=ctx.clock())

@@ -90,8 +90,9 @@ class ShadowFigures:
     def describe(self) -> str:
         if not self.n_frames:
             return "0 frames"
-        return (f"{self.n_frames} frames, agree {self.n_agree} ({self.n_agree / self.n_frames:.4f}),"
-                f" shadow-only {self.n_shadow_only}, live-only {self.n_live_only}")
+        share = self.n_agree / self.n_frames
+        return (f"{self.n_frames} frames, agree {self.n_agree} ({share:.4f}), "
+                f"shadow-only {self.n_shadow_only}, live-only {self.n_live_only}")
 
 
 @dataclass(frozen=True, slots=True)

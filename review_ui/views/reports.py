@@ -1,8 +1,8 @@
 """Reports (analysts): false-alert, missed-alert and night rates per zone or camera with 95 %
 intervals and counts, over time; alert volume by hour, day vs night; model score vs verdict;
 review latency and backlog; the cameras whose data drifted from the model's training
-(domain shift). Every figure comes from rollout's functions (the ones the
-controller uses) and every table downloads as CSV."""
+(domain shift); live vs shadow model per zone. Every figure comes from rollout's functions
+(the ones the controller uses) and every table downloads as CSV."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ import pandas as pd
 import streamlit as st
 
 from review_ui import queries
-from rollout import CameraDriftStatus, GroupRates, Rate, RateWindow
+from rollout import (
+    CameraDriftStatus,
+    GroupRates,
+    Rate,
+    RateWindow,
+    ShadowFigures,
+    ZoneShadowReport,
+)
 
 RATES = {"false_alert": "False-alert rate", "missed_alert": "Missed-alert rate",
          "night_false_alert": "Night false-alert rate", "night_missed_alert": "Night missed-alert rate"}
@@ -109,6 +116,39 @@ def _domain_shift(path: str) -> None:
     _download(table, "domain_shift")
 
 
+def _shadow_cells(light: str, f: ShadowFigures) -> dict[str, Any]:
+    return {"light": light, "frames": f.n_frames, "agree": f.n_agree,
+            "agreement": f.agreement.value, "shadow only": f.n_shadow_only,
+            "shadow-only rate": f.shadow_only.value, "live only": f.n_live_only,
+            "live-only rate": f.live_only.value}
+
+
+def _shadow_table(reports: list[ZoneShadowReport], configured: str) -> pd.DataFrame:
+    rows = []
+    for r in reports:
+        versions = {"zone": r.zone_id, "live": r.live or f"configured ({configured})",
+                    "shadow": r.shadow or "—", "compared version": r.version}
+        for light, f in (("day", r.day), ("night", r.night), ("all", r.total)):
+            rows.append({**versions, **_shadow_cells(light, f)})
+    return pd.DataFrame(rows).round(4)
+
+
+def _shadow_models(path: str, window: RateWindow) -> None:
+    configured = queries.context().config.detector.model
+    st.subheader("Live vs shadow model")
+    st.caption("Per zone and shadow version, frames both models scored in the window: "
+               "agreement = same side of the zone's threshold; shadow only = alerts the shadow "
+               "would have raised that live did not; live only = ones it would have missed. "
+               "Rates are per frame, beside their counts.")
+    reports = queries.shadow_models(path, window.since, window.until)
+    if not reports:
+        st.info("No zone runs a shadow model and no shadow counts in this window.")
+        return
+    table = _shadow_table(reports, configured)
+    st.dataframe(table, hide_index=True, width="stretch")
+    _download(table, "live_vs_shadow")
+
+
 def render() -> None:
     st.title("Reports")
     path = queries.config_path()
@@ -155,6 +195,7 @@ def render() -> None:
     st.dataframe(latency, hide_index=True, width="stretch")
     _download(latency, "latency_backlog")
     _domain_shift(path)
+    _shadow_models(path, window)
 
 
 if __name__ == "__main__":  # run as a page by st.navigation
