@@ -114,3 +114,39 @@ def test_open_source_device_missing_raises_source_error() -> None:
     src = open_source("/dev/video9", fps=1)
     with pytest.raises(SourceError, match="cannot be opened"):
         src.open()
+
+
+def _bear_walks(i: int, rng: np.random.Generator) -> np.ndarray:
+    """The static day scene with a dark, bear-like disc walking across the ground."""
+    img = day_image(0, rng)
+    cv2.circle(img, (100 + 20 * i, 280), 18, (25, 20, 15), -1)
+    return img
+
+
+def test_moving_animal_becomes_a_region_of_its_stream_frame(tmp_path: Path) -> None:
+    """The background model hands the detector where something moved: on a video of a static
+    scene with a dark disc walking across, the largest region holds the disc; a still from a
+    camera-trap folder carries no regions (the detector tiles it instead)."""
+    rng = np.random.default_rng(3)
+    video = write_video(tmp_path / "walk.avi", [_bear_walks(i, rng) for i in range(20)], fps=2.0)
+    frames, _ = read_all(str(video), fps=2.0, realtime=False)
+    flagger = FrameFlagger(camera(str(video)), ingest())
+    flagged = [flagger.process(raw, float(i)).frame for i, raw in enumerate(frames)]
+    assert flagged[0].regions == ()  # no background yet
+    for f in flagged[1:]:
+        assert f.regions and not f.is_still
+        disc_x = 100 + 20 * int(f.source_ref.rsplit("#", 1)[1])
+        # One of the largest regions holds the disc (another may be the spot it left, until
+        # the background absorbs it); each is the size of an animal, not of the scene.
+        assert any(x <= disc_x <= x + w and y <= 280 <= y + h for x, y, w, h in f.regions[:2])
+        assert all(w * h < 0.05 * f.width * f.height for _, _, w, h in f.regions)
+
+    folder = tmp_path / "trap"
+    folder.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(folder / f"{i}.jpg"), cv2.cvtColor(_bear_walks(5 * i, rng),
+                                                           cv2.COLOR_RGB2BGR))
+    stills, _ = read_all(str(folder), fps=1.0, realtime=False)
+    trap = FrameFlagger(camera(str(folder)), ingest())
+    processed = [trap.process(raw, float(i)).frame for i, raw in enumerate(stills)]
+    assert [(p.is_still, p.regions) for p in processed] == [(True, ())] * 2
