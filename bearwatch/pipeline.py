@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bearwatch.config import BearwatchConfig
 from bearwatch.ingest_wiring import build_ingest
 from bearwatch.records import Alert, Frame, Stage, utc_now
-from bearwatch.shadow_wiring import optional_shadow, promoted_elsewhere
+from bearwatch.shadow_wiring import DbLiveModels, optional_shadow
 from bearwatch.wiring import Database
 from camera_ingest import FrameQueue
 from db import DatabaseError
@@ -195,8 +195,10 @@ def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink
                    stage_of: Callable[[str], Stage], *,
                    resume: Callable[[str, datetime], Alert | None] | None = None,
                    on_scored: Callable[[Sequence[Frame]], None] | None = None,
-                   shadow: ShadowSetup | None = None) -> DetectorLoop:
-    """The detector loop for `config` reading `feed` (with the shadow model, if any)."""
+                   shadow: ShadowSetup | None = None,
+                   live_model: Callable[[str], Model | None] | None = None) -> DetectorLoop:
+    """The detector loop for `config` reading `feed` (with the shadow model, if any, and the
+    zones' promoted live models)."""
     d = config.detector
     snapshots = SnapshotStore(config.storage.snapshots_dir)
     tracker = EncounterTracker(EncounterRules.from_config(config), stage_of=stage_of,
@@ -212,7 +214,8 @@ def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink
                                             throughput_log_s=d.throughput_log_s),
                         queue_depth=feed.qsize,
                         queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras),
-                        on_scored=on_scored, shadow=shadow, proposals=proposal_rules(config))
+                        on_scored=on_scored, shadow=shadow, proposals=proposal_rules(config),
+                        live_model=live_model)
 
 
 def proposal_rules(config: BearwatchConfig) -> ProposalRules:
@@ -240,14 +243,15 @@ class Pipeline:
                                 recorded_sha256=recorded_model_sha(config, db.sessions),
                                 device=device)
         self.shadow = optional_shadow(config, db.sessions, device=device)
-        promoted_elsewhere(db.sessions, self.model.version)
+        self.live_models = DbLiveModels(config, db.sessions, self.model, device=device)
         self.sink = DbAlertSink(db.sessions, AlertSpool(config.storage.spool_dir),
                                 route=rollout_router(config))
         stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})
         self.ingest = build_ingest(config, db.sessions, self.queue)
         self.detector = build_detector(config, self.queue, self.model, self.sink, stages,
                                        resume=db_alert_resume(db.sessions),
-                                       on_scored=self.ingest.ack, shadow=self.shadow)
+                                       on_scored=self.ingest.ack, shadow=self.shadow,
+                                       live_model=self.live_models)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.crashed = False

@@ -1,9 +1,10 @@
-"""The shadow model for `bearwatch run` (issue 7): which version the zones shadow, loaded with
-the same checksum rules as the live model, and which zones run it now.
+"""Model versions per zone for `bearwatch run` (issue 7): the shadow model (which version the
+zones shadow, and which zones run it now) and the live model each zone was promoted to, loaded
+with the same checksum rules as the config's `detector.model`.
 
 One shadow model per process: when zones shadow different versions, the one most zones run
-is loaded (ties: the newest id) and the others are logged as skipped. Per-zone *live* model
-selection is out of scope: the live model stays the config's `detector.model`.
+is loaded (ties: the newest id) and the others are logged as skipped. Live models are served
+per zone: a zone without a promoted version uses the config's `detector.model`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.config import BearwatchConfig
 from db import DatabaseError
-from db.model_versions import get_version
+from db.model_versions import ModelVersionInfo, get_version
 from db.zone_models import shadow_versions, zone_models
-from detector import BUILTIN_VERSION, ModelLoadError, ShadowSetup, load_model
+from detector import BUILTIN_VERSION, Model, ModelLoadError, ShadowSetup, load_model
 
 log = logging.getLogger("bearwatch.shadow")
 
@@ -81,6 +82,15 @@ def load_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
     if skipped:
         log.warning("one shadow model per process; these zones' shadow versions are not run",
                     extra={"model_version": version, "zones": skipped})
+    model = _load_version(config, info, device=device)
+    log.info("shadow model loaded", extra={"model_version": model.version,
+                                           "zones": sorted(current)})
+    return ShadowSetup(model=model, zones=DbShadowZones(sessions, version))
+
+
+def _load_version(config: BearwatchConfig, info: ModelVersionInfo | None, *,
+                  device: str | None) -> Model:
+    """A registered version's model (None: the built-in one), its checksum as recorded."""
     if info is None:
         det = config.detector.model_copy(update={"model": "builtin", "model_sha256": None})
         sha = None
@@ -88,11 +98,8 @@ def load_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
         det = config.detector.model_copy(update={"model": Path(info.path or "").name,
                                                  "model_sha256": None})
         sha = info.sha256
-    model = load_model(det, models_dir=config.storage.models_dir, recorded_sha256=sha,
-                       device=device)
-    log.info("shadow model loaded", extra={"model_version": model.version,
-                                           "zones": sorted(current)})
-    return ShadowSetup(model=model, zones=DbShadowZones(sessions, version))
+    return load_model(det, models_dir=config.storage.models_dir, recorded_sha256=sha,
+                      device=device)
 
 
 def optional_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
@@ -108,15 +115,70 @@ def optional_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
         return None
 
 
-def promoted_elsewhere(sessions: sessionmaker[Session], live_version: str) -> dict[str, str]:
-    """Zone id → promoted live version, for zones whose promoted version is not the model this
-    process runs (per-zone live models are not served yet: the config's `detector.model` scores
-    every zone). Logged as a warning so an admin sees the promotion has not taken effect."""
-    with sessions() as session:
-        differ = {z.zone_id: z.live for z in zone_models(session)
-                  if z.live is not None and z.live != live_version}
-    if differ:
-        log.warning("zones promoted to a model this process does not run; set detector.model "
-                    "to that version's .pkl to serve it", extra={"model_version": live_version,
-                                                                 "zones": differ})
-    return differ
+class DbLiveModels:
+    """Zone id → the model promoted live in that zone, for the detector loop.
+
+    The zones' live versions are re-read every `ttl_s` (a promotion or rollback takes effect
+    within it, without a restart; during an outage the last seen). Each version loads once,
+    with its recorded checksum. A version that cannot load is logged once and its zones use
+    the config's model: a broken promotion must never stop the warnings.
+    """
+
+    def __init__(self, config: BearwatchConfig, sessions: sessionmaker[Session], default: Model,
+                 *, device: str | None = None, ttl_s: float = SHADOW_ZONES_TTL_S,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.default = default
+        self.device = device
+        self.ttl_s = ttl_s
+        self.monotonic = monotonic
+        self._live: dict[str, str] = {}
+        self._read_at: float | None = None
+        self._models: dict[str, Model | None] = {}
+
+    def __call__(self, zone_id: str) -> Model | None:
+        """The zone's promoted model, or None for the config's model."""
+        self._refresh()
+        version = self._live.get(zone_id)
+        if version is None or version == self.default.version:
+            return None
+        if version not in self._models:
+            self._models[version] = self._load(version)
+        return self._models[version]
+
+    def served(self) -> dict[str, str]:
+        """Zone id → version each zone is scored with now (promoted zones only)."""
+        self._refresh()
+        return {z: (m.version if (m := self(z)) is not None else self.default.version)
+                for z in self._live}
+
+    def _refresh(self) -> None:
+        now = self.monotonic()
+        if self._read_at is not None and now - self._read_at < self.ttl_s:
+            return
+        try:
+            with self.sessions() as session:
+                live = {z.zone_id: z.live for z in zone_models(session) if z.live is not None}
+        except (SQLAlchemyError, DatabaseError) as exc:
+            log.warning("zones' live models unavailable; using last known",
+                        extra={"error": str(exc).splitlines()[0]})
+            return
+        changed = {z: v for z, v in live.items() if self._live.get(z) != v}
+        self._live, self._read_at = live, now
+        if changed:
+            log.info("zones' live model versions", extra={"zones": changed})
+
+    def _load(self, version: str) -> Model | None:
+        try:
+            with self.sessions() as session:
+                info = None if version == BUILTIN_VERSION else get_version(session, version)
+            model = _load_version(self.config, info, device=self.device)
+        except (ModelLoadError, DatabaseError, SQLAlchemyError) as exc:
+            log.error("promoted model not loaded; its zones use the config's model — fix the "
+                      "file or roll the zone's model back", extra={
+                          "model_version": version, "fallback": self.default.version,
+                          "error": str(exc).splitlines()[0]})
+            return None
+        log.info("live model loaded for promoted zones", extra={"model_version": model.version})
+        return model

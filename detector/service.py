@@ -22,7 +22,7 @@ from detector.batcher import Batch, Batcher, BatchStats
 from detector.errors import SinkUnavailable
 from detector.events import EncounterTracker
 from detector.model import Model
-from detector.proposals import WHOLE_FRAME_ONLY, ProposalRules, score_with_regions
+from detector.proposals import WHOLE_FRAME_ONLY, ProposalRules, RegionScore, score_with_regions
 from detector.shadow import ShadowScorer, ShadowSetup
 from detector.sink import AlertSink, AlertUpdate, AuditSample
 from detector.snapshots import SnapshotStore
@@ -80,6 +80,8 @@ class DetectorLoop:
             tracker, so it raises no alert.
         proposals: the regions scored besides each whole frame (moving regions, tiles of
             stills); the live and the shadow model both use them.
+        live_model: the model that is live in a zone, where an admin or the controller
+            promoted one (issue 7); None, or a zone it returns None for, uses `model`.
     """
 
     def __init__(self, batcher: Batcher, model: Model, tracker: EncounterTracker,
@@ -92,7 +94,8 @@ class DetectorLoop:
                  queue_drops: Callable[[], int] = lambda: 0,
                  on_scored: Callable[[Sequence[Frame]], None] | None = None,
                  shadow: ShadowSetup | None = None,
-                 proposals: ProposalRules = WHOLE_FRAME_ONLY) -> None:
+                 proposals: ProposalRules = WHOLE_FRAME_ONLY,
+                 live_model: Callable[[str], Model | None] | None = None) -> None:
         self.batcher = batcher
         self.model = model
         self.tracker = tracker
@@ -107,6 +110,7 @@ class DetectorLoop:
         self.on_scored = on_scored
         self.aggregator = ScoreAggregator()
         self.proposals = proposals
+        self.live_model = live_model
         self.shadow = ShadowScorer(shadow, proposals) if shadow is not None else None
         self.stats = Throughput(window_started=monotonic())
         self.batch_log: list[BatchStats] = []
@@ -132,14 +136,14 @@ class DetectorLoop:
     def process(self, batch: Batch) -> BatchStats:
         """Score one batch and act on every frame of it."""
         t0 = time.perf_counter()
-        scored = score_with_regions(self.model, batch.frames, self.proposals)
+        scored = self._score(batch.frames)
         forward_ms = (time.perf_counter() - t0) * 1000.0
         stats = BatchStats(size=len(batch.frames), wait_ms=batch.wait_ms, forward_ms=forward_ms)
         self._record(stats)
-        scores = np.array([s.p_bear for s in scored], dtype=np.float32)
+        scores = np.array([s.p_bear for s, _ in scored], dtype=np.float32)
         pending: dict[object, AlertUpdate] = {}
-        for frame, s in zip(batch.frames, scored, strict=True):
-            det = Detection(frame=frame, p_bear=s.p_bear, model_version=self.model.version,
+        for frame, (s, version) in zip(batch.frames, scored, strict=True):
+            det = Detection(frame=frame, p_bear=s.p_bear, model_version=version,
                             inference_ms=forward_ms, batch_size=stats.size, region=s.region)
             threshold = self.tracker.rules.threshold(frame.zone_id)
             self.aggregator.add(det, above_threshold=det.p_bear >= threshold)
@@ -160,6 +164,21 @@ class DetectorLoop:
         if self.on_scored is not None:
             self.on_scored(batch.frames)
         return stats
+
+    def _score(self, frames: Sequence[Frame]) -> list[tuple[RegionScore, str]]:
+        """Each frame's score and the version that gave it: frames go to their zone's live
+        model, one forward pass per model in the batch."""
+        by_model: dict[int, tuple[Model, list[int]]] = {}
+        for i, f in enumerate(frames):
+            model = (self.live_model(f.zone_id) if self.live_model is not None else None) \
+                or self.model
+            by_model.setdefault(id(model), (model, []))[1].append(i)
+        out: list[tuple[RegionScore, str] | None] = [None] * len(frames)
+        for model, idx in by_model.values():
+            for i, s in zip(idx, score_with_regions(model, [frames[i] for i in idx],
+                                                    self.proposals), strict=True):
+                out[i] = (s, model.version)
+        return [x for x in out if x is not None]
 
     def tick(self) -> None:
         """Periodic work: close quiet encounters, flush aggregates, log throughput."""

@@ -17,16 +17,17 @@ from bearwatch.config import BearwatchConfig
 from bearwatch.pipeline import DbAlertSink, rollout_router
 from bearwatch.records import Stage
 from bearwatch.shadow_wiring import (
+    DbLiveModels,
     DbShadowZones,
     load_shadow,
     optional_shadow,
-    promoted_elsewhere,
 )
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.model_versions import ModelVersionInfo, register_version
 from db.models import AlertRow
-from db.zone_models import assign_shadow, promote_model, shadow_comparison
+from db.zone_models import assign_shadow, promote_model, rollback_model, shadow_comparison
 from detector import (
+    BUILTIN_VERSION,
     AlertSpool,
     AuditSampler,
     Batcher,
@@ -125,11 +126,71 @@ def test_load_shadow_checksum_mismatch_refused(sessions: sessionmaker[Session],
     assert optional_shadow(cfg, sessions, device="cpu") is None
 
 
-def test_promoted_elsewhere_names_zones_whose_promotion_is_not_served(
-        sessions: sessionmaker[Session]) -> None:
+def _run_loop(sessions: sessionmaker[Session], tmp_path: Path, live: DbLiveModels,
+              clock: FakeClock, seq0: int) -> dict[str, str]:
+    """Two frames per camera through the loop (every frame scores 1.0 on the config model);
+    returns camera id → model version of the alerts committed."""
+    frames = [make_frame(cam, seq0 + i, zone_id=zone, at=clock.utc() + timedelta(seconds=i))
+              for i in range(2) for cam, zone in (("c1", "z1"), ("c2", "z2"))]
+    feed = ListFeed(clock, [(clock.now(), f) for f in frames])
+    snaps = SnapshotStore(tmp_path / "snaps")
+    tracker = EncounterTracker(EncounterRules(k=1, n=1, cooldown_s=30, default_threshold=0.5),
+                               stage_of=lambda z: Stage.ACTIVE, snapshots=snaps)
+    batcher = Batcher(feed, max_batch=4, max_wait_ms=10, staleness_ms=60_000,
+                      priority=tracker.open_cameras, clock=clock.now)
+    sink = DbAlertSink(sessions, AlertSpool(tmp_path / "spool"),
+                       route=rollout_router(_config(tmp_path)), utc=clock.utc)
+    loop = DetectorLoop(batcher, live.default, tracker, sink,
+                        (AuditSampler(share=0.0, near_boost=1, near_band=0.1,
+                                      rng=random.Random(1)), snaps),
+                        utc=clock.utc, monotonic=clock.now, live_model=live)
+    stop = threading.Event()
+    stop.set()
+    loop.run(stop)
+    with sessions() as s:
+        rows = s.scalars(select(AlertRow).where(AlertRow.first_seen >= frames[0].captured_at))
+        return {r.camera_id: r.model_version for r in rows}
+
+
+def test_promoted_zone_is_scored_by_its_live_model_and_rollback_restores_config_model(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    """An admin's promotion is served: z1's frames go to the promoted (built-in, real) model,
+    which sees no bear in a grey frame, while z2 stays on the config model; after a rollback
+    and the re-read interval, z1 is back on the config model."""
+    _catalog(sessions)
+    with sessions.begin() as s:
+        assign_shadow(s, "z1", BUILTIN_VERSION, actor="ann", reason="compare", now=T0,
+                      unregistered_ok={BUILTIN_VERSION})
+        promote_model(s, "z1", actor="ann", reason="better", now=T0)
+    clock = FakeClock(T0 + timedelta(minutes=5))
+    live = DbLiveModels(_config(tmp_path), sessions,
+                        ScriptedModel(lambda f: 1.0, version="config-model"), device="cpu",
+                        ttl_s=30, monotonic=clock.now)
+    assert live.served() == {"z1": BUILTIN_VERSION}
+    assert _run_loop(sessions, tmp_path, live, clock, 0) == {"c2": "config-model"}
+    with sessions.begin() as s:
+        rollback_model(s, "z1", actor="ann", reason="missed bears", now=T0)
+    clock.advance(31)
+    assert live("z1") is None
+    clock.advance(600)
+    assert _run_loop(sessions, tmp_path, live, clock, 10) == {"c1": "config-model",
+                                                              "c2": "config-model"}
+
+
+def test_promoted_version_that_cannot_load_falls_back_to_config_model(
+        sessions: sessionmaker[Session], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    cfg = _config(tmp_path)
+    cfg.storage.models_dir.mkdir(parents=True)
+    (cfg.storage.models_dir / "bw-a.pkl").write_bytes(b"not the recorded model")
     _catalog(sessions, "bw-a")
     with sessions.begin() as s:
         assign_shadow(s, "z1", "bw-a", actor="ann", reason="compare", now=T0)
         promote_model(s, "z1", actor="ann", reason="better", now=T0)
-    assert promoted_elsewhere(sessions, "bw-a") == {}
-    assert promoted_elsewhere(sessions, "builtin") == {"z1": "bw-a"}
+    live = DbLiveModels(cfg, sessions, ScriptedModel(lambda f: 1.0, version="config-model"),
+                        device="cpu")
+    with caplog.at_level("ERROR", logger="bearwatch.shadow"):
+        assert live("z1") is None and live("z1") is None
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "roll the zone's model back" in errors[0].getMessage()
+    assert live.served() == {"z1": "config-model"}
