@@ -13,7 +13,8 @@ Public surface (everything else is internal):
 - the loop: `DetectorLoop`, `LoopTimings`; its benchmark: `run_benchmark`, `BenchOptions`,
   `BenchWiring`, `BenchResult`;
 - evaluation: `EvalReport` (with `Figures`, `ThresholdPoint`, `Mistake`), `LabelledImage`,
-  `evaluate`, `evaluate_folder`, `load_labelled_set`, `score_set`;
+  `evaluate`, `evaluate_folder`, `load_labelled_set`, `score_set`; with region proposals:
+  `score_set_with_regions`, `proposal_figures`, `ProposalFigures`;
 - errors: `DetectorError`, `ModelLoadError`, `DeviceError`, `EvalDataError`, `SinkUnavailable`;
 - drift (issue 7): `Histogram`, `SCORE_EDGES`, `LUMA_EDGES`, `psi`, `ks_statistic`,
   `assess_camera`, `compare`, `flagged_cameras`, `CameraDrift`, `DriftResult`, `WindowCounts`;
@@ -64,8 +65,11 @@ from detector.evaluation import (
     ThresholdPoint,
     evaluate,
     evaluate_folder,
+    ProposalFigures,
     load_labelled_set,
+    proposal_figures,
     score_set,
+    score_set_with_regions,
 )
 from detector.events import EncounterRules, EncounterTracker, StageOf
 from detector.loader import load_model, sha256_of
@@ -97,7 +101,7 @@ _LAZY = {
     **{name: "detector.training" for name in (
         "ExportedModel", "HeldOut", "Split", "TrainItem", "TrainOptions", "TrainResult",
         "TrainingError", "count_items", "export_model", "group_split", "load_heldout",
-        "load_labelled", "model_report", "read_split", "recall_at_equal_false_alarms",
+        "load_labelled", "model_report", "read_boxes", "read_split", "recall_at_equal_false_alarms",
         "reference_histograms", "score_heldout", "served_valid_scores", "train",
         "validation_metrics")},
     "render_report": "detector.report_html",
@@ -118,7 +122,8 @@ __all__ = [
     "LUMA_EDGES", "SCORE_EDGES", "CameraDrift", "DriftResult", "Histogram", "WindowCounts",
     "assess_camera", "compare", "flagged_cameras", "ks_statistic", "psi", *_LAZY,
     "EvalReport", "Figures", "LabelledImage", "Mistake", "ThresholdPoint", "evaluate",
-    "evaluate_folder", "load_labelled_set", "score_set",
+    "evaluate_folder", "load_labelled_set", "score_set", "ProposalFigures", "proposal_figures",
+    "score_set_with_regions",
     "BenchOptions", "BenchResult", "BenchWiring", "run_benchmark",
     "WHOLE_FRAME_ONLY", "ProposalRules", "RegionScore", "score_images_with_regions",
     "score_with_regions", "square_around", "tiles",

@@ -24,6 +24,7 @@ from PIL import Image, ImageOps
 
 from detector.errors import EvalDataError
 from detector.model import Model
+from detector.proposals import ProposalRules, RegionScore, score_images_with_regions
 
 log = logging.getLogger("detector")
 
@@ -281,3 +282,110 @@ def evaluate_folder(model: Model, root: Path, *, threshold: float,
     kept, scores, bad = score_set(model, items, progress=progress)
     return evaluate(kept, scores, threshold=threshold, model_version=model.version,
                     skipped=[*skipped, *bad])
+
+
+def score_set_with_regions(model: Model, items: Sequence[LabelledImage], rules: ProposalRules,
+                           *, max_side: int, progress: Progress | None = None
+                           ) -> tuple[list[LabelledImage], list[RegionScore], list[str]]:
+    """Score every readable image as the detector scores a still: the whole image and its
+    tiles (`rules`), read at `max_side` px on the long side as ingest would downscale it."""
+    kept: list[LabelledImage] = []
+    bad: list[str] = []
+    out: list[RegionScore] = []
+    start = time.monotonic()
+    for i, item in enumerate(items, start=1):
+        img = read_rgb(item.path, max_side=max_side)
+        if img is None:
+            bad.append(f"{item.name}: unreadable image")
+            continue
+        kept.append(item)
+        out.extend(score_images_with_regions(
+            model, [img], [rules.still_regions(img.shape[1], img.shape[0])]))
+        if progress is not None:
+            progress(i, len(items), time.monotonic() - start)
+    return kept, out, bad
+
+
+# Bear size bins (longer side of the bear's box, px of the stored frame): where a whole-frame
+# classifier stops seeing bears.
+SIZE_BINS = ((0, 32, "under 32 px"), (32, 64, "32-63 px"), (64, 10**9, "64 px and more"))
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalFigures:
+    """What region proposals buy and cost on a labelled set (`bearwatch eval --proposals`).
+
+    Attributes:
+        whole: figures from the whole image alone; `with_proposals` from the max over the
+            whole image and its regions (the detector's p_bear), both at the same threshold.
+        boxed: per bear frame listed in `boxes.csv` (the trail-camera bears): name, sequence,
+            bear size (longer side, px), whole-image and with-proposals p_bear.
+        regions_per_image: mean number of regions scored besides each whole image.
+        seconds_per_image: mean scoring time with the regions.
+    """
+
+    threshold: float
+    whole: Figures
+    with_proposals: Figures
+    boxed: tuple[tuple[str, str, int, float, float], ...]
+    regions_per_image: float
+    seconds_per_image: float
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.threshold
+        rows = self.boxed
+
+        def recall(sel: Sequence[tuple[str, str, int, float, float]], col: int) -> dict[str, Any]:
+            hits = sum(r[col] >= t for r in sel)
+            return {"hits": hits, "n": len(sel), "recall": _ratio(hits, len(sel))}
+
+        sequences = sorted({r[1] for r in rows})
+
+        def per_sequence(col: int) -> dict[str, Any]:
+            hit = [g for g in sequences if any(r[col] >= t for r in rows if r[1] == g)]
+            return {"hits": len(hit), "n": len(sequences), "recall": _ratio(len(hit),
+                                                                            len(sequences))}
+
+        return {
+            "threshold": t,
+            "regions_per_image": round(self.regions_per_image, 1),
+            "seconds_per_image": round(self.seconds_per_image, 3),
+            "all_images": {"whole": self.whole.to_json(),
+                           "with_proposals": self.with_proposals.to_json()},
+            "false_alarm_cost": {
+                "n_no_bear": self.whole.n_no_bear,
+                "false_alarms_whole": self.whole.fp,
+                "false_alarms_with_proposals": self.with_proposals.fp,
+                "false_alarm_rate_whole": self.whole.false_alarm_rate,
+                "false_alarm_rate_with_proposals": self.with_proposals.false_alarm_rate},
+            "trail_camera_bears": {
+                "per_frame": {"whole": recall(rows, 3), "with_proposals": recall(rows, 4)},
+                "per_sequence": {"whole": per_sequence(3), "with_proposals": per_sequence(4),
+                                 "sequences": sequences},
+                "by_bear_size": [
+                    {"size": name, "whole": recall(sel, 3), "with_proposals": recall(sel, 4)}
+                    for lo, hi, name in SIZE_BINS
+                    if (sel := [r for r in rows if lo <= r[2] < hi])],
+                "frames": [{"file": r[0], "sequence": r[1], "bear_px": r[2],
+                            "p_bear_whole": round(r[3], 5),
+                            "p_bear_with_proposals": round(r[4], 5)} for r in rows],
+            },
+        }
+
+
+def proposal_figures(items: Sequence[LabelledImage], scored: Sequence[RegionScore], *,
+                     threshold: float, bear_px: dict[str, int], sequence_of: dict[str, str],
+                     seconds: float) -> ProposalFigures:
+    """Figures of whole-image vs with-proposals scoring. `bear_px`: the longer side of the
+    bear in each boxed frame (by item name); `sequence_of`: the sequence of each item."""
+    truth = np.array([im.is_bear for im in items], dtype=bool)
+    whole = np.array([s.whole_p_bear for s in scored], dtype=np.float64)
+    best = np.array([s.p_bear for s in scored], dtype=np.float64)
+    boxed = tuple((im.name, sequence_of.get(im.name, im.name), bear_px[im.name],
+                   float(whole[i]), float(best[i]))
+                  for i, im in enumerate(items) if im.is_bear and im.name in bear_px)
+    n = max(1, len(scored))
+    return ProposalFigures(threshold=threshold, whole=Figures.of(truth, whole, threshold),
+                           with_proposals=Figures.of(truth, best, threshold), boxed=boxed,
+                           regions_per_image=sum(s.n_regions for s in scored) / n,
+                           seconds_per_image=seconds / n)

@@ -45,8 +45,7 @@ class ProposalRules:
     def regions(self, frame: Frame) -> list[Box]:
         """The regions of `frame` to score besides the whole frame."""
         if frame.is_still:
-            return tiles(frame.width, frame.height, fractions=self.tile_fractions,
-                         overlap=self.tile_overlap) if self.tile_fractions else []
+            return self.still_regions(frame.width, frame.height)
         out: list[Box] = []
         for box in frame.regions[:self.motion_regions]:
             crop = square_around(box, frame.width, frame.height, context=self.context,
@@ -54,6 +53,12 @@ class ProposalRules:
             if crop not in out:
                 out.append(crop)
         return out
+
+    def still_regions(self, width: int, height: int) -> list[Box]:
+        """The tiles of a width x height still (none when tiling is off)."""
+        if not self.tile_fractions:
+            return []
+        return tiles(width, height, fractions=self.tile_fractions, overlap=self.tile_overlap)
 
 
 WHOLE_FRAME_ONLY = ProposalRules(motion_regions=0, tile_fractions=())
@@ -104,6 +109,7 @@ class RegionScore:
     p_bear: float
     region: Box | None
     n_regions: int
+    whole_p_bear: float = 0.0
 
 
 def best_region(whole: float, regions: Sequence[Box], scores: np.ndarray) -> RegionScore:
@@ -111,9 +117,11 @@ def best_region(whole: float, regions: Sequence[Box], scores: np.ndarray) -> Reg
     if len(regions) != len(scores):
         raise ValueError(f"{len(regions)} regions but {len(scores)} scores")
     if len(regions) == 0 or whole >= float(np.max(scores)):
-        return RegionScore(p_bear=float(whole), region=None, n_regions=len(regions))
+        return RegionScore(p_bear=float(whole), region=None, n_regions=len(regions),
+                           whole_p_bear=float(whole))
     i = int(np.argmax(scores))
-    return RegionScore(p_bear=float(scores[i]), region=regions[i], n_regions=len(regions))
+    return RegionScore(p_bear=float(scores[i]), region=regions[i], n_regions=len(regions),
+                       whole_p_bear=float(whole))
 
 
 def score_images_with_regions(model: Model, images: Sequence[np.ndarray],
@@ -140,6 +148,6 @@ def score_with_regions(model: Model, frames: Sequence[Frame],
     (frames without regions: one plain `model.score` pass)."""
     regions = [rules.regions(f) for f in frames]
     if not any(regions):
-        return [RegionScore(p_bear=float(p), region=None, n_regions=0)
+        return [RegionScore(p_bear=float(p), region=None, n_regions=0, whole_p_bear=float(p))
                 for p in model.score(frames)]
     return score_images_with_regions(model, [f.image for f in frames], regions)

@@ -30,6 +30,14 @@ def register(sub: Any) -> None:
                    help="also write a static HTML report (charts, top losses with images)")
     p.add_argument("--baseline", default=None,
                    help="with --html: a second model ('builtin' or a .pkl) shown side by side")
+    p.add_argument("--proposals", action="store_true",
+                   help="score each image as the detector scores a camera-trap still: whole "
+                   "image and its tiles (detector.proposals), read at ingest.max_width; adds "
+                   "whole-vs-proposals figures, recall on the boxes.csv bears per frame, per "
+                   "sequence and by bear size, and the false-alarm cost")
+    p.add_argument("--split", type=Path, default=None,
+                   help="a <version>.split.json from bearwatch train: evaluate only its "
+                   "held-out images (so a trained model is scored on images it never saw)")
     p.set_defaults(handler=_eval)
 
 
@@ -74,8 +82,55 @@ def _print(doc: dict[str, Any]) -> None:
         print(f"  {m['p_bear']:.4f}  {m['label']:<7} {m['light']:<5} {m['file']}")
 
 
+def _held_out(split: Path) -> set[str]:
+    """Manifest names of a split's held-out images (a crop's ref is `<file>#…`)."""
+    from detector import read_split
+
+    return {row["ref"].split("#", 1)[0] for row in read_split(split)}
+
+
+def _score(model: Any, args: argparse.Namespace, cfg: BearwatchConfig, threshold: float
+           ) -> tuple[Any, dict[str, Any] | None]:
+    """The EvalReport of `model` on the set (with regions when asked) and, with
+    --proposals, the whole-vs-proposals figures."""
+    import time
+
+    from bearwatch.pipeline import proposal_rules
+    from detector import (
+        evaluate,
+        load_labelled,
+        load_labelled_set,
+        proposal_figures,
+        read_boxes,
+        score_set,
+        score_set_with_regions,
+    )
+
+    items, skipped = load_labelled_set(args.data)
+    if args.split is not None:
+        keep = _held_out(args.split)
+        items = [im for im in items if im.name in keep]
+    if not args.proposals:
+        kept, scores, bad = score_set(model, items, progress=_progress)
+        return evaluate(kept, scores, threshold=threshold, model_version=model.version,
+                        skipped=[*skipped, *bad]), None
+    started = time.monotonic()
+    kept, scored, bad = score_set_with_regions(model, items, proposal_rules(cfg),
+                                               max_side=cfg.ingest.max_width, progress=_progress)
+    boxes_csv = args.data / "boxes.csv"
+    boxes = read_boxes(boxes_csv) if boxes_csv.is_file() else {}
+    figures = proposal_figures(
+        kept, scored, threshold=threshold,
+        bear_px={name: max(max(w, h) for _, _, w, h in bs) for name, bs in boxes.items()},
+        sequence_of={it.ref: it.group for it in load_labelled(args.data, box_crops=False)},
+        seconds=time.monotonic() - started)
+    report = evaluate(kept, [s.p_bear for s in scored], threshold=threshold,
+                      model_version=model.version, skipped=[*skipped, *bad])
+    return report, figures.to_json()
+
+
 def _eval(args: argparse.Namespace) -> int:
-    from detector import evaluate_folder, load_model
+    from detector import load_model
 
     cfg = load(args)
     name = args.model or cfg.detector.model
@@ -83,26 +138,52 @@ def _eval(args: argparse.Namespace) -> int:
     model = load_model(det, models_dir=cfg.storage.models_dir,
                        recorded_sha256=_recorded_sha(cfg, name), device=args.device)
     threshold = cfg.detector.threshold if args.threshold is None else args.threshold
-    report = evaluate_folder(model, args.data, threshold=threshold, progress=_progress)
+    report, proposals = _score(model, args, cfg, threshold)
     doc = report.to_json()
+    if args.split is not None:
+        doc["split"] = str(args.split)
+    if proposals is not None:
+        doc["proposals"] = proposals
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(doc, indent=1))
     _print(doc)
+    if proposals is not None:
+        _print_proposals(proposals)
     print(f"wrote {args.json}")
     if args.html is not None:
         _html(args, cfg, report, threshold)
     return 0
 
 
+def _print_proposals(doc: dict[str, Any]) -> None:
+    def hits(f: dict[str, Any]) -> str:
+        return f"{f['hits']}/{f['n']} ({_pct(f['recall']).strip()})"
+
+    cost = doc["false_alarm_cost"]
+    bears = doc["trail_camera_bears"]
+    print(f"proposals: {doc['regions_per_image']} regions per image, "
+          f"{doc['seconds_per_image']} s per image")
+    print(f"  false alarms on {cost['n_no_bear']} no-bear images: "
+          f"{cost['false_alarms_whole']} whole image → {cost['false_alarms_with_proposals']} "
+          "with proposals")
+    if bears["per_frame"]["whole"]["n"]:
+        for what in ("per_frame", "per_sequence"):
+            f = bears[what]
+            print(f"  trail-camera bears {what.replace('_', ' ')}: {hits(f['whole'])} whole "
+                  f"image → {hits(f['with_proposals'])} with proposals")
+        for row in bears["by_bear_size"]:
+            print(f"    bears {row['size']}: {hits(row['whole'])} → {hits(row['with_proposals'])}")
+
+
 def _html(args: argparse.Namespace, cfg: BearwatchConfig, report: Any, threshold: float) -> None:
-    from detector import evaluate_folder, load_model, render_eval
+    from detector import load_model, render_eval
 
     baseline = None
     if args.baseline is not None:
         det = cfg.detector.model_copy(update={"model": args.baseline})
         other = load_model(det, models_dir=cfg.storage.models_dir,
                            recorded_sha256=_recorded_sha(cfg, args.baseline), device=args.device)
-        baseline = evaluate_folder(other, args.data, threshold=threshold, progress=_progress)
+        baseline, _ = _score(other, args, cfg, threshold)
     args.html.parent.mkdir(parents=True, exist_ok=True)
     args.html.write_text(render_eval(report, baseline))
     print(f"wrote {args.html}")

@@ -15,7 +15,7 @@ from detector.training.compare import (
 )
 from detector.training.errors import TrainingError
 from detector.training.export import ExportedModel, export_model, read_split
-from detector.training.items import TrainItem, count_items, load_labelled
+from detector.training.items import TrainItem, count_items, load_labelled, read_boxes
 from detector.training.split import Split, group_split
 from detector.training.summary import (
     reference_histograms,
@@ -38,6 +38,7 @@ __all__ = [
     "load_heldout",
     "load_labelled",
     "model_report",
+    "read_boxes",
     "read_split",
     "recall_at_equal_false_alarms",
     "reference_histograms",
