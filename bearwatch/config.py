@@ -404,6 +404,18 @@ class TrainingConfig(Section):
     size: int = Field(160, ge=32, le=1024, description="Training crop side, px.")
     batch_size: int = Field(16, ge=2, le=4096, description="Images per batch (batch norm: >= 2).")
     valid_pct: float = Field(0.2, gt=0, lt=1, description="Share held out for validation.")
+    infrared_prob: float = Field(
+        0.3, ge=0, le=1, description="Share of training images turned into infrared-like "
+        "greyscale, so day photos teach night too (night bears are scarce).",
+    )
+    max_lighting: float = Field(
+        0.4, ge=0, lt=1, description="Brightness/contrast change of aug_transforms, 0..1.",
+    )
+    negative_tiles: int = Field(
+        3, ge=0, le=32, description="Empty tiles cut from each training no-bear image (at "
+        "detector.proposals' tile scales) as hard negatives, so tiling a still does not turn "
+        "into false alarms; 0 = none.",
+    )
 
     @model_validator(mode="after")
     def _known_architecture(self) -> TrainingConfig:

@@ -19,8 +19,8 @@ Public surface (everything else is internal):
 - drift (issue 7): `Histogram`, `SCORE_EDGES`, `LUMA_EDGES`, `psi`, `ks_statistic`,
   `assess_camera`, `compare`, `flagged_cameras`, `CameraDrift`, `DriftResult`, `WindowCounts`;
 - training and its reports (issue 7), imported lazily on first use because they pull in
-  fastai and matplotlib: the names of `detector.training.__all__`, `render_report` and
-  `render_eval`.
+  fastai and matplotlib: the names of `detector.training.__all__`, `render_report`,
+  `render_eval` and `heldout_of`.
 """
 
 import importlib
@@ -101,11 +101,12 @@ _LAZY = {
     **{name: "detector.training" for name in (
         "ExportedModel", "HeldOut", "Split", "TrainItem", "TrainOptions", "TrainResult",
         "TrainingError", "count_items", "export_model", "group_split", "load_heldout",
-        "load_labelled", "model_report", "read_boxes", "read_split", "recall_at_equal_false_alarms",
+        "load_labelled", "model_report", "negative_tiles", "read_boxes", "with_training_items", "read_split", "recall_at_equal_false_alarms",
         "reference_histograms", "score_heldout", "served_valid_scores", "train",
         "validation_metrics")},
     "render_report": "detector.report_html",
     "render_eval": "detector.report_html",
+    "heldout_of": "detector.report_html",
 }
 
 

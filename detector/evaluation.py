@@ -131,6 +131,10 @@ class EvalReport:
                                         if self.threshold_for_recall_95 else None),
             "worst": [asdict(m) for m in self.worst],
             "n_images": len(self.images),
+            # Every image's score, so an analyst can redo any figure at another threshold.
+            "images": [{"file": im.name, "label": "bear" if im.is_bear else "no_bear",
+                        "light": im.light, "p_bear": round(p, 6)}
+                       for im, p in zip(self.images, self.scores)],
             "skipped": list(self.skipped),
         }
 

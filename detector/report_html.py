@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
@@ -21,7 +21,12 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
-from detector.evaluation import EvalReport, Figures, threshold_for_recall  # noqa: E402
+from detector.evaluation import (  # noqa: E402
+    EvalReport,
+    Figures,
+    LabelledImage,
+    threshold_for_recall,
+)
 from detector.training.cache import load_rgb  # noqa: E402
 from detector.training.compare import (  # noqa: E402
     HeldOut,
@@ -224,9 +229,50 @@ def render_report(heldout: HeldOut, doc: Mapping[str, Any], *,
     ])
 
 
-def render_eval(report: EvalReport, baseline: EvalReport | None = None) -> str:
+def heldout_of(images: Sequence[LabelledImage]) -> HeldOut:
+    """Scored images as a `HeldOut` (day/night from the labels, infrared measured)."""
+    return HeldOut(refs=tuple(im.name for im in images), paths=tuple(im.path for im in images),
+                   is_bear=np.array([im.is_bear for im in images], dtype=bool),
+                   light=np.array([im.light for im in images]),
+                   infrared=np.array([is_infrared_image(load_rgb(im.path, max_side=256))
+                                      for im in images], dtype=bool))
+
+
+def _proposals_section(proposals: Mapping[str, Mapping[str, Any]]) -> str:
+    """Whole image vs whole image + regions, per model: the trail-camera bears per frame, per
+    sequence and by size, and the false alarms the regions add."""
+    def cell(f: Mapping[str, Any]) -> str:
+        return _rate(int(f["hits"]), int(f["n"]))
+
+    rows = []
+    for version, p in proposals.items():
+        cam, cost = p["trail_camera_bears"], p["false_alarm_cost"]
+        lines = [("trail-camera bears, per frame", cell(cam["per_frame"]["whole"]),
+                  cell(cam["per_frame"]["with_proposals"])),
+                 ("trail-camera bears, per sequence", cell(cam["per_sequence"]["whole"]),
+                  cell(cam["per_sequence"]["with_proposals"]))]
+        lines += [(f"bears {r['size']}", cell(r["whole"]), cell(r["with_proposals"]))
+                  for r in cam["by_bear_size"]]
+        lines.append(("false alarms on no-bear images",
+                      _rate(int(cost["false_alarms_whole"]), int(cost["n_no_bear"])),
+                      _rate(int(cost["false_alarms_with_proposals"]), int(cost["n_no_bear"]))))
+        rows += [f"<tr><td class=l>{_e(version)}</td><td class=l>{_e(what)}</td><td>{a}</td>"
+                 f"<td>{b}</td></tr>" for what, a, b in lines]
+        rows.append(f"<tr><td class=l>{_e(version)}</td><td class=l>regions per image; s per "
+                    f"image</td><td></td><td>{p['regions_per_image']}; "
+                    f"{p['seconds_per_image']}</td></tr>")
+    return ("<h2>Region proposals: small, far bears</h2><p class=note>Each image scored as the "
+            "detector scores a camera-trap still: p_bear is the highest of the whole image and "
+            "its tiles. Recall is at the alert threshold; the figures above already use the "
+            "proposals' scores.</p><table><tr><th class=l>model</th><th class=l>what</th>"
+            "<th>whole image</th><th>with proposals</th></tr>" + "".join(rows) + "</table>")
+
+
+def render_eval(report: EvalReport, baseline: EvalReport | None = None, *,
+                proposals: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """The HTML page for `bearwatch eval … --html`: one model's report, or two scored on the
-    same images side by side (`baseline` = the model it would replace).
+    same images side by side (`baseline` = the model it would replace); with `proposals`
+    (model version → `ProposalFigures.to_json()`), a section on region proposals.
 
     Raises:
         ValueError: the two reports are not of the same images.
@@ -235,16 +281,14 @@ def render_eval(report: EvalReport, baseline: EvalReport | None = None) -> str:
     if baseline is not None and [im.path for im in baseline.images] != [im.path for im in images]:
         raise ValueError(f"{baseline.model_version} was scored on other images than "
                          f"{report.model_version}; evaluate both on the same set")
-    heldout = HeldOut(refs=tuple(im.name for im in images), paths=tuple(im.path for im in images),
-                      is_bear=np.array([im.is_bear for im in images], dtype=bool),
-                      light=np.array([im.light for im in images]),
-                      infrared=np.array([is_infrared_image(load_rgb(im.path, max_side=256))
-                                         for im in images], dtype=bool))
+    heldout = heldout_of(images)
     docs = {name: model_report(heldout, np.asarray(r.scores, dtype=np.float64),
                                version=r.model_version, threshold=report.threshold)
             for name, r in (("candidate", report), ("baseline", baseline)) if r is not None}
     docs["recall_at_equal_false_alarm_rate"] = recall_at_equal_false_alarms(  # type: ignore[assignment]
         heldout, {r.model_version: np.asarray(r.scores, dtype=np.float64)
                   for r in (report, baseline) if r is not None})
-    return render_report(heldout, docs)
-
+    page = render_report(heldout, docs)
+    if proposals:
+        page = page.replace("</body></html>", _proposals_section(proposals) + "</body></html>")
+    return page

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bearwatch.commands.common import load
 from bearwatch.config import BearwatchConfig
 
@@ -29,7 +31,9 @@ def register(sub: Any) -> None:
     p.add_argument("--html", type=Path, default=None,
                    help="also write a static HTML report (charts, top losses with images)")
     p.add_argument("--baseline", default=None,
-                   help="with --html: a second model ('builtin' or a .pkl) shown side by side")
+                   help="a second model ('builtin' or a .pkl), the one the first would replace, "
+                   "scored the same way: both in the JSON with recall at equal false-alarm "
+                   "rates, side by side in the HTML")
     p.add_argument("--proposals", action="store_true",
                    help="score each image as the detector scores a camera-trap still: whole "
                    "image and its tiles (detector.proposals), read at ingest.max_width; adds "
@@ -129,14 +133,19 @@ def _score(model: Any, args: argparse.Namespace, cfg: BearwatchConfig, threshold
     return report, figures.to_json()
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _load_model(cfg: BearwatchConfig, name: str, device: str | None) -> Any:
     from detector import load_model
 
-    cfg = load(args)
-    name = args.model or cfg.detector.model
     det = cfg.detector.model_copy(update={"model": name})
-    model = load_model(det, models_dir=cfg.storage.models_dir,
-                       recorded_sha256=_recorded_sha(cfg, name), device=args.device)
+    return load_model(det, models_dir=cfg.storage.models_dir,
+                      recorded_sha256=_recorded_sha(cfg, name), device=device)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from detector import recall_at_equal_false_alarms
+
+    cfg = load(args)
+    model = _load_model(cfg, args.model or cfg.detector.model, args.device)
     threshold = cfg.detector.threshold if args.threshold is None else args.threshold
     report, proposals = _score(model, args, cfg, threshold)
     doc = report.to_json()
@@ -144,15 +153,41 @@ def _eval(args: argparse.Namespace) -> int:
         doc["split"] = str(args.split)
     if proposals is not None:
         doc["proposals"] = proposals
+    baseline = base_proposals = None
+    if args.baseline is not None:
+        other = _load_model(cfg, args.baseline, args.device)
+        baseline, base_proposals = _score(other, args, cfg, threshold)
+        doc["baseline"] = baseline.to_json()
+        if base_proposals is not None:
+            doc["baseline"]["proposals"] = base_proposals
+        doc["recall_at_equal_false_alarm_rate"] = recall_at_equal_false_alarms(
+            _held_out_images(report), {r.model_version: np.asarray(r.scores, dtype=np.float64)
+                                       for r in (report, baseline)})
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(doc, indent=1))
-    _print(doc)
-    if proposals is not None:
-        _print_proposals(proposals)
+    for r, props in ((report, proposals), (baseline, base_proposals)):
+        if r is not None:
+            _print(r.to_json())
+            if props is not None:
+                _print_proposals(props)
     print(f"wrote {args.json}")
     if args.html is not None:
-        _html(args, cfg, report, threshold)
+        from detector import render_eval
+
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(render_eval(report, baseline, proposals={
+            r.model_version: p for r, p in ((report, proposals), (baseline, base_proposals))
+            if r is not None and p is not None}))
+        print(f"wrote {args.html}")
     return 0
+
+
+def _held_out_images(report: Any) -> Any:
+    """The report's images as the comparison's `HeldOut` (day/night from the manifest,
+    infrared measured on the pixels)."""
+    from detector import heldout_of
+
+    return heldout_of(report.images)
 
 
 def _print_proposals(doc: dict[str, Any]) -> None:
@@ -173,17 +208,3 @@ def _print_proposals(doc: dict[str, Any]) -> None:
                   f"image → {hits(f['with_proposals'])} with proposals")
         for row in bears["by_bear_size"]:
             print(f"    bears {row['size']}: {hits(row['whole'])} → {hits(row['with_proposals'])}")
-
-
-def _html(args: argparse.Namespace, cfg: BearwatchConfig, report: Any, threshold: float) -> None:
-    from detector import load_model, render_eval
-
-    baseline = None
-    if args.baseline is not None:
-        det = cfg.detector.model_copy(update={"model": args.baseline})
-        other = load_model(det, models_dir=cfg.storage.models_dir,
-                           recorded_sha256=_recorded_sha(cfg, args.baseline), device=args.device)
-        baseline, _ = _score(other, args, cfg, threshold)
-    args.html.parent.mkdir(parents=True, exist_ok=True)
-    args.html.write_text(render_eval(report, baseline))
-    print(f"wrote {args.html}")

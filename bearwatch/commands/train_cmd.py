@@ -81,10 +81,12 @@ def _train(args: argparse.Namespace) -> int:
         export_model,
         group_split,
         load_labelled,
+        negative_tiles,
         reference_histograms,
         served_valid_scores,
         train,
         validation_metrics,
+        with_training_items,
     )
 
     cfg = load(args)
@@ -94,7 +96,8 @@ def _train(args: argparse.Namespace) -> int:
         freeze_epochs=_given(args.freeze_epochs, recipe.freeze_epochs),
         size=_given(args.size, recipe.size), batch_size=_given(args.batch_size, recipe.batch_size),
         head=_given(args.head, recipe.head), base_lr=args.lr,
-        architecture=_given(args.arch, recipe.architecture), pretrained=recipe.pretrained)
+        architecture=_given(args.arch, recipe.architecture), pretrained=recipe.pretrained,
+        infrared_prob=recipe.infrared_prob, max_lighting=recipe.max_lighting)
     valid_pct = _given(args.valid_pct, recipe.valid_pct)
     db = open_database(cfg)
     out = (args.out or cfg.storage.models_dir).resolve()
@@ -104,8 +107,12 @@ def _train(args: argparse.Namespace) -> int:
     db_items, missing = review_items(reviewed, cfg.storage.snapshots_dir.resolve())
     items = folder_items + db_items
     split = group_split(items, valid_pct=valid_pct, seed=args.seed)
+    tiles = negative_tiles(items, split.train, per_image=recipe.negative_tiles,
+                           fractions=cfg.detector.proposals.tile_fractions or [1.0])
+    items, split = with_training_items(items, split, tiles)
     print(f"data: {len(folder_items)} labelled images from {args.data}, {len(db_items)} "
-          f"reviewed images from the database ({missing} missing files skipped); "
+          f"reviewed images from the database ({missing} missing files skipped), "
+          f"{len(tiles)} empty tiles of training no-bear images; "
           f"{len(split.train)} train / {len(split.valid)} held out", flush=True)
     result = train(items, split, options, work_dir=out)
     exported = export_model(result, out, clock=utc_now)
@@ -124,7 +131,9 @@ def _train(args: argparse.Namespace) -> int:
             sha256=exported.sha256, training_counts=counts, metrics=metrics,
             notes=f"bearwatch train {args.data} seed={args.seed} size={options.size} "
                   f"arch={options.architecture} pretrained={options.pretrained} "
-                  f"head={options.head} epochs={options.freeze_epochs}+{options.epochs}"),
+                  f"head={options.head} epochs={options.freeze_epochs}+{options.epochs} "
+                  f"infrared_prob={options.infrared_prob} max_lighting={options.max_lighting} "
+                  f"negative_tiles={recipe.negative_tiles}"),
             actor="cli")
     overall = metrics["overall"]
     print(f"model {exported.version}\n  file     {exported.path}\n  sha256   {exported.sha256}\n"

@@ -15,8 +15,14 @@ from detector.training.compare import (
 )
 from detector.training.errors import TrainingError
 from detector.training.export import ExportedModel, export_model, read_split
-from detector.training.items import TrainItem, count_items, load_labelled, read_boxes
-from detector.training.split import Split, group_split
+from detector.training.items import (
+    TrainItem,
+    count_items,
+    load_labelled,
+    negative_tiles,
+    read_boxes,
+)
+from detector.training.split import Split, group_split, with_training_items
 from detector.training.summary import (
     reference_histograms,
     served_valid_scores,
@@ -38,6 +44,7 @@ __all__ = [
     "load_heldout",
     "load_labelled",
     "model_report",
+    "negative_tiles",
     "read_boxes",
     "read_split",
     "recall_at_equal_false_alarms",
@@ -46,4 +53,5 @@ __all__ = [
     "served_valid_scores",
     "train",
     "validation_metrics",
+    "with_training_items",
 ]

@@ -183,6 +183,33 @@ def with_box_crops(items: Sequence[TrainItem], boxes: dict[str, list[Box]], *,
     return out
 
 
+def negative_tiles(items: Sequence[TrainItem], indices: Sequence[int], *, per_image: int,
+                   fractions: Sequence[float]) -> list[TrainItem]:
+    """Hard negatives at the scales region proposals score: from each whole no-bear image
+    among `indices`, `per_image` square tiles (cycling through `fractions` of the shorter
+    side, at positions chosen by a hash of the image's ref: deterministic, varied), labelled
+    `no_bear`, in the image's group. Without them a model trained on whole photos and bear
+    crops has never seen an empty tile, and the max over ~140 tiles of a still raises false
+    alarms on most empty scenes."""
+    from detector.proposals import tiles
+
+    out: list[TrainItem] = []
+    for i in indices:
+        it = items[i]
+        if it.label != "no_bear" or it.crop is not None or per_image <= 0:
+            continue
+        with Image.open(it.path) as im:
+            width, height = im.size
+        for k in range(per_image):
+            fraction = fractions[k % len(fractions)]
+            boxes = tiles(width, height, fractions=(fraction,), overlap=0.0)
+            digest = hashlib.sha1(f"{it.ref}#{k}".encode()).hexdigest()
+            out.append(TrainItem(path=it.path, label="no_bear", light=it.light, group=it.group,
+                                 source=it.source, ref=f"{it.ref}#tile{k}",
+                                 crop=boxes[int(digest, 16) % len(boxes)]))
+    return out
+
+
 def _from_manifest(manifest: Path) -> list[_Raw]:
     root = manifest.parent
     raws: list[_Raw] = []

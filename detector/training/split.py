@@ -69,3 +69,13 @@ def group_split(items: Sequence[TrainItem], *, valid_pct: float = 0.2, seed: int
         raise TrainingError("every group landed in validation; add more labelled images or "
                             "lower valid_pct")
     return Split(train=tuple(train), valid=tuple(valid), seed=seed, valid_pct=valid_pct)
+
+
+def with_training_items(items: Sequence[TrainItem], split: Split,
+                        extra: Sequence[TrainItem]) -> tuple[list[TrainItem], Split]:
+    """`items` + `extra`, with the extra items on the training side only (the held-out set
+    stays the images the split chose, so its figures keep meaning per image)."""
+    n = len(items)
+    return ([*items, *extra],
+            Split(train=(*split.train, *range(n, n + len(extra))), valid=split.valid,
+                  seed=split.seed, valid_pct=split.valid_pct))

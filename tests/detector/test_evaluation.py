@@ -98,8 +98,13 @@ def test_eval_command_real_photos_writes_json(bears_dir: Path, tmp_path: Path) -
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"storage:\n  root: {tmp_path / 'var'}\ndetector:\n  device: cpu\n")
     out = tmp_path / "eval.json"
-    assert main(["--config", str(cfg), "eval", str(data), "--json", str(out), "--threshold", "0.3"]) == 0
+    assert main(["--config", str(cfg), "eval", str(data), "--json", str(out), "--threshold", "0.3",
+                 "--baseline", "builtin"]) == 0
     doc = json.loads(out.read_text())
+    # The model it would replace, scored on the same images, and the fair comparison.
+    assert doc["baseline"]["n_images"] == 9 and doc["baseline"]["overall"] == doc["overall"]
+    equal_far = doc["recall_at_equal_false_alarm_rate"]
+    assert (equal_far["overall"]["n_bear"], equal_far["night"]["n_no_bear"]) == (3, 3)
     assert doc["threshold"] == 0.3 and doc["n_images"] == 9
     assert (doc["overall"]["n_bear"], doc["overall"]["n_no_bear"]) == (3, 6)
     assert doc["by_light"]["night"]["n_no_bear"] == 3
@@ -156,10 +161,13 @@ def test_eval_command_with_proposals_on_trail_camera_frames(bears_dir: Path, tmp
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"storage:\n  root: {tmp_path / 'var'}\ndetector:\n  device: cpu\n"
                    "  proposals:\n    tile_fractions: [0.5, 0.25]\n")
-    out = tmp_path / "eval.json"
-    assert main(["--config", str(cfg), "eval", str(data), "--json", str(out), "--proposals"]) == 0
+    out, page = tmp_path / "eval.json", tmp_path / "eval.html"
+    assert main(["--config", str(cfg), "eval", str(data), "--json", str(out), "--proposals",
+                 "--html", str(page)]) == 0
     doc = json.loads(out.read_text())
     prop = doc["proposals"]
+    assert "Region proposals: small, far bears" in page.read_text()
+    assert "trail-camera bears, per sequence" in page.read_text()
     cam = prop["trail_camera_bears"]
     assert cam["per_frame"]["whole"]["n"] == 2 and cam["per_sequence"]["whole"]["n"] == 2
     assert sum(r["whole"]["n"] for r in cam["by_bear_size"]) == 2

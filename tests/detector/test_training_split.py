@@ -140,3 +140,37 @@ def test_read_boxes_bad_row_clear_error(tmp_path: Path) -> None:
     path.write_text("file,x,y,w,h\na.jpg,1,2,0,5\n")
     with pytest.raises(TrainingError, match="boxes.csv:2"):
         read_boxes(path)
+
+
+def test_negative_tiles_cut_only_from_training_no_bear_whole_images(tmp_path: Path) -> None:
+    """Empty tiles at the proposal scales, from whole no-bear training images only (never a
+    bear photo, never a crop, never a held-out image), deterministic, inside the image."""
+    from detector import Split, negative_tiles, with_training_items
+
+    def img(name: str, size: tuple[int, int]) -> Path:
+        path = tmp_path / name
+        Image.new("RGB", size).save(path)
+        return path
+
+    items = [
+        TrainItem(path=img("n1.jpg", (1024, 768)), label="no_bear", light="night", group="g1",
+                  source="manifest", ref="n1.jpg"),
+        TrainItem(path=img("b1.jpg", (1024, 768)), label="bear", light="day", group="g2",
+                  source="manifest", ref="b1.jpg"),
+        TrainItem(path=img("c1.jpg", (2048, 1536)), label="no_bear", light="day", group="g3",
+                  source="manifest", ref="c1.jpg#background x4", crop=(0, 0, 200, 200)),
+        TrainItem(path=img("n2.jpg", (640, 480)), label="no_bear", light="day", group="g4",
+                  source="manifest", ref="n2.jpg"),
+    ]
+    split = Split(train=(0, 1, 2), valid=(3,), seed=1, valid_pct=0.25)
+    tiles = negative_tiles(items, split.train, per_image=3, fractions=(0.5, 1 / 3, 1 / 6))
+    assert [t.ref for t in tiles] == ["n1.jpg#tile0", "n1.jpg#tile1", "n1.jpg#tile2"]
+    assert [t.crop[2] for t in tiles if t.crop] == [384, 256, 128]
+    for t in tiles:
+        assert (t.label, t.light, t.group) == ("no_bear", "night", "g1") and t.crop is not None
+        x, y, w, h = t.crop
+        assert 0 <= x and x + w <= 1024 and 0 <= y and y + h <= 768
+    assert negative_tiles(items, split.train, per_image=3, fractions=(0.5, 1 / 3, 1 / 6)) == tiles
+    merged, extended = with_training_items(items, split, tiles)
+    assert extended.valid == (3,) and extended.train == (0, 1, 2, 4, 5, 6)
+    assert merged[4:] == tiles

@@ -1,0 +1,77 @@
+"""How fast the detector scores camera-trap stills with region proposals (prints JSON): stills
+per second for the whole frame alone and for the whole frame + its tiles (`detector.proposals`,
+as configured by default), through the built-in model on the chosen device, same run.
+
+Usage: .venv/bin/python bench/still_speed.py [--device cpu|cuda] [--stills N] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+
+from bearwatch.records import Frame, NightSource
+from detector import WHOLE_FRAME_ONLY, ProposalRules, builtin_model, score_with_regions
+
+WIDTH, HEIGHT = 1280, 960  # a 2048x1536 trail-camera still after ingest's default downscale
+
+
+def _still(seq: int, rng: np.random.Generator) -> Frame:
+    image = rng.integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    return Frame(camera_id="trap", zone_id="z", captured_at=datetime.now(timezone.utc), seq=seq,
+                 image=image, mean_luma=float(image.mean()), is_night=False,
+                 night_source=NightSource.IMAGE, is_infrared=False, is_low_res=False,
+                 motion_score=0.0, is_still=True)
+
+
+def _rate(model: object, frames: list[Frame], rules: ProposalRules, device: torch.device
+          ) -> float:
+    score_with_regions(model, frames[:1], rules)  # type: ignore[arg-type]  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for i, f in enumerate(frames, start=1):
+        score_with_regions(model, [f], rules)  # type: ignore[arg-type]
+        print(f"\r{i}/{len(frames)} stills", end="", file=sys.stderr, flush=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    print(file=sys.stderr)
+    return len(frames) / (time.perf_counter() - started)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--stills", type=int, default=10)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    model = builtin_model(device)
+    rng = np.random.default_rng(0)
+    frames = [_still(i, rng) for i in range(args.stills)]
+    rules = ProposalRules()
+    n_regions = len(rules.still_regions(WIDTH, HEIGHT))
+    whole = _rate(model, frames, WHOLE_FRAME_ONLY, device)
+    tiled = _rate(model, frames, rules, device)
+    doc = {"device": str(device), "gpu": torch.cuda.get_device_name(0) if device.type == "cuda"
+           else None, "still": f"{WIDTH}x{HEIGHT}", "regions_per_still": n_regions,
+           "tile_fractions": [round(f, 4) for f in rules.tile_fractions],
+           "stills_per_s_whole_frame": round(whole, 2),
+           "stills_per_s_with_tiles": round(tiled, 2),
+           "crops_per_s_with_tiles": round(tiled * (n_regions + 1), 1)}
+    text = json.dumps(doc, indent=1)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as fh:
+            fh.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
