@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -134,3 +135,18 @@ def frames_at(camera_id: str, n: int, *, start: datetime = T0, every_s: float = 
     """`n` frames of one camera, `every_s` seconds apart, seq 0..n-1."""
     return [make_frame(camera_id, i, zone_id=zone_id, at=start + timedelta(seconds=i * every_s))
             for i in range(n)]
+
+
+def write_blob_image(path: Path, *, bear: bool, rng: np.random.Generator, size: int = 96) -> Path:
+    """A tiny training image for plumbing tests: green noisy background; a 'bear' is a dark
+    brown blob somewhere in it. Written as JPEG/PNG by its suffix; returns `path`."""
+    from PIL import Image
+
+    img = np.clip(rng.normal((70, 120, 60), 25, (size, size, 3)), 0, 255)
+    if bear:
+        cy, cx = rng.integers(size // 4, 3 * size // 4, 2)
+        yy, xx = np.ogrid[:size, :size]
+        img[((yy - cy) / (size / 5)) ** 2 + ((xx - cx) / (size / 4)) ** 2 <= 1] = (60, 35, 20)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img.astype(np.uint8)).save(path)
+    return path

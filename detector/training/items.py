@@ -44,7 +44,8 @@ class TrainItem:
         label: `bear` or `no_bear`.
         light: `day`, `night` or `infrared`.
         group: split unit; items sharing it are always on the same side.
-        source: where the label came from: `manifest`, `folder`, `alert` or `audit`.
+        source: where the label came from: `manifest`, `folder`, `alert` or `audit`, or
+            `tile` for an empty tile cut from a no-bear image (`negative_tiles`).
         ref: the name reports use (manifest `file`, or `alert:<id>` / `audit:<id>`).
         crop: the region of `path` this item is (x, y, w, h px), or None for the whole image.
     """
@@ -205,7 +206,7 @@ def negative_tiles(items: Sequence[TrainItem], indices: Sequence[int], *, per_im
             boxes = tiles(width, height, fractions=(fraction,), overlap=0.0)
             digest = hashlib.sha1(f"{it.ref}#{k}".encode()).hexdigest()
             out.append(TrainItem(path=it.path, label="no_bear", light=it.light, group=it.group,
-                                 source=it.source, ref=f"{it.ref}#tile{k}",
+                                 source="tile", ref=f"{it.ref}#tile{k}",
                                  crop=boxes[int(digest, 16) % len(boxes)]))
     return out
 

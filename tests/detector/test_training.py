@@ -31,22 +31,14 @@ from detector import (
     sha256_of,
     train,
 )
+from detector.testing import write_blob_image
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 pytestmark = pytest.mark.plumbing
 
 
 def _image(path: Path, *, bear: bool, rng: np.random.Generator, size: int = 96) -> Path:
-    """Green noisy background; a 'bear' is a dark brown blob somewhere in it."""
-    img = np.clip(rng.normal((70, 120, 60), 25, (size, size, 3)), 0, 255)
-    if bear:
-        cy, cx = rng.integers(size // 4, 3 * size // 4, 2)
-        yy, xx = np.ogrid[:size, :size]
-        blob = ((yy - cy) / (size / 5)) ** 2 + ((xx - cx) / (size / 4)) ** 2 <= 1
-        img[blob] = (60, 35, 20)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(img.astype(np.uint8)).save(path)
-    return path
+    return write_blob_image(path, bear=bear, rng=rng, size=size)
 
 
 def _reviews(sessions: sessionmaker[Session], snaps: Path, rng: np.random.Generator) -> None:
