@@ -396,10 +396,11 @@ class TrainingConfig(Section):
         "random weights.",
     )
     head: Literal["bear_mass", "new"] = Field(
-        "bear_mass", description="bear_mass: start from the built-in Lite0 model's ImageNet "
-        "bear classes (efficientnet_lite0, pretrained only); new: a fresh two-class head.",
+        "new", description="new: a fresh two-class head (learns far trail-camera bears and "
+        "empty tiles best on the shared photos); bear_mass: start from the built-in Lite0 "
+        "model's ImageNet bear classes (efficientnet_lite0, pretrained only).",
     )
-    epochs: int = Field(3, ge=1, le=1000, description="Epochs with the whole network unfrozen.")
+    epochs: int = Field(5, ge=1, le=1000, description="Epochs with the whole network unfrozen.")
     freeze_epochs: int = Field(1, ge=0, le=1000, description="Head-only epochs before those.")
     size: int = Field(160, ge=32, le=1024, description="Training crop side, px.")
     batch_size: int = Field(16, ge=2, le=4096, description="Images per batch (batch norm: >= 2).")

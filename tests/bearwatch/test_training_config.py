@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_repository_config_trains_pretrained_lite0_by_default() -> None:
     training = load_config(REPO / "config.yaml").training
     assert (training.architecture, training.pretrained, training.head) == (
-        LITE0_ARCHITECTURE, True, "bear_mass")
+        LITE0_ARCHITECTURE, True, "new")
     assert parse_config("").training == TrainingConfig()
 
 
@@ -39,8 +39,8 @@ def test_unknown_architecture_is_config_error_listing_allowed_forms() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("training: {architecture: resnet18}\n", "set head: new"),
-        ("training: {pretrained: false}\n", "pretrained false; set head: new"),
+        ("training: {architecture: resnet18, head: bear_mass}\n", "set head: new"),
+        ("training: {pretrained: false, head: bear_mass}\n", "pretrained false; set head: new"),
         ("training: {batch_size: 1}\n", "training.batch_size: must be >= 2"),
         ("training: {valid_pct: 1}\n", "training.valid_pct: must be < 1"),
         ("training: {size: 16}\n", "training.size: must be >= 32"),

@@ -158,7 +158,8 @@ def test_cli_train_arch_flag_with_bear_mass_head_fails_before_training(
     config.write_text(f"database:\n  url: {json.dumps(db_url)}\n"
                       f"storage:\n  root: {tmp_path / 'var'}\n")
 
-    rc = main(["--config", str(config), "train", str(data), "--arch", "resnet18"])
+    rc = main(["--config", str(config), "train", str(data), "--arch", "resnet18", "--head",
+               "bear_mass"])
 
     assert rc != 0
     assert "head 'bear_mass'" in capsys.readouterr().err
