@@ -192,10 +192,17 @@ class ProposalConfig(Section):
     min_crop_px: int = Field(
         96, ge=16, le=4096, description="Smallest side of a moving region's crop, px."
     )
+    tile_stills: bool = Field(
+        False, description="Score stills (camera-trap photos and uploads in a folder) as "
+        "tiles too. Worth it with a model from `bearwatch train` (it learns far-bear crops and "
+        "empty tiles), at the threshold `bearwatch eval --proposals` gives; the built-in "
+        "model finds no far bears in tiles and gains false alarms.",
+    )
     tile_fractions: list[float] = Field(
-        default_factory=lambda: [0.5, 1 / 3, 1 / 6], max_length=6,
-        description="Stills (camera-trap photos and uploads in a folder) are also scored as "
-        "overlapping square tiles of these fractions of the shorter side; [] = the whole frame only.",
+        default_factory=lambda: [0.5, 1 / 3, 1 / 6], min_length=1, max_length=6,
+        description="Tile sides, as fractions of a still's shorter side (overlapping square "
+        "tiles); also the scales of `bearwatch train`'s empty-tile negatives and of `bearwatch "
+        "eval --proposals`.",
     )
     tile_overlap: float = Field(
         0.33, ge=0, lt=1, description="Share of a tile that overlaps its neighbour."

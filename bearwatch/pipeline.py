@@ -223,7 +223,7 @@ def proposal_rules(config: BearwatchConfig) -> ProposalRules:
     p = config.detector.proposals
     return ProposalRules(motion_regions=p.motion_regions, context=p.context,
                          min_crop_px=p.min_crop_px, tile_fractions=tuple(p.tile_fractions),
-                         tile_overlap=p.tile_overlap)
+                         tile_overlap=p.tile_overlap, tile_stills=p.tile_stills)
 
 
 class Pipeline:

@@ -34,6 +34,8 @@ class ProposalRules:
         min_crop_px: smallest crop side of a moving region, px.
         tile_fractions: tile sides of a still, as fractions of its shorter side (() = none).
         tile_overlap: share of a tile overlapping its neighbour, 0..1.
+        tile_stills: whether the detector tiles stills (`still_regions` tiles regardless, for
+            evaluation).
     """
 
     motion_regions: int = 4
@@ -41,11 +43,12 @@ class ProposalRules:
     min_crop_px: int = 96
     tile_fractions: tuple[float, ...] = DEFAULT_FRACTIONS
     tile_overlap: float = 0.33
+    tile_stills: bool = True
 
     def regions(self, frame: Frame) -> list[Box]:
         """The regions of `frame` to score besides the whole frame."""
         if frame.is_still:
-            return self.still_regions(frame.width, frame.height)
+            return self.still_regions(frame.width, frame.height) if self.tile_stills else []
         out: list[Box] = []
         for box in frame.regions[:self.motion_regions]:
             crop = square_around(box, frame.width, frame.height, context=self.context,

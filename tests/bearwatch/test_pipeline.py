@@ -145,3 +145,23 @@ def test_stage_lookup_falls_back_during_outage(engine_kind: str, sessions: sessi
 def test_stage_lookup_unknown_zone_uses_fallback(sessions: sessionmaker[Session]) -> None:
     _catalog(sessions)
     assert DbStageLookup(sessions, {})("nope") is Stage.SHADOW
+
+
+def test_proposal_rules_follow_config_stills_tiled_only_when_asked() -> None:
+    """The repository's default leaves stills whole (the built-in model finds no far bears in
+    tiles and would only gain false alarms); `tile_stills: true` tiles them at the configured
+    scales; moving regions of stream frames are always offered."""
+    import dataclasses
+
+    from bearwatch.config import parse_config
+    from bearwatch.pipeline import proposal_rules
+    from detector import tiles
+    from detector.testing import make_frame
+
+    still = dataclasses.replace(make_frame(size=(960, 1280)), is_still=True)
+    moving = dataclasses.replace(make_frame(size=(960, 1280)), regions=((100, 100, 20, 30),))
+    off = proposal_rules(parse_config(""))
+    assert off.regions(still) == [] and len(off.regions(moving)) == 1
+    on = proposal_rules(parse_config(
+        "detector:\n  proposals:\n    tile_stills: true\n    tile_fractions: [0.25]\n"))
+    assert on.regions(still) == tiles(1280, 960, fractions=(0.25,), overlap=0.33)
