@@ -146,7 +146,13 @@ def test_moving_animal_becomes_a_region_of_its_stream_frame(tmp_path: Path) -> N
     for i in range(2):
         cv2.imwrite(str(folder / f"{i}.jpg"), cv2.cvtColor(_bear_walks(5 * i, rng),
                                                            cv2.COLOR_RGB2BGR))
-    stills, _ = read_all(str(folder), fps=1.0, realtime=False)
+    # A folder never ends (it waits for uploads): read what is there, on a fake clock.
+    clock = FakeClock()
+    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep)
+    src.open()
+    stills = [raw for raw in (src.read(), src.read(), src.read()) if raw is not None]
+    src.close()
+    assert len(stills) == 2
     trap = FrameFlagger(camera(str(folder)), ingest())
     processed = [trap.process(raw, float(i)).frame for i, raw in enumerate(stills)]
     assert [(p.is_still, p.regions) for p in processed] == [(True, ())] * 2
