@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.config import BearwatchConfig
 from bearwatch.pipeline import DbAlertSink, rollout_router
-from bearwatch.records import Stage
+from bearwatch.records import Frame, Stage
 from bearwatch.shadow_wiring import (
     DbLiveModels,
     DbShadowZones,
@@ -34,6 +36,7 @@ from detector import (
     DetectorLoop,
     EncounterRules,
     EncounterTracker,
+    Model,
     ModelLoadError,
     ShadowSetup,
     SnapshotStore,
@@ -61,6 +64,28 @@ def _catalog(sessions: sessionmaker[Session], *versions: str) -> None:
                              actor="cli")
 
 
+def _run_through_db_sink(sessions: sessionmaker[Session], tmp_path: Path, clock: FakeClock,
+                         frames: list[Frame], arrival: Callable[[Frame], float],
+                         model: Model, **loop_options: Any) -> None:
+    """`frames` through a detector loop (k=1 of 1, threshold 0.5, every zone active) into
+    the real database sink, until all are scored."""
+    feed = ListFeed(clock, [(arrival(f), f) for f in frames])
+    snaps = SnapshotStore(tmp_path / "snaps")
+    tracker = EncounterTracker(EncounterRules(k=1, n=1, cooldown_s=30, default_threshold=0.5),
+                               stage_of=lambda z: Stage.ACTIVE, snapshots=snaps)
+    batcher = Batcher(feed, max_batch=4, max_wait_ms=10, staleness_ms=60_000,
+                      priority=tracker.open_cameras, clock=clock.now)
+    sink = DbAlertSink(sessions, AlertSpool(tmp_path / "spool"),
+                       route=rollout_router(_config(tmp_path)), utc=clock.utc)
+    loop = DetectorLoop(batcher, model, tracker, sink,
+                        (AuditSampler(share=0.0, near_boost=1, near_band=0.1,
+                                      rng=random.Random(1)), snaps),
+                        utc=clock.utc, monotonic=clock.now, **loop_options)
+    stop = threading.Event()
+    stop.set()
+    loop.run(stop)
+
+
 def test_shadow_model_counts_stored_and_no_alert_committed(
         sessions: sessionmaker[Session], tmp_path: Path) -> None:
     _catalog(sessions, "bw-shadow")
@@ -69,23 +94,10 @@ def test_shadow_model_counts_stored_and_no_alert_committed(
     frames = [make_frame(cam, i, zone_id=zone, at=T0 + timedelta(seconds=i), is_night=i >= 3)
               for i in range(5) for cam, zone in (("c1", "z1"), ("c2", "z2"))]
     clock = FakeClock(T0 + timedelta(seconds=10))
-    feed = ListFeed(clock, [(f.captured_at.timestamp(), f) for f in frames])
-    snaps = SnapshotStore(tmp_path / "snaps")
-    tracker = EncounterTracker(EncounterRules(k=1, n=1, cooldown_s=30, default_threshold=0.5),
-                               stage_of=lambda z: Stage.ACTIVE, snapshots=snaps)
-    batcher = Batcher(feed, max_batch=4, max_wait_ms=10, staleness_ms=60_000,
-                      priority=tracker.open_cameras, clock=clock.now)
-    sink = DbAlertSink(sessions, AlertSpool(tmp_path / "spool"),
-                       route=rollout_router(_config(tmp_path)), utc=clock.utc)
     shadow = ShadowSetup(model=ScriptedModel(lambda f: 1.0, version="bw-shadow"),
                          zones=DbShadowZones(sessions, "bw-shadow", monotonic=clock.now))
-    loop = DetectorLoop(batcher, ScriptedModel(lambda f: 0.0, version="live"), tracker, sink,
-                        (AuditSampler(share=0.0, near_boost=1, near_band=0.1,
-                                      rng=random.Random(1)), snaps),
-                        utc=clock.utc, monotonic=clock.now, shadow=shadow)
-    stop = threading.Event()
-    stop.set()
-    loop.run(stop)
+    _run_through_db_sink(sessions, tmp_path, clock, frames, lambda f: f.captured_at.timestamp(),
+                         ScriptedModel(lambda f: 0.0, version="live"), shadow=shadow)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AlertRow)) == 0
         rows = shadow_comparison(s, None, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
@@ -132,21 +144,8 @@ def _run_loop(sessions: sessionmaker[Session], tmp_path: Path, live: DbLiveModel
     returns camera id → model version of the alerts committed."""
     frames = [make_frame(cam, seq0 + i, zone_id=zone, at=clock.utc() + timedelta(seconds=i))
               for i in range(2) for cam, zone in (("c1", "z1"), ("c2", "z2"))]
-    feed = ListFeed(clock, [(clock.now(), f) for f in frames])
-    snaps = SnapshotStore(tmp_path / "snaps")
-    tracker = EncounterTracker(EncounterRules(k=1, n=1, cooldown_s=30, default_threshold=0.5),
-                               stage_of=lambda z: Stage.ACTIVE, snapshots=snaps)
-    batcher = Batcher(feed, max_batch=4, max_wait_ms=10, staleness_ms=60_000,
-                      priority=tracker.open_cameras, clock=clock.now)
-    sink = DbAlertSink(sessions, AlertSpool(tmp_path / "spool"),
-                       route=rollout_router(_config(tmp_path)), utc=clock.utc)
-    loop = DetectorLoop(batcher, live.default, tracker, sink,
-                        (AuditSampler(share=0.0, near_boost=1, near_band=0.1,
-                                      rng=random.Random(1)), snaps),
-                        utc=clock.utc, monotonic=clock.now, live_model=live)
-    stop = threading.Event()
-    stop.set()
-    loop.run(stop)
+    _run_through_db_sink(sessions, tmp_path, clock, frames, lambda f: clock.now(), live.default,
+                         live_model=live)
     with sessions() as s:
         rows = s.scalars(select(AlertRow).where(AlertRow.first_seen >= frames[0].captured_at))
         return {r.camera_id: r.model_version for r in rows}
