@@ -316,14 +316,25 @@ SIZE_BINS = ((0, 32, "under 32 px"), (32, 64, "32-63 px"), (64, 10**9, "64 px an
 
 
 @dataclass(frozen=True, slots=True)
+class BoxedBear:
+    """One bear frame listed in `boxes.csv`: its sequence, the bear's longer side (px of the
+    stored frame) and p_bear from the whole image and with proposals (0..1)."""
+
+    file: str
+    sequence: str
+    bear_px: int
+    whole: float
+    with_proposals: float
+
+
+@dataclass(frozen=True, slots=True)
 class ProposalFigures:
     """What region proposals buy and cost on a labelled set (`bearwatch eval --proposals`).
 
     Attributes:
         whole: figures from the whole image alone; `with_proposals` from the max over the
             whole image and its regions (the detector's p_bear), both at the same threshold.
-        boxed: per bear frame listed in `boxes.csv` (the trail-camera bears): name, sequence,
-            bear size (longer side, px), whole-image and with-proposals p_bear.
+        boxed: the bear frames listed in `boxes.csv` (the trail-camera bears).
         regions_per_image: mean number of regions scored besides each whole image.
         seconds_per_image: mean scoring time with the regions.
     """
@@ -331,7 +342,7 @@ class ProposalFigures:
     threshold: float
     whole: Figures
     with_proposals: Figures
-    boxed: tuple[tuple[str, str, int, float, float], ...]
+    boxed: tuple[BoxedBear, ...]
     regions_per_image: float
     seconds_per_image: float
 
@@ -339,16 +350,20 @@ class ProposalFigures:
         t = self.threshold
         rows = self.boxed
 
-        def recall(sel: Sequence[tuple[str, str, int, float, float]], col: int) -> dict[str, Any]:
-            hits = sum(r[col] >= t for r in sel)
+        def recall(sel: Sequence[BoxedBear], tiled: bool) -> dict[str, Any]:
+            hits = sum((b.with_proposals if tiled else b.whole) >= t for b in sel)
             return {"hits": hits, "n": len(sel), "recall": _ratio(hits, len(sel))}
 
-        sequences = sorted({r[1] for r in rows})
+        sequences = sorted({b.sequence for b in rows})
 
-        def per_sequence(col: int) -> dict[str, Any]:
-            hit = [g for g in sequences if any(r[col] >= t for r in rows if r[1] == g)]
-            return {"hits": len(hit), "n": len(sequences), "recall": _ratio(len(hit),
-                                                                            len(sequences))}
+        def per_sequence(tiled: bool) -> dict[str, Any]:
+            hit = [g for g in sequences
+                   if recall([b for b in rows if b.sequence == g], tiled)["hits"]]
+            return {"hits": len(hit), "n": len(sequences),
+                    "recall": _ratio(len(hit), len(sequences))}
+
+        def both(f: Callable[[bool], dict[str, Any]]) -> dict[str, Any]:
+            return {"whole": f(False), "with_proposals": f(True)}
 
         return {
             "threshold": t,
@@ -363,16 +378,15 @@ class ProposalFigures:
                 "false_alarm_rate_whole": self.whole.false_alarm_rate,
                 "false_alarm_rate_with_proposals": self.with_proposals.false_alarm_rate},
             "trail_camera_bears": {
-                "per_frame": {"whole": recall(rows, 3), "with_proposals": recall(rows, 4)},
-                "per_sequence": {"whole": per_sequence(3), "with_proposals": per_sequence(4),
-                                 "sequences": sequences},
+                "per_frame": both(lambda tiled: recall(rows, tiled)),
+                "per_sequence": {**both(per_sequence), "sequences": sequences},
                 "by_bear_size": [
-                    {"size": name, "whole": recall(sel, 3), "with_proposals": recall(sel, 4)}
+                    {"size": name, **both(lambda tiled, sel=sel: recall(sel, tiled))}
                     for lo, hi, name in SIZE_BINS
-                    if (sel := [r for r in rows if lo <= r[2] < hi])],
-                "frames": [{"file": r[0], "sequence": r[1], "bear_px": r[2],
-                            "p_bear_whole": round(r[3], 5),
-                            "p_bear_with_proposals": round(r[4], 5)} for r in rows],
+                    if (sel := [b for b in rows if lo <= b.bear_px < hi])],
+                "frames": [{"file": b.file, "sequence": b.sequence, "bear_px": b.bear_px,
+                            "p_bear_whole": round(b.whole, 5),
+                            "p_bear_with_proposals": round(b.with_proposals, 5)} for b in rows],
             },
         }
 
@@ -385,8 +399,9 @@ def proposal_figures(items: Sequence[LabelledImage], scored: Sequence[RegionScor
     truth = np.array([im.is_bear for im in items], dtype=bool)
     whole = np.array([s.whole_p_bear for s in scored], dtype=np.float64)
     best = np.array([s.p_bear for s in scored], dtype=np.float64)
-    boxed = tuple((im.name, sequence_of.get(im.name, im.name), bear_px[im.name],
-                   float(whole[i]), float(best[i]))
+    boxed = tuple(BoxedBear(file=im.name, sequence=sequence_of.get(im.name, im.name),
+                            bear_px=bear_px[im.name], whole=float(whole[i]),
+                            with_proposals=float(best[i]))
                   for i, im in enumerate(items) if im.is_bear and im.name in bear_px)
     n = max(1, len(scored))
     return ProposalFigures(threshold=threshold, whole=Figures.of(truth, whole, threshold),

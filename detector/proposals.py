@@ -58,13 +58,11 @@ class ProposalRules:
         return out
 
     def still_regions(self, width: int, height: int) -> list[Box]:
-        """The tiles of a width x height still (none when tiling is off)."""
-        if not self.tile_fractions:
-            return []
+        """The tiles of a width x height still (none without tile fractions)."""
         return tiles(width, height, fractions=self.tile_fractions, overlap=self.tile_overlap)
 
 
-WHOLE_FRAME_ONLY = ProposalRules(motion_regions=0, tile_fractions=())
+WHOLE_FRAME_ONLY = ProposalRules(motion_regions=0, tile_stills=False)
 
 
 def tiles(width: int, height: int, *, fractions: Sequence[float] = DEFAULT_FRACTIONS,

@@ -142,7 +142,7 @@ def _load_model(cfg: BearwatchConfig, name: str, device: str | None) -> Any:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from detector import recall_at_equal_false_alarms
+    from detector import heldout_of, recall_at_equal_false_alarms
 
     cfg = load(args)
     model = _load_model(cfg, args.model or cfg.detector.model, args.device)
@@ -161,15 +161,15 @@ def _eval(args: argparse.Namespace) -> int:
         if base_proposals is not None:
             doc["baseline"]["proposals"] = base_proposals
         doc["recall_at_equal_false_alarm_rate"] = recall_at_equal_false_alarms(
-            _held_out_images(report), {r.model_version: np.asarray(r.scores, dtype=np.float64)
-                                       for r in (report, baseline)})
+            heldout_of(report.images), {r.model_version: np.asarray(r.scores, dtype=np.float64)
+                                        for r in (report, baseline)})
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(doc, indent=1))
-    for r, props in ((report, proposals), (baseline, base_proposals)):
-        if r is not None:
-            _print(r.to_json())
-            if props is not None:
-                _print_proposals(props)
+    for shown in (doc, doc.get("baseline")):
+        if shown is not None:
+            _print(shown)
+            if "proposals" in shown:
+                _print_proposals(shown["proposals"])
     print(f"wrote {args.json}")
     if args.html is not None:
         from detector import render_eval
@@ -180,14 +180,6 @@ def _eval(args: argparse.Namespace) -> int:
             if r is not None and p is not None}))
         print(f"wrote {args.html}")
     return 0
-
-
-def _held_out_images(report: Any) -> Any:
-    """The report's images as the comparison's `HeldOut` (day/night from the manifest,
-    infrared measured on the pixels)."""
-    from detector import heldout_of
-
-    return heldout_of(report.images)
 
 
 def _print_proposals(doc: dict[str, Any]) -> None:

@@ -108,7 +108,7 @@ def _train(args: argparse.Namespace) -> int:
     items = folder_items + db_items
     split = group_split(items, valid_pct=valid_pct, seed=args.seed)
     tiles = negative_tiles(items, split.train, per_image=recipe.negative_tiles,
-                           fractions=cfg.detector.proposals.tile_fractions or [1.0])
+                           fractions=cfg.detector.proposals.tile_fractions)
     items, split = with_training_items(items, split, tiles)
     print(f"data: {len(folder_items)} labelled images from {args.data}, {len(db_items)} "
           f"reviewed images from the database ({missing} missing files skipped), "
