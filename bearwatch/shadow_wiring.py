@@ -31,6 +31,35 @@ log = logging.getLogger("bearwatch.shadow")
 SHADOW_ZONES_TTL_S = 30.0
 
 
+class _ZoneVersions:
+    """Zone id → a model version, as `read` gets it from the database, re-read every `ttl_s`;
+    during an outage the last seen (logged with `what`)."""
+
+    def __init__(self, sessions: sessionmaker[Session], read: Callable[[Session], dict[str, str]],
+                 what: str, *, ttl_s: float, monotonic: Callable[[], float]) -> None:
+        self.sessions = sessions
+        self.read = read
+        self.what = what
+        self.ttl_s = ttl_s
+        self.monotonic = monotonic
+        self.current: dict[str, str] = {}
+        self._read_at: float | None = None
+
+    def get(self) -> dict[str, str]:
+        now = self.monotonic()
+        if self._read_at is not None and now - self._read_at < self.ttl_s:
+            return self.current
+        try:
+            with self.sessions() as session:
+                self.current = self.read(session)
+        except (SQLAlchemyError, DatabaseError) as exc:
+            log.warning(f"{self.what} unavailable; using last known",
+                        extra={"error": str(exc).splitlines()[0]})
+            return self.current
+        self._read_at = now
+        return self.current
+
+
 class DbShadowZones:
     """The zones whose shadow version is `version`, re-read every `ttl_s`; during an outage
     the last set seen."""
@@ -38,27 +67,12 @@ class DbShadowZones:
     def __init__(self, sessions: sessionmaker[Session], version: str, *,
                  ttl_s: float = SHADOW_ZONES_TTL_S,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.sessions = sessions
         self.version = version
-        self.ttl_s = ttl_s
-        self.monotonic = monotonic
-        self._zones: frozenset[str] = frozenset()
-        self._read_at: float | None = None
+        self._versions = _ZoneVersions(sessions, shadow_versions, "shadow zones", ttl_s=ttl_s,
+                                       monotonic=monotonic)
 
     def __call__(self) -> frozenset[str]:
-        now = self.monotonic()
-        if self._read_at is not None and now - self._read_at < self.ttl_s:
-            return self._zones
-        try:
-            with self.sessions() as session:
-                current = shadow_versions(session)
-        except (SQLAlchemyError, DatabaseError) as exc:
-            log.warning("shadow zones unavailable; using last known", extra={
-                "model_version": self.version, "error": str(exc).splitlines()[0]})
-            return self._zones
-        self._zones = frozenset(z for z, v in current.items() if v == self.version)
-        self._read_at = now
-        return self._zones
+        return frozenset(z for z, v in self._versions.get().items() if v == self.version)
 
 
 def load_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
@@ -115,6 +129,10 @@ def optional_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
         return None
 
 
+def _live_versions(session: Session) -> dict[str, str]:
+    return {z.zone_id: z.live for z in zone_models(session) if z.live is not None}
+
+
 class DbLiveModels:
     """Zone id → the model promoted live in that zone, for the detector loop.
 
@@ -131,16 +149,14 @@ class DbLiveModels:
         self.sessions = sessions
         self.default = default
         self.device = device
-        self.ttl_s = ttl_s
-        self.monotonic = monotonic
-        self._live: dict[str, str] = {}
-        self._read_at: float | None = None
+        self._versions = _ZoneVersions(sessions, _live_versions, "zones' live models",
+                                       ttl_s=ttl_s, monotonic=monotonic)
+        self._logged: dict[str, str] = {}
         self._models: dict[str, Model | None] = {}
 
     def __call__(self, zone_id: str) -> Model | None:
         """The zone's promoted model, or None for the config's model."""
-        self._refresh()
-        version = self._live.get(zone_id)
+        version = self._live().get(zone_id)
         if version is None or version == self.default.version:
             return None
         if version not in self._models:
@@ -149,25 +165,17 @@ class DbLiveModels:
 
     def served(self) -> dict[str, str]:
         """Zone id → version each zone is scored with now (promoted zones only)."""
-        self._refresh()
         return {z: (m.version if (m := self(z)) is not None else self.default.version)
-                for z in self._live}
+                for z in self._live()}
 
-    def _refresh(self) -> None:
-        now = self.monotonic()
-        if self._read_at is not None and now - self._read_at < self.ttl_s:
-            return
-        try:
-            with self.sessions() as session:
-                live = {z.zone_id: z.live for z in zone_models(session) if z.live is not None}
-        except (SQLAlchemyError, DatabaseError) as exc:
-            log.warning("zones' live models unavailable; using last known",
-                        extra={"error": str(exc).splitlines()[0]})
-            return
-        changed = {z: v for z, v in live.items() if self._live.get(z) != v}
-        self._live, self._read_at = live, now
-        if changed:
-            log.info("zones' live model versions", extra={"zones": changed})
+    def _live(self) -> dict[str, str]:
+        live = self._versions.get()
+        if live != self._logged:
+            changed = {z: v for z, v in live.items() if self._logged.get(z) != v}
+            self._logged = live
+            if changed:
+                log.info("zones' live model versions", extra={"zones": changed})
+        return live
 
     def _load(self, version: str) -> Model | None:
         try:
