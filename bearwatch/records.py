@@ -102,10 +102,13 @@ class Frame:
         mean_luma: mean Rec.601 luma, 0..255.
         motion_score: share of pixels that changed against the running background, 0..1.
         source_ref: where the frame came from (file path, URL), for snapshots and audits.
-        regions: where the running background saw something move (boxes of `image`, largest
-            first): the detector also scores these, so a far animal is seen at its own scale.
+        regions: where something moved (boxes of `image`, px): against the running background
+            for a stream frame (largest first), against the other stills of its burst for a
+            still (strongest change first). The detector also scores these, so a far animal
+            is seen at its own scale.
         is_still: a single photo (a camera trap's or an upload, dropped in a folder), not a
-            stream frame: no background to compare against, so the detector tiles it instead.
+            stream frame: no running background; without regions (alone, or nothing changed
+            in its burst) the detector may tile it instead.
     """
 
     camera_id: str

@@ -6,8 +6,13 @@ Public surface (everything else is internal):
 - `IngestService`: one reader thread per camera feeding a bounded `FrameQueue`, reporting
   `CameraHealthReport`s and `CameraStateChange`s to a `HealthSink`.
 - `FrameFlagger` and the quality functions, shared with `bearwatch probe`.
+- camera-trap bursts (issue 12): `group_bursts` (capture times -> bursts) and
+  `changed_regions` with its `ChangeRules` (where a still differs from the rest of its
+  burst), also used to score the shared trail-camera sequences the way ingest does.
 """
 
+from camera_ingest.burst import group_bursts
+from camera_ingest.changes import ChangeRules, changed_regions
 from camera_ingest.errors import CorruptFrameError, IngestError, SourceError
 from camera_ingest.flags import FrameFlagger, Processed
 from camera_ingest.health import (
@@ -32,6 +37,7 @@ from camera_ingest.source import FrameSource, RawFrame, SourceOptions, open_sour
 __all__ = [
     "CameraHealthReport",
     "CameraStateChange",
+    "ChangeRules",
     "CorruptFrameError",
     "FrameFlagger",
     "FrameQueue",
@@ -45,7 +51,9 @@ __all__ = [
     "RawFrame",
     "SourceError",
     "SourceOptions",
+    "changed_regions",
     "decide_state",
+    "group_bursts",
     "image_stats",
     "is_infrared",
     "is_low_res",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bearwatch.config import CameraConfig, IngestConfig
 from bearwatch.records import Frame
+from camera_ingest.changes import scale_boxes
 from camera_ingest.motion import MotionDetector, MotionGate
 from camera_ingest.quality import downscale, image_stats, is_infrared, is_low_res, is_night
 from camera_ingest.source import RawFrame
@@ -52,8 +53,13 @@ class FrameFlagger:
                                        infrared=infrared, night_luma_max=cfg.night_luma_max)
         score = self.motion.score(stats.grey)
         h, w = image.shape[:2]
-        # A still has no background of its own (the detector tiles it instead).
-        regions = () if raw.is_still else self.motion.regions(w, h, limit=MAX_REGIONS)
+        if raw.is_still:
+            # A still has no running background: its regions are where it differs from the
+            # rest of its burst (found by the source at its own size); none for a lone still.
+            src_h, src_w = raw.image.shape[:2]
+            regions = scale_boxes(raw.regions[:MAX_REGIONS], (src_w, src_h), (w, h))
+        else:
+            regions = self.motion.regions(w, h, limit=MAX_REGIONS)
         frame = Frame(camera_id=self.camera.id, zone_id=self.camera.zone,
                       captured_at=raw.captured_at, seq=self.seq, image=image,
                       mean_luma=stats.mean_luma, is_night=night, night_source=night_source,

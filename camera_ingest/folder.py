@@ -7,6 +7,13 @@ the pipeline acknowledges it (`ack`): after its score and any alert it caused ar
 when motion gating decides it needs no score. A crash between the two re-reads the file on the
 next start rather than losing it; an undecodable file is done at once. Without a state dir (a
 probe) the memory is per process, so probing never consumes a camera's uploads.
+
+Bursts: stills whose capture times follow each other by at most `burst_gap_s` are one
+trigger's burst (`camera_ingest.burst`). A still taken from the folder carries the regions
+where it differs from the rest of its burst (`RawFrame.regions`, `camera_ingest.changes`):
+the burst's stills read before it (small greyscale copies kept in a bounded memory) and its
+pending files, which are read for comparison only (neither taken nor acknowledged). A still
+alone, or the first of a burst whose other files have not arrived yet, has no regions.
 """
 
 from __future__ import annotations
@@ -24,7 +31,10 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from bearwatch.records import Box
+from camera_ingest.burst import BurstMemory, Still, burst_of
 from camera_ingest.capture import to_rgb
+from camera_ingest.changes import ChangeRules, changed_regions, scale_boxes, working_grey
 from camera_ingest.errors import CorruptFrameError, SourceError
 from camera_ingest.source import IMAGE_SUFFIXES, RawFrame, SourceOptions
 
@@ -133,6 +143,8 @@ class FolderSource:
         self.options = options
         self.processed = ProcessedNames(folder, options.state_dir)
         self._times: dict[str, tuple[float, int, float]] = {}  # name -> (mtime, size, capture s)
+        self.change_rules = ChangeRules()
+        self.memory = BurstMemory()
         self._next_due = 0.0
         self._opened = False
 
@@ -195,7 +207,8 @@ class FolderSource:
             if wait > 0:
                 opts.sleep(wait)
             self._next_due = max(self._next_due + opts.interval_s, opts.clock())
-        for seconds, name in self.pending():
+        pending = self.pending()
+        for seconds, name in pending:
             path = self.folder / name
             try:
                 data = np.fromfile(path, dtype=np.uint8)
@@ -210,7 +223,57 @@ class FolderSource:
                 self.processed.done(name)
                 raise CorruptFrameError(str(path), "not a decodable image")
             self.processed.take(name)
-            return RawFrame(opts.utc(seconds), to_rgb(bgr, str(path)), str(path), is_still=True)
+            image = to_rgb(bgr, str(path))
+            regions = self._burst_regions(Still(name, seconds), data, image, pending)
+            return RawFrame(opts.utc(seconds), image, str(path), is_still=True, regions=regions)
         if not opts.realtime:
             opts.sleep(opts.interval_s)  # nothing new: do not spin on the folder
         return None
+
+    # -- bursts -----------------------------------------------------------------------------
+
+    def _burst_regions(self, target: Still, data: np.ndarray, image: np.ndarray,
+                       pending: list[tuple[float, str]]) -> tuple[Box, ...]:
+        """Where the still `target` (its file bytes and decoded image) differs from the other
+        stills of its burst, in px of `image` (see the module docstring)."""
+        width = self.change_rules.work_width
+        decoded = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+        if decoded is None:
+            return ()
+        grey = working_grey(decoded, width)
+        known = self.memory.stills()
+        cached = {s.name for s in known}
+        known += [Still(name, seconds) for seconds, name in pending if name not in cached]
+        burst = burst_of(target, known, gap_s=self.options.burst_gap_s)
+        references: list[np.ndarray] = []
+        for still in burst:
+            copy = self.memory.get(still.name)
+            if copy is None:
+                copy = self._reference_copy(still.name, width)
+                if copy is None:
+                    continue
+                self.memory.put(still, copy)
+            if copy.shape == grey.shape:  # a camera that changed resolution is not compared
+                references.append(copy)
+        self.memory.put(target, grey)
+        self.memory.keep_only(target, burst)
+        if not references:
+            return ()
+        boxes = changed_regions(grey, references, rules=self.change_rules)
+        return scale_boxes(boxes, (grey.shape[1], grey.shape[0]),
+                           (image.shape[1], image.shape[0]))
+
+    def _reference_copy(self, name: str, width: int) -> np.ndarray | None:
+        """A pending file's working copy for comparison (it is not taken), or None when it is
+        unreadable or may still be uploading."""
+        path = self.folder / name
+        try:
+            if time.time() - path.stat().st_mtime < SETTLE_S:
+                return None
+            data = np.fromfile(path, dtype=np.uint8)
+        except OSError:
+            return None
+        grey = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+        if grey is None or grey.size == 0:
+            return None
+        return working_grey(grey, width)

@@ -21,10 +21,12 @@ log = logging.getLogger("camera_ingest.service")
 
 
 def default_source_factory(camera: CameraConfig, *, clock: Clock, sleep: Sleep, realtime: bool,
-                           state_dir: Path | None) -> FrameSource:
-    """The source of a configured camera (`open_source` with the camera's fps)."""
+                           state_dir: Path | None, burst_gap_s: float = 10.0) -> FrameSource:
+    """The source of a configured camera (`open_source` with the camera's fps; its own
+    `burst_gap_s` where it sets one, else `burst_gap_s`, s)."""
+    gap = camera.burst_gap_s if camera.burst_gap_s is not None else burst_gap_s
     return open_source(camera.source, fps=camera.fps, clock=clock, sleep=sleep,
-                       realtime=realtime, state_dir=state_dir)
+                       realtime=realtime, state_dir=state_dir, burst_gap_s=gap)
 
 
 class IngestService:
@@ -53,7 +55,8 @@ class IngestService:
         real_sleep: Sleep = sleep or self._interruptible_sleep
         factory = source_factory or partial(default_source_factory, clock=clock,
                                             sleep=real_sleep, realtime=realtime,
-                                            state_dir=state_dir)
+                                            state_dir=state_dir,
+                                            burst_gap_s=config.burst_gap_s)
         self.context = ReaderContext(config=config, queue=queue, sink=health_sink,
                                      make_source=factory, clock=clock, sleep=real_sleep,
                                      rng=rng or random.Random(), thumbs_dir=thumbs_dir)

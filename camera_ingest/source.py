@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from bearwatch.records import Box
 from camera_ingest.errors import SourceError
 
 Clock = Callable[[], float]
@@ -34,13 +35,17 @@ class RawFrame(NamedTuple):
         image: HxWx3 uint8 RGB at the camera's resolution.
         source_ref: where it came from (file path and frame index, URL, device), for audits.
         is_still: a single photo (an image file dropped in a folder by a camera trap or an
-            upload), not one of a camera's regular frames: it has no background to compare.
+            upload), not one of a camera's regular frames: it has no running background.
+        regions: for a still, where it differs from the other stills of its burst (boxes of
+            `image`, px, strongest change first; `camera_ingest.changes`); empty for a still
+            alone and for stream frames (ingest finds theirs against the running background).
     """
 
     captured_at: datetime
     image: np.ndarray
     source_ref: str
     is_still: bool = False
+    regions: tuple[Box, ...] = ()
 
 
 @runtime_checkable
@@ -88,6 +93,8 @@ class SourceOptions:
             only (a probe must not consume a camera trap's uploads).
         http_mode: `auto` asks the server (multipart = stream, image/* = still), or force one.
         timeout_s: open and read timeout for network sources, seconds.
+        burst_gap_s: a folder's stills whose capture times follow each other by at most this
+            many seconds are one burst (compared with each other for changed regions).
     """
 
     fps: float
@@ -97,6 +104,7 @@ class SourceOptions:
     state_dir: Path | None = None
     http_mode: HttpMode = "auto"
     timeout_s: float = 10.0
+    burst_gap_s: float = 10.0
 
     @property
     def interval_s(self) -> float:
@@ -124,12 +132,14 @@ _KINDS_HELP = ("use rtsp://…, http(s)://…, a video file, a folder, a device 
 
 def open_source(source: str, *, fps: float, clock: Clock = time.time, sleep: Sleep = time.sleep,
                 realtime: bool = True, state_dir: Path | None = None,
-                http_mode: HttpMode = "auto", timeout_s: float = 10.0) -> FrameSource:
+                http_mode: HttpMode = "auto", timeout_s: float = 10.0,
+                burst_gap_s: float = 10.0) -> FrameSource:
     """Build the source a `source` string names. No I/O happens here: call `open()`.
 
     Kinds: `rtsp://`/`rtsps://` (stream), `http(s)://` (MJPEG stream or still image polled at
     `fps`), a video file (by suffix), a folder of images, `/dev/videoN` or a device index, and
-    `demo:` (synthetic scene, optionally `demo:SEED`).
+    `demo:` (synthetic scene, optionally `demo:SEED`). `burst_gap_s` groups a folder's
+    stills into bursts (seconds; see `SourceOptions`).
 
     Raises:
         SourceError: the string names no known kind, or fps is not > 0.
@@ -142,7 +152,8 @@ def open_source(source: str, *, fps: float, clock: Clock = time.time, sleep: Sle
     if not fps > 0:
         raise SourceError(source, f"fps must be > 0, got {fps}", "set the camera's fps")
     opts = SourceOptions(fps=fps, clock=clock, sleep=sleep, realtime=realtime,
-                         state_dir=state_dir, http_mode=http_mode, timeout_s=timeout_s)
+                         state_dir=state_dir, http_mode=http_mode, timeout_s=timeout_s,
+                         burst_gap_s=burst_gap_s)
     text = source.strip()
     lower = text.lower()
     if lower.startswith("demo:"):

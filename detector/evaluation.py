@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 
 from detector.errors import EvalDataError
 from detector.model import Model
-from detector.proposals import ProposalRules, RegionScore, score_images_with_regions
+from detector.proposals import ProposalRules, RegionScore, score_images_with_tiles
 
 log = logging.getLogger("detector")
 
@@ -303,7 +303,8 @@ def score_set_with_regions(model: Model, items: Sequence[LabelledImage], rules: 
             bad.append(f"{item.name}: unreadable image")
             continue
         kept.append(item)
-        out.extend(score_images_with_regions(
+        # As the detector scores a still where nothing moved: tiles count by agreement.
+        out.extend(score_images_with_tiles(
             model, [img], [rules.still_regions(img.shape[1], img.shape[0])]))
         if progress is not None:
             progress(i, len(items), time.monotonic() - start)

@@ -1,12 +1,16 @@
 """Region proposals for small, far bears: regions of a frame scored besides the whole frame.
 
 A 30-px bear in a 2048-px frame is about 3 px at the model's 160–224-px input: invisible.
-Stream frames bring the regions where the ingest background model saw motion (`Frame.regions`);
-each is scored as a square crop with context around it. Stills (camera traps, polled
-snapshots: `Frame.is_still`) have no background, so they are scored as overlapping square tiles
-at a few scales. All crops of a batch go through the model in the same forward passes as the
-whole frames; `p_bear` of a frame is the highest of the whole frame and its regions, and the
-region that gave it is kept for the alert snapshot.
+A frame's `Frame.regions` are where something moved: against ingest's running background for
+a stream frame, against the rest of its burst for a camera-trap still (`Frame.is_still`);
+each is scored as a square crop with context around it, and `p_bear` of the frame is the
+highest of the whole frame and its regions. Tiles only where nothing moved: a still without
+regions (a single still, or a burst where nothing changed) is scored as overlapping square
+tiles at a few scales when `tile_stills` is on, and a tile counts only as high as an
+overlapping tile also scores (`agreed_tile_score`), so one near-miss tile among ~160 cannot
+raise an alarm while a bear, which overlapping tiles see too, still does. All crops of a batch
+go through the model in the same forward passes as the whole frames; the region that gave the
+score is kept for the alert snapshot.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ class ProposalRules:
     """Which regions are scored (config `detector.proposals`).
 
     Attributes:
-        motion_regions: moving regions of a stream frame scored, largest first (0 = none).
-        context: a moving region's crop side / its longer side.
-        min_crop_px: smallest crop side of a moving region, px.
+        motion_regions: regions of a frame scored (moving regions of a stream frame, changed
+            regions of a still within its burst), in the order ingest gives them (0 = none).
+        context: a region's crop side / its longer side.
+        min_crop_px: smallest crop side of a region, px.
         tile_fractions: tile sides of a still, as fractions of its shorter side (() = none).
         tile_overlap: share of a tile overlapping its neighbour, 0..1.
-        tile_stills: whether the detector tiles stills (`still_regions` tiles regardless, for
-            evaluation).
+        tile_stills: whether the detector tiles stills that have no regions (`still_regions`
+            tiles regardless, for evaluation).
     """
 
     motion_regions: int = 4
@@ -46,16 +51,25 @@ class ProposalRules:
     tile_stills: bool = True
 
     def regions(self, frame: Frame) -> list[Box]:
-        """The regions of `frame` to score besides the whole frame."""
-        if frame.is_still:
-            return self.still_regions(frame.width, frame.height) if self.tile_stills else []
+        """The regions of `frame` to score besides the whole frame: square crops around its
+        `Frame.regions` (up to `motion_regions`), else, for a still, its tiles when
+        `tile_stills` is on (see `tiled`)."""
         out: list[Box] = []
         for box in frame.regions[:self.motion_regions]:
             crop = square_around(box, frame.width, frame.height, context=self.context,
                                  min_side=self.min_crop_px)
             if crop not in out:
                 out.append(crop)
+        if not out and self.tiled(frame):
+            return self.still_regions(frame.width, frame.height)
         return out
+
+    def tiled(self, frame: Frame) -> bool:
+        """Whether `frame` is scored as tiles: a still with no region to score (nothing moved
+        in its burst, or it is alone), with `tile_stills` on. Its tiles count by agreement
+        (`agreed_tile_score`), not their max."""
+        return (frame.is_still and self.tile_stills and bool(self.tile_fractions)
+                and not frame.regions[:self.motion_regions])
 
     def still_regions(self, width: int, height: int) -> list[Box]:
         """The tiles of a width x height still (none without tile fractions)."""
@@ -113,21 +127,72 @@ class RegionScore:
     whole_p_bear: float = 0.0
 
 
-def best_region(whole: float, regions: Sequence[Box], scores: np.ndarray) -> RegionScore:
-    """Combine the whole-frame score with the regions' scores (same order as `regions`)."""
+def agreed_tile_score(tiles: Sequence[Box], scores: np.ndarray) -> tuple[float, int | None]:
+    """The score a set of tiles gives a still by agreement, and the tile that gives it.
+
+    Each tile counts only as high as the best other tile overlapping it (by a positive area:
+    its overlapping neighbour at the same scale, or a tile at another scale) also scores:
+    agreed[i] = min(scores[i], max(scores[j] for j overlapping i, j != i)), and the result is
+    the highest agreed score (ties: the tile with the higher own score, then the first). A bear
+    is seen by overlapping tiles and still scores; one lone near-miss among ~160 tiles does
+    not. A tile that no other tile overlaps (or an identical box) agrees with nothing: 0.
+
+    | tiles                  | scores                | result      |
+    |------------------------|-----------------------|-------------|
+    | A overlaps B           | A 0.9, B 0.8          | (0.8, A)    |
+    | A overlaps B, C apart  | A 0.1, B 0.2, C 0.95  | (0.1, B)    |
+    | none                   | -                     | (0.0, None) |
+
+    Args:
+        tiles: n (x, y, w, h) boxes, px.
+        scores: shape (n,), p_bear of each tile, 0..1.
+
+    Returns:
+        (agreed p_bear 0..1, index into `tiles` of the tile that gave it; None without tiles).
+
+    Raises:
+        ValueError: `tiles` and `scores` differ in length.
+    """
+    n = len(tiles)
+    if n != len(scores):
+        raise ValueError(f"{n} tiles but {len(scores)} scores")
+    if n == 0:
+        return 0.0, None
+    b = np.asarray(tiles, dtype=np.int64).reshape(n, 4)
+    x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    wide = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
+    high = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    same = np.all(b[:, None, :] == b[None, :, :], axis=2)
+    overlaps = (wide > 0) & (high > 0) & ~same
+    own = np.asarray(scores, dtype=np.float64)
+    support = np.where(overlaps, own[None, :], -np.inf).max(axis=1)
+    agreed = np.minimum(own, np.where(np.isfinite(support), support, 0.0))
+    best = int(np.lexsort((-np.arange(n), own, agreed))[-1])
+    return float(agreed[best]), best
+
+
+def best_region(whole: float, regions: Sequence[Box], scores: np.ndarray, *,
+                agreement: bool = False) -> RegionScore:
+    """Combine the whole-frame score with the regions' scores (same order as `regions`): the
+    highest of the whole frame and the regions' max, or with `agreement` (tiles of a still),
+    their `agreed_tile_score`."""
     if len(regions) != len(scores):
         raise ValueError(f"{len(regions)} regions but {len(scores)} scores")
-    if len(regions) == 0 or whole >= float(np.max(scores)):
+    if agreement:
+        p, i = agreed_tile_score(regions, scores)
+    else:
+        i = int(np.argmax(scores)) if len(regions) else None
+        p = float(scores[i]) if i is not None else 0.0
+    if i is None or whole >= p:
         return RegionScore(p_bear=float(whole), region=None, n_regions=len(regions),
                            whole_p_bear=float(whole))
-    i = int(np.argmax(scores))
-    return RegionScore(p_bear=float(scores[i]), region=regions[i], n_regions=len(regions),
+    return RegionScore(p_bear=p, region=regions[i], n_regions=len(regions),
                        whole_p_bear=float(whole))
 
 
-def score_images_with_regions(model: Model, images: Sequence[np.ndarray],
-                              regions: Sequence[Sequence[Box]]) -> list[RegionScore]:
-    """Score whole images and their regions together (`regions[i]` are boxes of `images[i]`)."""
+def _score_crops(model: Model, images: Sequence[np.ndarray], regions: Sequence[Sequence[Box]],
+                 agreement: Sequence[bool]) -> list[RegionScore]:
+    """Score whole images and their regions in shared forward passes of at most CHUNK."""
     if len(images) != len(regions):
         raise ValueError(f"{len(images)} images but {len(regions)} region lists")
     crops: list[np.ndarray] = list(images)
@@ -137,18 +202,36 @@ def score_images_with_regions(model: Model, images: Sequence[np.ndarray],
                              for i in range(0, len(crops), CHUNK)]) if crops else np.zeros(0)
     out: list[RegionScore] = []
     at = len(images)
-    for i, boxes in enumerate(regions):
-        out.append(best_region(float(scores[i]), boxes, scores[at:at + len(boxes)]))
+    for i, (boxes, agree) in enumerate(zip(regions, agreement, strict=True)):
+        out.append(best_region(float(scores[i]), boxes, scores[at:at + len(boxes)],
+                               agreement=agree))
         at += len(boxes)
     return out
+
+
+def score_images_with_regions(model: Model, images: Sequence[np.ndarray],
+                              regions: Sequence[Sequence[Box]]) -> list[RegionScore]:
+    """Score whole images and their regions together (`regions[i]` are boxes of `images[i]`);
+    each image's p_bear is the max of the whole image and its regions."""
+    return _score_crops(model, images, regions, [False] * len(images))
+
+
+def score_images_with_tiles(model: Model, images: Sequence[np.ndarray],
+                            tiles: Sequence[Sequence[Box]]) -> list[RegionScore]:
+    """Score stills as the detector scores one where nothing moved: the whole image and its
+    tiles (`tiles[i]` are boxes of `images[i]`, e.g. `ProposalRules.still_regions`), p_bear
+    the higher of the whole image and the tiles' `agreed_tile_score`."""
+    return _score_crops(model, images, tiles, [True] * len(images))
 
 
 def score_with_regions(model: Model, frames: Sequence[Frame],
                        rules: ProposalRules) -> list[RegionScore]:
     """Score each frame and the regions `rules` propose for it, in shared forward passes
-    (frames without regions: one plain `model.score` pass)."""
+    (frames without regions: one plain `model.score` pass). Crops around `Frame.regions`
+    count by their max; the tiles of a still (`ProposalRules.tiled`) by agreement."""
     regions = [rules.regions(f) for f in frames]
     if not any(regions):
         return [RegionScore(p_bear=float(p), region=None, n_regions=0, whole_p_bear=float(p))
                 for p in model.score(frames)]
-    return score_images_with_regions(model, [f.image for f in frames], regions)
+    return _score_crops(model, [f.image for f in frames], regions,
+                        [rules.tiled(f) for f in frames])

@@ -85,7 +85,8 @@ def _probe(args: argparse.Namespace) -> int:
     ingest = _ingest_config(args)
     camera = CameraConfig(id="probe", zone="probe", source=args.source, fps=args.fps,
                           latitude=args.latitude, longitude=args.longitude)
-    source = open_source(args.source, fps=args.fps, realtime=not args.fast)
+    source = open_source(args.source, fps=args.fps, realtime=not args.fast,
+                         burst_gap_s=ingest.burst_gap_s)
     flagger = FrameFlagger(camera, ingest)
     done: list[Processed] = []
     native: Counter[str] = Counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import cv2
@@ -125,8 +126,8 @@ def _bear_walks(i: int, rng: np.random.Generator) -> np.ndarray:
 
 def test_moving_animal_becomes_a_region_of_its_stream_frame(tmp_path: Path) -> None:
     """The background model hands the detector where something moved: on a video of a static
-    scene with a dark disc walking across, the largest region holds the disc; a still from a
-    camera-trap folder carries no regions (the detector tiles it instead)."""
+    scene with a dark disc walking across, the largest region holds the disc; a lone still
+    from a camera-trap folder (no other still within the burst gap) carries no regions."""
     rng = np.random.default_rng(3)
     video = write_video(tmp_path / "walk.avi", [_bear_walks(i, rng) for i in range(20)], fps=2.0)
     frames, _ = read_all(str(video), fps=2.0, realtime=False)
@@ -146,6 +147,8 @@ def test_moving_animal_becomes_a_region_of_its_stream_frame(tmp_path: Path) -> N
     for i in range(2):
         cv2.imwrite(str(folder / f"{i}.jpg"), cv2.cvtColor(_bear_walks(5 * i, rng),
                                                            cv2.COLOR_RGB2BGR))
+        taken = time.time() - 7200 + 3600 * i  # an hour apart: two triggers, not one burst
+        os.utime(folder / f"{i}.jpg", (taken, taken))
     # A folder never ends (it waits for uploads): read what is there, on a fake clock.
     clock = FakeClock()
     src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep)

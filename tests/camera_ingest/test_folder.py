@@ -9,13 +9,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from camera_ingest import CorruptFrameError, FrameFlagger, FrameQueue, IngestService, open_source
 from camera_ingest.folder import exif_capture_time
 from camera_ingest.testing import FakeClock, FakeHealthSink
-from tests.camera_ingest.conftest import camera, ingest, wait_for
+from tests.camera_ingest.conftest import camera, day_image, ingest, wait_for
 
 OLD = time.time() - 3600  # an mtime well past the upload settle time
 
@@ -152,6 +153,76 @@ def test_folder_fed_while_service_runs_picks_up_new_files_once(tmp_path: Path) -
     assert wait_for(lambda: q.qsize() == 1)
     again.stop(5)
     assert [Path(f.source_ref).name for f in q.drain(10)] == ["after_restart.jpg"]
+
+
+def write_rgb(path: Path, rgb: np.ndarray, *, mtime: float) -> Path:
+    assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                       [cv2.IMWRITE_JPEG_QUALITY, 95])
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_folder_burst_stills_carry_changed_regions_single_still_none_acked_once(
+        tmp_path: Path) -> None:
+    """Three stills 2 s apart (one trigger: an animal walking, the trap re-exposing between
+    shots) each carry a region on the animal, found against the rest of the burst (files
+    not yet read are compared, not taken); a still an hour later is alone: no regions. Each
+    file is delivered and done exactly once."""
+    folder, state = tmp_path / "trap", tmp_path / "state"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    for i, gain in enumerate((1.0, 0.85, 1.1)):
+        img = day_image(0, rng)
+        cv2.circle(img, (150 + 150 * i, 270), 10, (25, 20, 15), -1)
+        write_rgb(folder / f"burst{i}.jpg", np.clip(img * gain, 0, 255).astype(np.uint8),
+                  mtime=OLD + 2 * i)
+    alone = day_image(0, rng)
+    cv2.circle(alone, (500, 270), 10, (25, 20, 15), -1)
+    write_rgb(folder / "alone.jpg", alone, mtime=OLD + 3600)
+
+    clock = FakeClock()
+    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep, state_dir=state,
+                      burst_gap_s=10)
+    src.open()
+    # Ingest downscales 640 -> 320 px: regions follow the frame's own pixels.
+    flagger = FrameFlagger(camera(str(folder)), ingest(max_width=320))
+    frames = []
+    while (raw := src.read()) is not None:
+        frames.append(flagger.process(raw, clock()).frame)
+        src.ack(raw.source_ref)
+    assert [Path(f.source_ref).name for f in frames] == ["burst0.jpg", "burst1.jpg",
+                                                        "burst2.jpg", "alone.jpg"]
+    assert all(f.is_still and f.width == 320 for f in frames)
+    for i, f in enumerate(frames[:3]):
+        x, y, w, h = f.regions[0]
+        assert x <= 75 + 75 * i <= x + w and y <= 135 <= y + h, (i, f.regions)
+        assert max(w, h) < 30
+    assert frames[3].regions == ()
+    assert drain_folder(folder, state) == ([], 0)
+
+
+def test_folder_first_still_of_a_burst_still_uploading_is_compared_later(tmp_path: Path
+                                                                         ) -> None:
+    """A burst file modified just now may be half written: it is not used for comparison
+    (no regions yet); once settled, the next still is compared with the one already read."""
+    folder = tmp_path / "trap"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    first = day_image(0, rng)
+    cv2.circle(first, (200, 270), 10, (25, 20, 15), -1)
+    write_rgb(folder / "a.jpg", first, mtime=OLD)
+    second = day_image(0, rng)
+    cv2.circle(second, (400, 270), 10, (25, 20, 15), -1)
+    fresh = write_rgb(folder / "b.jpg", second, mtime=time.time())
+    clock = FakeClock()
+    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep)
+    src.open()
+    raw_a = src.read()
+    assert raw_a is not None and raw_a.regions == ()
+    os.utime(fresh, (OLD + 2, OLD + 2))
+    raw_b = src.read()
+    assert raw_b is not None and Path(raw_b.source_ref).name == "b.jpg"
+    assert any(x <= 400 <= x + w and y <= 270 <= y + h for x, y, w, h in raw_b.regions)
 
 
 def test_real_photos_night_flag_agrees_with_manifest(bears_dir: Path) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from bearwatch.records import CameraState
 from camera_ingest import FrameQueue, IngestService, RawFrame
+from camera_ingest.folder import FolderSource
 from camera_ingest.testing import FakeHealthSink
 from tests.camera_ingest.conftest import camera, ingest, wait_for
 
@@ -101,3 +102,13 @@ def test_reader_blocked_in_read_still_goes_stale_offline_then_online() -> None:
         svc.stop(5)
     assert sink.states("stuck")[:3] == [CameraState.ONLINE, CameraState.STALE,
                                          CameraState.OFFLINE]
+
+
+def test_folder_camera_burst_gap_own_setting_else_ingest_default(tmp_path: Path) -> None:
+    own = camera(str(tmp_path), id="own", burst_gap_s=90)
+    default = camera(str(tmp_path), id="default")
+    svc = IngestService([own, default], ingest(burst_gap_s=4), FrameQueue(4),
+                        health_sink=FakeHealthSink())
+    sources = [svc.context.make_source(c) for c in (own, default)]
+    assert all(isinstance(s, FolderSource) for s in sources)
+    assert [s.options.burst_gap_s for s in sources] == [90, 4]  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
-"""Region proposals: tiles of stills, crops around moving regions, the max over whole frame and
-regions scored in one pass, and the region kept on the alert snapshot."""
+"""Region proposals: tiles of stills, crops around moving and changed regions, the max over
+whole frame and regions scored in one pass, the agreement rule of tiles, and the region kept on
+the alert snapshot."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from detector import (
     EncounterTracker,
     ProposalRules,
     SnapshotStore,
+    agreed_tile_score,
+    score_images_with_regions,
+    score_images_with_tiles,
     score_with_regions,
     square_around,
     tiles,
@@ -36,11 +40,16 @@ from detector.testing import T0, FakeClock, ListFeed, MemorySink, ScriptedModel,
 # pixels; in a tile or crop around it, several %. ScriptedModel scores images by brightness.
 SCENE = (960, 1280)
 ANIMAL = (700, 300, 30, 40)  # x, y, w, h
+# On the seam of two overlapping 1/6 tiles (x 642-802 and 749-909, y 214-374): both see it whole.
+SEAM_ANIMAL = (760, 240, 30, 40)
+# A 12-px speck whole in one 1/6 tile only (642-802 x 214-374): the near-miss of one tile.
+LONE_SPECK = (700, 280, 12, 12)
 
 
-def _scene_frame(seq: int, *, still: bool, regions: tuple = ()) -> Frame:
+def _scene_frame(seq: int, *, still: bool, regions: tuple = (),
+                 animal: tuple[int, int, int, int] = ANIMAL) -> Frame:
     f = make_frame("trail", seq, at=T0 + timedelta(seconds=seq), size=SCENE, value=0)
-    x, y, w, h = ANIMAL
+    x, y, w, h = animal
     f.image[y:y + h, x:x + w] = 255
     return dataclasses.replace(f, is_still=still, regions=regions)
 
@@ -115,27 +124,34 @@ def test_a_still_is_not_tiled_when_tiles_are_off_and_motion_regions_respect_the_
     assert m.n_regions == 2
 
 
+def _run_loop(frames: Sequence[Frame], rules: ProposalRules, out: Path, *,
+              threshold: float, model: CountingModel | None = None) -> MemorySink:
+    """The detector loop over `frames` (k=1 of n=1, a pilot zone) until they are scored."""
+    clock = FakeClock(T0 + timedelta(seconds=10))
+    feed = ListFeed(clock, [(f.captured_at.timestamp(), f) for f in frames])
+    snaps = SnapshotStore(out)
+    tracker = EncounterTracker(
+        EncounterRules(k=1, n=1, cooldown_s=30, default_threshold=threshold),
+        stage_of=lambda z: Stage.PILOT, snapshots=snaps)
+    batcher = Batcher(feed, max_batch=4, max_wait_ms=10, staleness_ms=60_000,
+                      priority=tracker.open_cameras, clock=clock.now)
+    sink = MemorySink()
+    loop = DetectorLoop(batcher, model or CountingModel(), tracker, sink,
+                        (AuditSampler(share=0, near_boost=5, near_band=0.1,
+                                      rng=random.Random(1)), snaps),
+                        utc=clock.utc, monotonic=clock.now, proposals=rules)
+    stop = threading.Event()
+    stop.set()
+    loop.run(stop)
+    return sink
+
+
 def test_loop_alerts_on_a_small_far_animal_only_with_proposals_and_marks_it(tmp_path: Path
                                                                            ) -> None:
+    """A far animal that two overlapping tiles see whole passes the agreement rule."""
     def run(rules: ProposalRules, out: Path) -> MemorySink:
-        frames = [_scene_frame(i, still=True) for i in range(2)]
-        clock = FakeClock(T0 + timedelta(seconds=10))
-        feed = ListFeed(clock, [(f.captured_at.timestamp(), f) for f in frames])
-        snaps = SnapshotStore(out)
-        tracker = EncounterTracker(
-            EncounterRules(k=1, n=1, cooldown_s=30, default_threshold=0.03),
-            stage_of=lambda z: Stage.PILOT, snapshots=snaps)
-        batcher = Batcher(feed, max_batch=4, max_wait_ms=10, staleness_ms=60_000,
-                          priority=tracker.open_cameras, clock=clock.now)
-        sink = MemorySink()
-        loop = DetectorLoop(batcher, CountingModel(), tracker, sink,
-                            (AuditSampler(share=0, near_boost=5, near_band=0.1,
-                                          rng=random.Random(1)), snaps),
-                            utc=clock.utc, monotonic=clock.now, proposals=rules)
-        stop = threading.Event()
-        stop.set()
-        loop.run(stop)
-        return sink
+        frames = [_scene_frame(i, still=True, animal=SEAM_ANIMAL) for i in range(2)]
+        return _run_loop(frames, rules, out, threshold=0.03)
 
     assert run(WHOLE_FRAME_ONLY, tmp_path / "whole").alerts() == {}
     sink = run(ProposalRules(), tmp_path / "tiled")
@@ -172,3 +188,65 @@ def test_best_region_max_over_whole_and_regions() -> None:
 def test_tiles_bad_options_clear_error(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         tiles(100, 100, **kwargs)  # type: ignore[arg-type]
+
+
+# Tiles as (x, y, w, h): A and B overlap, C is apart from both; BIG contains SMALL.
+_A, _B, _C = (0, 0, 10, 10), (5, 0, 10, 10), (100, 100, 10, 10)
+_BIG, _SMALL = (0, 0, 40, 40), (10, 10, 10, 10)
+
+
+@pytest.mark.parametrize(("tiles_", "scores", "expected"), [
+    pytest.param([], [], (0.0, None), id="no tiles"),
+    pytest.param([_A], [0.9], (0.0, 0), id="a tile alone agrees with nothing"),
+    pytest.param([_A, _B], [0.9, 0.8], (0.8, 0), id="overlapping pair: the lower of the two"),
+    pytest.param([_A, _B, _C], [0.1, 0.2, 0.95], (0.1, 1), id="lone high tile does not count"),
+    pytest.param([_A, (10, 0, 10, 10)], [0.9, 0.9], (0.0, 0), id="edges touching: no overlap"),
+    pytest.param([_BIG, _SMALL], [0.6, 0.9], (0.6, 1), id="another scale confirms"),
+    pytest.param([_A, _A], [0.9, 0.9], (0.0, 0), id="the same box twice is one view"),
+    pytest.param([_A, _B, _C, (105, 105, 10, 10)], [0.3, 0.4, 0.9, 0.7], (0.7, 2),
+                 id="best agreeing pair wins, its higher tile is kept"),
+])
+def test_agreed_tile_score_table_min_of_own_and_best_overlap_then_max(
+        tiles_: list[tuple[int, int, int, int]], scores: list[float],
+        expected: tuple[float, int | None]) -> None:
+    p, i = agreed_tile_score(tiles_, np.array(scores, dtype=np.float32))
+    assert (round(p, 6), i) == (pytest.approx(expected[0]), expected[1])
+
+
+def test_agreed_tile_score_mismatched_lengths_clear_error() -> None:
+    with pytest.raises(ValueError, match="2 tiles but 1 scores"):
+        agreed_tile_score([_A, _B], np.array([0.5]))
+
+
+def test_still_regions_are_crops_around_its_changes_else_tiles() -> None:
+    rules = ProposalRules(motion_regions=4, context=4, min_crop_px=96)
+    changed = _scene_frame(0, still=True, regions=(ANIMAL,))
+    alone = _scene_frame(1, still=True)
+    assert rules.regions(changed) == [square_around(ANIMAL, 1280, 960, context=4, min_side=96)]
+    assert not rules.tiled(changed)
+    assert rules.regions(alone) == tiles(1280, 960) and rules.tiled(alone)
+    # Regions switched off: a still with changes is tiled like one without.
+    off = ProposalRules(motion_regions=0)
+    assert off.regions(changed) == tiles(1280, 960) and off.tiled(changed)
+    assert ProposalRules(tile_stills=False).regions(alone) == []
+
+
+def test_loop_still_with_changed_regions_scores_only_those_crops(tmp_path: Path) -> None:
+    """A still whose burst showed where it changed is scored on that crop, not on tiles."""
+    model = CountingModel()
+    frame = _scene_frame(0, still=True, regions=(ANIMAL,))
+    sink = _run_loop([frame], ProposalRules(), tmp_path, threshold=0.03, model=model)
+    assert model.image_calls == [2]  # the whole still and one crop: no tile scored
+    (alert,) = sink.alerts().values()
+    assert alert.peak_p_bear == pytest.approx(1200 / 160 ** 2, rel=1e-3)
+
+
+def test_loop_tiled_still_with_one_lone_high_tile_does_not_alert(tmp_path: Path) -> None:
+    """A speck only one 1/6 tile sees whole is a near-miss: the max of the tiles would alert,
+    the agreement rule does not."""
+    frame = _scene_frame(0, still=True, animal=LONE_SPECK)
+    boxes = ProposalRules().still_regions(1280, 960)
+    (by_max,) = score_images_with_regions(CountingModel(), [frame.image], [boxes])
+    (agreed,) = score_images_with_tiles(CountingModel(), [frame.image], [boxes])
+    assert by_max.p_bear > 0.005 > 0.003 > agreed.p_bear
+    assert _run_loop([frame], ProposalRules(), tmp_path, threshold=0.003).alerts() == {}
