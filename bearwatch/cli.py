@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "bearwatch.commands.probe_cmd",
     "bearwatch.commands.rollout_cmd",
     "bearwatch.commands.model_cmd",
+    "bearwatch.commands.calibrate_cmd",
     "bearwatch.commands.simulate_cmd",
 )
 

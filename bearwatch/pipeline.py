@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bearwatch.config import BearwatchConfig
 from bearwatch.ingest_wiring import build_ingest
 from bearwatch.records import Alert, Frame, Stage, utc_now
 from bearwatch.shadow_wiring import DbLiveModels, optional_shadow
+from bearwatch.threshold_wiring import encounter_rules
 from bearwatch.wiring import Database
 from camera_ingest import FrameQueue
 from db import DatabaseError
@@ -168,8 +170,9 @@ class DbStageLookup:
 
 
 def recorded_model_sha(config: BearwatchConfig, sessions: sessionmaker[Session]) -> str | None:
-    """The checksum `model_versions` records for the configured .pkl (None for builtin)."""
-    if config.detector.model == "builtin":
+    """The checksum `model_versions` records for the configured .pkl (None otherwise: builtin
+    and weights-only heads run no code when loaded)."""
+    if not config.detector.model.endswith(".pkl"):
         return None
     with sessions() as session:
         return expected_sha256(session, config.detector.model)
@@ -191,31 +194,52 @@ def db_alert_resume(sessions: sessionmaker[Session]) -> Callable[[str, datetime]
     return resume
 
 
-def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model, sink: DbAlertSink,
-                   stage_of: Callable[[str], Stage], *,
-                   resume: Callable[[str, datetime], Alert | None] | None = None,
-                   on_scored: Callable[[Sequence[Frame]], None] | None = None,
-                   shadow: ShadowSetup | None = None,
-                   live_model: Callable[[str], Model | None] | None = None) -> DetectorLoop:
+@dataclass(frozen=True, slots=True)
+class DetectorWiring:
+    """What the detector loop is connected to besides its frames and model.
+
+    Attributes:
+        sink: where alerts, audit samples and counts go.
+        stage_of: a zone's current stage.
+        rules: the encounter rules (None: the config's, with its static thresholds);
+            `Pipeline` passes `encounter_rules`, whose thresholds follow the database.
+        resume: finds a stored alert to continue after a restart.
+        on_scored: called with each scored batch's frames (ingest's acknowledgement).
+        shadow: the shadow model, if any.
+        live_model: a zone's promoted model (None: the config's).
+    """
+
+    sink: DbAlertSink
+    stage_of: Callable[[str], Stage]
+    rules: EncounterRules | None = None
+    resume: Callable[[str, datetime], Alert | None] | None = None
+    on_scored: Callable[[Sequence[Frame]], None] | None = None
+    shadow: ShadowSetup | None = None
+    live_model: Callable[[str], Model | None] | None = None
+
+
+def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model,
+                   wiring: DetectorWiring) -> DetectorLoop:
     """The detector loop for `config` reading `feed` (with the shadow model, if any, and the
     zones' promoted live models)."""
     d = config.detector
     snapshots = SnapshotStore(config.storage.snapshots_dir)
-    tracker = EncounterTracker(EncounterRules.from_config(config), stage_of=stage_of,
-                               snapshots=snapshots, resume=resume)
+    tracker = EncounterTracker(wiring.rules or EncounterRules.from_config(config),
+                               stage_of=wiring.stage_of, snapshots=snapshots,
+                               resume=wiring.resume)
     uploads = {c.id for c in config.cameras if Path(c.source).is_dir()}
     batcher = Batcher(feed, max_batch=d.max_batch, max_wait_ms=d.max_wait_ms,
                       staleness_ms=d.staleness_ms, priority=tracker.open_cameras,
                       staleness_exempt=uploads)
     sampler = AuditSampler(share=d.audit_share, near_boost=d.audit_near_threshold_boost,
                            near_band=d.audit_near_band, rng=random.Random())
-    return DetectorLoop(batcher, model, tracker, sink, (sampler, snapshots),
+    return DetectorLoop(batcher, model, tracker, wiring.sink, (sampler, snapshots),
                         timings=LoopTimings(aggregate_flush_s=d.aggregate_flush_s,
                                             throughput_log_s=d.throughput_log_s),
                         queue_depth=feed.qsize,
                         queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras),
-                        on_scored=on_scored, shadow=shadow, proposals=proposal_rules(config),
-                        live_model=live_model)
+                        on_scored=wiring.on_scored, shadow=wiring.shadow,
+                        proposals=proposal_rules(config), live_model=wiring.live_model)
 
 
 def proposal_rules(config: BearwatchConfig) -> ProposalRules:
@@ -248,10 +272,10 @@ class Pipeline:
                                 route=rollout_router(config))
         stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})
         self.ingest = build_ingest(config, db.sessions, self.queue)
-        self.detector = build_detector(config, self.queue, self.model, self.sink, stages,
-                                       resume=db_alert_resume(db.sessions),
-                                       on_scored=self.ingest.ack, shadow=self.shadow,
-                                       live_model=self.live_models)
+        self.detector = build_detector(config, self.queue, self.model, DetectorWiring(
+            sink=self.sink, stage_of=stages, rules=encounter_rules(config, db.sessions),
+            resume=db_alert_resume(db.sessions), on_scored=self.ingest.ack, shadow=self.shadow,
+            live_model=self.live_models))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.crashed = False

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.config import BearwatchConfig
+from bearwatch.zone_reader import ZONE_SETTINGS_TTL_S, ZoneReader
 from db import DatabaseError
 from db.model_versions import ModelVersionInfo, get_version
 from db.zone_models import shadow_versions, zone_models
@@ -28,36 +29,7 @@ log = logging.getLogger("bearwatch.shadow")
 
 # How long the set of shadow zones is reused before the database is asked again, s: an
 # admin's `bearwatch model shadow` takes effect within this, without a query per batch.
-SHADOW_ZONES_TTL_S = 30.0
-
-
-class _ZoneVersions:
-    """Zone id → a model version, as `read` gets it from the database, re-read every `ttl_s`;
-    during an outage the last seen (logged with `what`)."""
-
-    def __init__(self, sessions: sessionmaker[Session], read: Callable[[Session], dict[str, str]],
-                 what: str, *, ttl_s: float, monotonic: Callable[[], float]) -> None:
-        self.sessions = sessions
-        self.read = read
-        self.what = what
-        self.ttl_s = ttl_s
-        self.monotonic = monotonic
-        self.current: dict[str, str] = {}
-        self._read_at: float | None = None
-
-    def get(self) -> dict[str, str]:
-        now = self.monotonic()
-        if self._read_at is not None and now - self._read_at < self.ttl_s:
-            return self.current
-        try:
-            with self.sessions() as session:
-                self.current = self.read(session)
-        except (SQLAlchemyError, DatabaseError) as exc:
-            log.warning(f"{self.what} unavailable; using last known",
-                        extra={"error": str(exc).splitlines()[0]})
-            return self.current
-        self._read_at = now
-        return self.current
+SHADOW_ZONES_TTL_S = ZONE_SETTINGS_TTL_S
 
 
 class DbShadowZones:
@@ -68,8 +40,8 @@ class DbShadowZones:
                  ttl_s: float = SHADOW_ZONES_TTL_S,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.version = version
-        self._versions = _ZoneVersions(sessions, shadow_versions, "shadow zones", ttl_s=ttl_s,
-                                       monotonic=monotonic)
+        self._versions = ZoneReader(sessions, shadow_versions, "shadow zones", ttl_s=ttl_s,
+                                    monotonic=monotonic)
 
     def __call__(self) -> frozenset[str]:
         return frozenset(z for z, v in self._versions.get().items() if v == self.version)
@@ -149,8 +121,8 @@ class DbLiveModels:
         self.sessions = sessions
         self.default = default
         self.device = device
-        self._versions = _ZoneVersions(sessions, _live_versions, "zones' live models",
-                                       ttl_s=ttl_s, monotonic=monotonic)
+        self._versions = ZoneReader(sessions, _live_versions, "zones' live models",
+                                    ttl_s=ttl_s, monotonic=monotonic)
         self._logged: dict[str, str] = {}
         self._models: dict[str, Model | None] = {}
 

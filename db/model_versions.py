@@ -16,7 +16,7 @@ from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import ModelVersion
 
-KINDS = ("builtin", "fastai")
+KINDS = ("builtin", "fastai", "head")
 
 
 @dataclass(frozen=True, slots=True)

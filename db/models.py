@@ -53,8 +53,15 @@ class Zone(Base):
     # Controller bookkeeping: consecutive failed evaluations and since when all gates passed.
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     passing_since: Mapped[datetime | None]
+    # An admin's calibrated per-frame threshold (`bearwatch calibrate`), who set it and when;
+    # None: the config's zones[].threshold (else detector.threshold) applies.
+    threshold_override: Mapped[float | None] = mapped_column(Float)
+    threshold_set_by: Mapped[str | None] = mapped_column(String(64))
+    threshold_set_at: Mapped[datetime | None]
     __table_args__ = (
         CheckConstraint("stage IN ('off','shadow','pilot','active')", name="stage"),
+        CheckConstraint("threshold_override >= 0 AND threshold_override <= 1",
+                        name="threshold_override"),
     )
 
 
@@ -118,7 +125,7 @@ class CameraEvent(Base):
 class ModelVersion(Base):
     __tablename__ = "model_versions"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # builtin | fastai
+    kind: Mapped[str] = mapped_column(String(16))  # builtin | fastai | head
     path: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -148,11 +148,17 @@ def alert_counts(session: Session, q: RateQuery) -> list[AlertCounts]:
     return out
 
 
+def audit_weight() -> ColumnElement[Any]:
+    """An audit sample's weight: 1 / sampling_prob, the number of non-alert frames it stands
+    for (inverse-probability weighting, DESIGN.md §4)."""
+    return 1.0 / AuditSample.sampling_prob
+
+
 def audit_counts(session: Session, q: RateQuery) -> list[AuditCounts]:
     """Reviewed audit-sample counts and inverse-probability weights per group."""
     key = AuditSample.zone_id if q.by == "zone" else AuditSample.camera_id
     bear, night = AuditSample.verdict == "bear", AuditSample.is_night == true()
-    w = 1.0 / AuditSample.sampling_prob
+    w = audit_weight()
     stmt = (select(key, func.count(), _sum_if(bear), _sum_if(bear, w), _sum_if(bear, w * w),
                    _sum_if(and_(bear, night)), _sum_if(and_(bear, night), w),
                    _sum_if(and_(bear, night), w * w))

@@ -22,17 +22,25 @@ from db import reviews
 from db.missed import MissedReportInput, add_missed_report, attach_frame
 from db.reviews import AlertDetail, AuditItem, ItemKind, Reviewer, VerdictInput
 from db.users import UserInfo, add_user, update_user
+from db.errors import ConflictError
 from db.zone_models import ModelChange, promote_model, rollback_model
+from db.zone_thresholds import ThresholdChange
 from review_ui.auth import OPERATORS, require_role
 from review_ui.errors import ReviewUIError
 from rollout import (
     Action,
+    CalibrationRefused,
+    CalibrationRequest,
+    ChangeNote,
     RoutingDecision,
     RoutingPolicy,
     StageChange,
+    apply_calibration,
     change_stage,
+    clear_threshold,
     on_verdict,
     warn_now,
+    zone_calibration,
     zone_overview,
 )
 
@@ -114,6 +122,55 @@ def change_zone_model(ctx: UIContext, admin: UserInfo, zone_id: str, action: Mod
         me = require_role(s, admin, Role.ADMIN)
         change = promote_model if action == "promote" else rollback_model
         return change(s, zone_id, actor=me.name, reason=reason, now=ctx.clock())
+
+
+@dataclass(frozen=True, slots=True)
+class ShownProposal:
+    """The threshold proposal an admin saw: zone, false-alarm budget (0 < target < 1) and the
+    proposed threshold (p_bear 0..1)."""
+
+    zone_id: str
+    target: float
+    threshold: float
+
+
+def apply_threshold(ctx: UIContext, admin: UserInfo, shown: ShownProposal, *,
+                    reason: str) -> ThresholdChange:
+    """Admins only: make the shown proposal the zone's threshold, with a reason; the
+    calibration is recomputed in the transaction and stored with the audit row.
+
+    Raises:
+        ConflictError: the proposal changed since it was shown (new reviews): look again.
+        CalibrationRefused: the evidence no longer supports any proposal.
+        ValueError: empty reason.
+    """
+    with ctx.sessions.begin() as s:
+        me = require_role(s, admin, Role.ADMIN)
+        cal = zone_calibration(s, ctx.config, CalibrationRequest(zone_id=shown.zone_id,
+                                                                 target=shown.target))
+        if cal.proposed is None:
+            raise CalibrationRefused(cal.message)
+        if cal.proposed.threshold != shown.threshold:
+            raise ConflictError(
+                f"the proposal for zone {shown.zone_id!r} changed from {shown.threshold:.4f} to "
+                f"{cal.proposed.threshold:.4f} since the page was drawn (new reviews); check "
+                "the new figures and apply again")
+        return apply_calibration(s, ctx.config, cal, ChangeNote(actor=me.name, reason=reason,
+                                                                at=ctx.clock()))
+
+
+def clear_zone_threshold(ctx: UIContext, admin: UserInfo, zone_id: str, *,
+                         reason: str) -> ThresholdChange:
+    """Admins only: drop the zone's calibrated threshold (back to the config's), audited.
+
+    Raises:
+        ConflictError: the zone has no calibrated threshold.
+        ValueError: empty reason.
+    """
+    with ctx.sessions.begin() as s:
+        me = require_role(s, admin, Role.ADMIN)
+        return clear_threshold(s, ctx.config, zone_id, ChangeNote(actor=me.name, reason=reason,
+                                                                  at=ctx.clock()))
 
 
 def claim_audit(ctx: UIContext, user: UserInfo) -> AuditItem | None:

@@ -12,6 +12,7 @@ from datetime import datetime
 import streamlit as st
 
 from bearwatch.config import load_config
+from bearwatch.model_defaults import with_model_defaults
 from db import make_engine, make_sessionmaker
 from db.camera_status import CameraInfo, list_cameras
 from db.catalog import ZoneState, zone_states
@@ -22,8 +23,11 @@ from db.reviews import QueueCounts, QueueEntry, pending_alerts, queue_counts
 from db.users import UserInfo, list_users
 from review_ui.actions import UIContext
 from rollout import (
+    Calibration,
+    CalibrationRequest,
     CameraDriftStatus,
     DriftSettings,
+    EffectiveThreshold,
     GroupRates,
     RatesAt,
     RateWindow,
@@ -32,11 +36,13 @@ from rollout import (
     ZoneShadowReport,
     camera_drift,
     compute_rates,
+    effective_thresholds,
     hourly_volume,
     model_overview,
     rates_over_time,
     score_verdict_matrix,
     shadow_report,
+    zone_calibration,
     zone_overview,
 )
 
@@ -52,7 +58,7 @@ def config_path() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _context(path: str) -> UIContext:
-    cfg = load_config(path)
+    cfg = with_model_defaults(load_config(path))
     engine = make_engine(cfg.database.resolved_url())
     return UIContext(config=cfg, sessions=make_sessionmaker(engine))
 
@@ -156,3 +162,20 @@ def models(path: str) -> list[ZoneModelOverview]:
     ctx = _context(path)
     with ctx.sessions() as s:
         return model_overview(s, ctx.config.rollout.model_promotion, now=ctx.clock())
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def thresholds(path: str) -> list[EffectiveThreshold]:
+    """Each zone's effective threshold and where it comes from (config or calibrated)."""
+    ctx = _context(path)
+    with ctx.sessions() as s:
+        return effective_thresholds(s, ctx.config)
+
+
+@st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
+def calibration(path: str, zone_id: str, target: float) -> Calibration:
+    """The zone's threshold proposal for a false-alarm budget (0 < target < 1) from its own
+    labelled alerts and audit samples, beside the figures at its threshold now."""
+    ctx = _context(path)
+    with ctx.sessions() as s:
+        return zone_calibration(s, ctx.config, CalibrationRequest(zone_id=zone_id, target=target))

@@ -14,16 +14,38 @@ Public surface (everything else is private to the package):
 - model versions: `decide_model`, `evaluate_models`, `ModelDecision`, `ModelEvidence`,
   `ModelGateName`, `ModelGateResult`, `ModelReason`, `ShadowFigures`; for the pages
   `shadow_report`, `ZoneShadowReport`, `model_overview`, `ZoneModelOverview`
+- thresholds: `calibrate`, `Calibration`, `LabelledScore`, `ThresholdFigures`,
+  `CalibrationEvidence`, `Shortfall` (pure: a zone's threshold from its own reviews);
+  `zone_calibration`, `CalibrationRequest`, `apply_calibration`, `clear_threshold`,
+  `ChangeNote`, `effective_thresholds`, `EffectiveThreshold`, `ThresholdSource` (stored,
+  audited)
 - notifications: `OutboxDispatcher`, `RetryPolicy`, `MqttNotifier`, `WebhookNotifier`,
   `AppriseNotifier`, `sign`
 - simulation: `Scenario` (+ `Traffic`, `Outage`, `SimZone`), `simulate`, `SimulationResult`
 """
 
 from bearwatch.records import Stage
+from rollout.calibration import (
+    Calibration,
+    CalibrationEvidence,
+    EvidenceSource,
+    LabelledScore,
+    Shortfall,
+    ThresholdFigures,
+    calibrate,
+    figures_at,
+    required_no_bear,
+)
 from rollout.controller import Controller, ControllerSettings, evaluate, queue_zone_status
 from rollout.dispatcher import DispatchReport, OutboxDispatcher, RetryPolicy
 from rollout.drift_gate import CameraDriftStatus, DriftSettings, by_camera, by_zone, camera_drift
-from rollout.errors import IllegalTransition, NotifyError, RolloutError, ScenarioError
+from rollout.errors import (
+    CalibrationRefused,
+    IllegalTransition,
+    NotifyError,
+    RolloutError,
+    ScenarioError,
+)
 from rollout.gates import (
     Decision,
     DecisionAction,
@@ -90,22 +112,44 @@ from rollout.simulate import (
     simulate,
 )
 from rollout.stages import Action, StageChange, allowed_actions, change_stage
+from rollout.thresholds import (
+    DEFAULT_FALSE_ALARM,
+    CalibrationRequest,
+    ChangeNote,
+    EffectiveThreshold,
+    ThresholdSource,
+    apply_calibration,
+    clear_threshold,
+    configured_threshold,
+    effective_threshold,
+    effective_thresholds,
+    zone_calibration,
+)
 
 __all__ = [
     "Action",
     "AppriseNotifier",
+    "Calibration",
+    "CalibrationEvidence",
+    "CalibrationRefused",
+    "CalibrationRequest",
     "CameraDriftStatus",
+    "ChangeNote",
     "Controller",
     "ControllerSettings",
+    "DEFAULT_FALSE_ALARM",
     "Decision",
     "DecisionAction",
     "DispatchReport",
     "DriftSettings",
+    "EffectiveThreshold",
+    "EvidenceSource",
     "GateName",
     "GateResult",
     "GateStatus",
     "GroupRates",
     "IllegalTransition",
+    "LabelledScore",
     "ModelDecision",
     "ModelEvidence",
     "ModelGateName",
@@ -130,10 +174,13 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ShadowFigures",
+    "Shortfall",
     "SimZone",
     "SimulationResult",
     "Stage",
     "StageChange",
+    "ThresholdFigures",
+    "ThresholdSource",
     "TimelineEntry",
     "Traffic",
     "WebhookNotifier",
@@ -142,23 +189,31 @@ __all__ = [
     "ZoneShadowReport",
     "ZoneSnapshot",
     "allowed_actions",
+    "apply_calibration",
     "by_camera",
     "by_zone",
+    "calibrate",
     "camera_drift",
     "change_stage",
+    "clear_threshold",
     "compute_rates",
+    "configured_threshold",
     "decide",
     "decide_model",
+    "effective_threshold",
+    "effective_thresholds",
     "evaluate",
     "evaluate_drift",
     "evaluate_gates",
     "evaluate_models",
+    "figures_at",
     "hourly_volume",
     "model_overview",
     "on_verdict",
     "queue_zone_status",
     "rates_for",
     "rates_over_time",
+    "required_no_bear",
     "route_alert",
     "route_camera_events",
     "score_verdict_matrix",
@@ -167,5 +222,6 @@ __all__ = [
     "simulate",
     "warn_now",
     "wilson",
+    "zone_calibration",
     "zone_overview",
 ]

@@ -4,7 +4,8 @@
     └── RolloutError
         ├── IllegalTransition   a stage change the state machine does not allow
         ├── ScenarioError       a simulation scenario that cannot be replayed
-        └── NotifyError         a notifier could not deliver (the outbox retries it)
+        ├── NotifyError         a notifier could not deliver (the outbox retries it)
+        └── CalibrationRefused  a zone's reviews cannot support a threshold for the budget
 """
 
 from __future__ import annotations
@@ -34,3 +35,8 @@ class ScenarioError(RolloutError):
 
 class NotifyError(RolloutError):
     """A notifier failed to deliver one message (retried from the outbox)."""
+
+
+class CalibrationRefused(RolloutError):
+    """No threshold can be proposed from the zone's labelled evidence for the budget; the
+    message names what is missing (bears, no-bear items) and how to get it."""

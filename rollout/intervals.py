@@ -23,6 +23,10 @@ def wilson(successes: float, n: float, *, z: float = Z95) -> tuple[float, float]
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _count(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 1e-9 else f"{x:.1f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Rate:
     """A proportion with its counts and 95 % interval.
@@ -62,6 +66,15 @@ class Rate:
             return cls(numerator, denominator, value, 0.0, 1.0, n_eff)
         low, high = wilson(value * n_eff, n_eff)
         return cls(numerator, denominator, value, low, high, n_eff)
+
+    def describe(self) -> str:
+        """For people: `1.2 % (3 of 250), 95 % CI 0.4–3.5 %` (weighted counts may be
+        fractional); `no data (0 of 0)` without a denominator."""
+        if self.value is None:
+            return f"no data ({_count(self.numerator)} of {_count(self.denominator)})"
+        return (f"{100 * self.value:.1f} % ({_count(self.numerator)} of "
+                f"{_count(self.denominator)}), 95 % CI "
+                f"{100 * self.low:.1f}–{100 * self.high:.1f} %")
 
     def to_figures(self) -> dict[str, Any]:
         return {"numerator": self.numerator, "denominator": self.denominator, "value": self.value,

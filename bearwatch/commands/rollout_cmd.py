@@ -22,11 +22,13 @@ from db.outbox import outbox_items
 from db.zones import get_zone
 from rollout import (
     Action,
+    EffectiveThreshold,
     OutboxDispatcher,
     RateWindow,
     RoutingPolicy,
     change_stage,
     compute_rates,
+    effective_thresholds,
     queue_zone_status,
     route_alert,
     zone_overview,
@@ -79,16 +81,25 @@ def _fmt_rate(r: Any) -> str:
     return f"{r.value:5.3f} [{r.low:.3f}, {r.high:.3f}] {r.numerator:g}/{r.denominator:g}"
 
 
+def _threshold_doc(t: EffectiveThreshold | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {"value": t.threshold, "source": t.source.value, "configured": t.configured,
+            "set_by": t.set_by, "set_at": None if t.set_at is None else t.set_at.isoformat()}
+
+
 def _status(args: argparse.Namespace) -> int:
     config = load(args)
     db = open_database(config)
     sync_catalog(config, db)
     with db.sessions() as s:
         zones = zone_overview(s, config, now=utc_now())
+        thresholds = {t.zone_id: t for t in effective_thresholds(s, config)}
     if args.json:
         print(json.dumps([{
             "zone": z.zone_id, "stage": z.stage.value, "paused": z.paused,
             "stage_since": z.stage_since.isoformat(), "manual_promotion": z.manual_promotion,
+            "threshold": _threshold_doc(thresholds.get(z.zone_id)),
             "decision": z.decision.to_figures(),
             "last_decision": None if z.last_decision is None else {
                 "at": z.last_decision.at.isoformat(), "action": z.last_decision.to_value,
@@ -101,6 +112,8 @@ def _status(args: argparse.Namespace) -> int:
         flags = " PAUSED" if z.paused else ""
         print(f"{z.zone_id}: {z.stage.value}{flags} since {z.stage_since:%Y-%m-%d %H:%M} UTC "
               f"— would {z.decision.action.value}: {z.decision.message}")
+        if z.zone_id in thresholds:
+            print(f"    threshold {thresholds[z.zone_id].describe()}")
         for g in z.gates:
             dry = " (dry-run)" if g.dry_run else ""
             print(f"    {g.gate.value:<18} {g.status.value:<12} {_fmt_rate(g.rate)}  max {g.maximum:g}{dry}")

@@ -22,6 +22,8 @@ database:
   url: {url}
 storage:
   root: {root}
+detector:
+  model: builtin  # the pages, not a model, are under test: a fixed 0.5 threshold
 zones:
   - id: shadowz
     name: Shadow zone
