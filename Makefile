@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test system-deps clean-venv
+.PHONY: up test model system-deps clean-venv
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11); set PYTHON=..."; exit 1; }
@@ -30,3 +30,9 @@ test: $(STAMP) system-deps
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The shipped model (detector/weights/shipped.safetensors), rebuilt bit for bit from the shared
+# photos: leave-one-source-out figures, the calibrated threshold and the report beside it.
+DATA ?= ../shared/data/bears
+model: $(STAMP)
+	$(VENV)/bin/bearwatch train $(DATA) --recipe default --ship

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bearwatch.errors import ConfigError
 from bearwatch.records import Stage
@@ -112,6 +120,10 @@ class CameraConfig(Section):
         "single stills wants k: 1, n: 1)."
     )
     n: int | None = Field(None, ge=1, description="Override detector.n for this camera.")
+    burst_gap_s: float | None = Field(
+        None, ge=0, le=3600, description="Override ingest.burst_gap_s for this camera trap, s "
+        "(a trap that shoots one still a minute while triggered wants about 90)."
+    )
 
     @model_validator(mode="after")
     def _coordinates_together(self) -> CameraConfig:
@@ -167,6 +179,13 @@ class IngestConfig(Section):
     max_width: int = Field(
         1280, ge=64, description="Frames wider than this are downscaled at ingest."
     )
+    burst_gap_s: float = Field(
+        10.0, ge=0, le=3600,
+        description="A folder camera's stills whose capture times (EXIF, else file time) "
+        "follow each other by at most this many seconds are one trigger's burst; each still "
+        "is compared with the rest of its burst and the detector scores where it changed, s "
+        "(0: only stills stamped the same second).",
+    )
 
     @model_validator(mode="after")
     def _backoff_order(self) -> IngestConfig:
@@ -181,8 +200,9 @@ class ProposalConfig(Section):
 
     motion_regions: int = Field(
         4, ge=0, le=64,
-        description="Moving regions of a stream frame scored besides the whole frame, largest "
-        "first; 0 = the whole frame only.",
+        description="Regions where something moved scored besides the whole frame: moving "
+        "regions of a stream frame (largest first), changed regions of a camera-trap still "
+        "within its burst (strongest first); 0 = none.",
     )
     context: float = Field(
         4.0, ge=1, le=16,
@@ -193,9 +213,10 @@ class ProposalConfig(Section):
         96, ge=16, le=4096, description="Smallest side of a moving region's crop, px."
     )
     tile_stills: bool = Field(
-        False, description="Score stills (camera-trap photos and uploads in a folder) as "
-        "tiles too. Worth it with a model from `bearwatch train` (it learns far-bear crops and "
-        "empty tiles), at the threshold `bearwatch eval --proposals` gives; the built-in "
+        False, description="Score stills where nothing moved (a still alone, or a burst "
+        "with no changed region) as tiles too; a tile counts only as high as an overlapping "
+        "tile also scores. Worth it with a model from `bearwatch train` (it learns far-bear "
+        "crops and empty tiles), at the threshold `bearwatch eval --proposals` gives; the built-in "
         "model finds no far bears in tiles and gains false alarms.",
     )
     tile_fractions: list[float] = Field(
@@ -219,10 +240,28 @@ class ProposalConfig(Section):
 
 class DetectorConfig(Section):
     model: str = Field(
-        "builtin",
-        description="'builtin' (EfficientNet-Lite0, ImageNet bears) or a .pkl file name in "
-        "the models folder, exported with learn.export().",
+        "shipped",
+        description="'shipped' (the committed fine-tuned model, detector/weights/MODEL_CARD.md), "
+        "'builtin' (the zero-shot EfficientNet-Lite0, ImageNet bears: the baseline), a "
+        ".safetensors head from `bearwatch train` or a .pkl exported with learn.export(), by "
+        "file name in the models folder.",
     )
+    # The loaded model's calibrated threshold, filled in at start-up (`bearwatch.model_defaults`)
+    # where detector.threshold is unset; never read from YAML.
+    _model_threshold: float = PrivateAttr(0.5)
+
+    @property
+    def default_threshold(self) -> float:
+        """detector.threshold, else the model's calibrated threshold (0..1)."""
+        return self._model_threshold if self.threshold is None else self.threshold
+
+    def with_model_threshold(self, threshold: float) -> DetectorConfig:
+        """A copy whose unset threshold means `threshold` (0..1)."""
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"model threshold must be within 0..1, got {threshold}")
+        out = self.model_copy()
+        out._model_threshold = threshold
+        return out
     model_sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$",
         description="Expected sha256 of the .pkl; else the one recorded in model_versions.",
@@ -238,7 +277,11 @@ class DetectorConfig(Section):
     staleness_ms: float = Field(
         5_000.0, gt=0, description="A frame older than this is dropped, not scored late, ms."
     )
-    threshold: float = Field(0.5, ge=0, le=1, description="Default per-frame bear threshold.")
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="Default per-frame bear threshold; unset: the model's "
+        "own calibrated one (the shipped model's for a 1 % false-alarm rate on photo sources "
+        "it never saw; 0.5 for builtin and .pkl models).",
+    )
     k: int = Field(2, ge=1, description="Frames above threshold needed …")
     n: int = Field(3, ge=1, description="… among the last n frames to open an alert.")
     cooldown_s: float = Field(
@@ -391,6 +434,22 @@ TORCHVISION_ARCHITECTURES = (
 class TrainingConfig(Section):
     """Defaults of `bearwatch train`; its command-line flags override them."""
 
+    recipe: Literal["default", "fastai"] = Field(
+        "default", description="default: the shipped recipe, a regularised head on the frozen "
+        "ImageNet EfficientNet-Lite0 stacked with its zero-shot bear score (seconds, weights "
+        "only, beat fastai fine-tuning on photo sources never seen in training); fastai: "
+        "fine-tune the network with fastai (the settings below, minutes).",
+    )
+    head_c: float = Field(
+        0.001, gt=0, le=100, description="Inverse L2 strength of the default recipe's head: "
+        "smaller stays closer to the zero-shot model (0.001 tied it on every held-out source "
+        "and cut night false alarms; 0.003 and more lost bears on new sources).",
+    )
+    false_alarm_budget: float = Field(
+        0.01, gt=0, lt=1, description="The default recipe's threshold is calibrated for this "
+        "false-alarm rate on the out-of-fold (never-seen-source) no-bear frames.",
+    )
+
     architecture: str = Field(
         LITE0_ARCHITECTURE,
         description=f"{LITE0_ARCHITECTURE!r} (ImageNet weights ship with the package) or a "
@@ -485,7 +544,7 @@ class BearwatchConfig(Section):
 
     def zone_threshold(self, zone_id: str) -> float:
         t = self.zone(zone_id).threshold
-        return self.detector.threshold if t is None else t
+        return self.detector.default_threshold if t is None else t
 
 
 # ---- loading and error reporting -------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Detector: the model, the dynamic batcher and the encounter logic that makes alerts.
 
 Public surface (everything else is internal):
-- models: `Model`, `TorchClassifier`, `InputSpec`, `load_model`, `builtin_model`,
+- models: `Model`, `TorchClassifier`, the shipped model's `BearHead`, `head_model` and
+  `backbone_sha256`, `InputSpec`, `load_model`, `builtin_model`,
   `sha256_of`, `BUILTIN_VERSION`, `LITE0_SPEC`, `BearOrNot`, `lite0_imagenet`;
 - batching: `FrameFeed`, `Batcher`, `Batch`, `BatchStats`, `BatcherCounters`;
 - encounters and output: `EncounterRules`, `EncounterTracker`, `StageOf`, `AlertSink`,
@@ -10,6 +11,8 @@ Public surface (everything else is internal):
 - shadow models (issue 7): `ShadowSetup`, `ShadowScorer`, `ShadowCount`;
 - region proposals for small, far bears (issue 7): `ProposalRules`, `WHOLE_FRAME_ONLY`,
   `RegionScore`, `score_with_regions`, `score_images_with_regions`, `tiles`, `square_around`;
+  tiles of stills where nothing moved count by agreement (issue 12): `agreed_tile_score`,
+  `score_images_with_tiles`;
 - the loop: `DetectorLoop`, `LoopTimings`; its benchmark: `run_benchmark`, `BenchOptions`,
   `BenchWiring`, `BenchResult`;
 - evaluation: `EvalReport` (with `Figures`, `ThresholdPoint`, `Mistake`), `LabelledImage`,
@@ -71,6 +74,7 @@ from detector.evaluation import (
     score_set,
     score_set_with_regions,
 )
+from detector.head import BearHead, backbone_sha256, head_model
 from detector.events import EncounterRules, EncounterTracker, StageOf
 from detector.loader import load_model, sha256_of
 from detector.model import Model, TorchClassifier
@@ -79,7 +83,9 @@ from detector.proposals import (
     WHOLE_FRAME_ONLY,
     ProposalRules,
     RegionScore,
+    agreed_tile_score,
     score_images_with_regions,
+    score_images_with_tiles,
     score_with_regions,
     square_around,
     tiles,
@@ -103,7 +109,11 @@ _LAZY = {
         "TrainingError", "count_items", "export_model", "group_split", "load_heldout",
         "load_labelled", "model_report", "negative_tiles", "read_boxes", "with_training_items", "read_split", "recall_at_equal_false_alarms",
         "reference_histograms", "score_heldout", "served_valid_scores", "train",
-        "validation_metrics")},
+        "validation_metrics", *("ZERO_SHOT", "CrossValData", "EvalFrame", "Fold", "FoldFitter",
+        "HeadFitter", "fit_on", "out_of_fold", "source_folds", "zero_shot_scores", "RegionCrops",
+        "RegionFinder", "build_crossval_data", "render_cross_val", "BUDGETS", "CrossValReport",
+        "cross_val_report", "text_table", "FastaiFitter", "threshold_for_false_alarm",
+        "HeadRecipe", "visit_folds", "with_known_scene"))},
     "render_report": "detector.report_html",
     "render_eval": "detector.report_html",
     "heldout_of": "detector.report_html",
@@ -127,11 +137,12 @@ __all__ = [
     "score_set_with_regions",
     "BenchOptions", "BenchResult", "BenchWiring", "run_benchmark",
     "WHOLE_FRAME_ONLY", "ProposalRules", "RegionScore", "score_images_with_regions",
-    "score_with_regions", "square_around", "tiles",
+    "score_with_regions", "square_around", "tiles", "agreed_tile_score",
+    "score_images_with_tiles",
     "BUILTIN_VERSION", "LITE0_SPEC", "AlertSink", "AlertSpool", "AlertUpdate", "AuditSample",
     "AuditSampler", "Batch", "BatchStats", "Batcher", "BatcherCounters", "BearOrNot",
     "DetectorError", "DetectorLoop", "DeviceError", "EncounterFrame", "EncounterRules",
     "EncounterTracker", "EvalDataError", "FrameFeed", "InputSpec", "LoopTimings", "Model",
     "ModelLoadError", "ScoreAggregate", "ShadowCount", "ShadowScorer", "ShadowSetup", "SinkUnavailable", "SnapshotStore", "StageOf",
-    "TorchClassifier", "builtin_model", "lite0_imagenet", "load_model", "sha256_of",
+    "TorchClassifier", "BearHead", "backbone_sha256", "head_model", "builtin_model", "lite0_imagenet", "load_model", "sha256_of",
 ]

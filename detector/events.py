@@ -37,7 +37,11 @@ wiring: `db.alerts.latest_alert`). Lets a restarted detector continue a visit's 
 @dataclass(frozen=True, slots=True)
 class EncounterRules:
     """k of the last n frames at or above the zone's threshold open an alert; `cooldown_s`
-    seconds without such a frame close it."""
+    seconds without such a frame close it.
+
+    `zone_thresholds` is read on every frame, so it may be a live mapping: `bearwatch run`
+    passes one that follows the thresholds admins calibrate in the database.
+    """
 
     k: int
     n: int
@@ -61,7 +65,7 @@ class EncounterRules:
     @classmethod
     def from_config(cls, config: BearwatchConfig) -> EncounterRules:
         d = config.detector
-        return cls(k=d.k, n=d.n, cooldown_s=d.cooldown_s, default_threshold=d.threshold,
+        return cls(k=d.k, n=d.n, cooldown_s=d.cooldown_s, default_threshold=d.default_threshold,
                    zone_thresholds={z.id: config.zone_threshold(z.id) for z in config.zones},
                    camera_k_of_n={c.id: (c.k, c.n) for c in config.cameras
                                   if c.k is not None and c.n is not None})

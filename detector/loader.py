@@ -23,12 +23,16 @@ from bearwatch.config import DetectorConfig
 from detector.builtin import builtin_model
 from detector.device import pick_device
 from detector.errors import ModelLoadError
+from detector.head import HEAD_SUFFIX, head_model
 from detector.model import TorchClassifier
 from detector.preprocess import InputSpec, ResizeMethod
 
 log = logging.getLogger("detector")
 
 BUILTIN = "builtin"
+SHIPPED = "shipped"
+# The committed model (`make model`): a weights-only head file, loaded without any pickle.
+SHIPPED_PATH = Path(__file__).resolve().parent / "weights" / "shipped.safetensors"
 
 
 def sha256_of(path: Path) -> str:
@@ -146,7 +150,8 @@ def load_learner_model(path: Path, *, expected_sha256: str | None, bear_classes:
 
 def load_model(config: DetectorConfig, *, models_dir: Path,
                recorded_sha256: str | None = None, device: str | None = None) -> TorchClassifier:
-    """The model named by `detector.model` on the configured (or given) device.
+    """The model named by `detector.model` on the configured (or given) device: `builtin`,
+    `shipped` (the committed head), a `.safetensors` head or a fastai `.pkl` in `models_dir`.
 
     Args:
         recorded_sha256: the checksum stored in `model_versions` for this file, used when the
@@ -157,6 +162,17 @@ def load_model(config: DetectorConfig, *, models_dir: Path,
     if config.model == BUILTIN:
         model = builtin_model(dev)
         log.info("loaded built-in model", extra={"model_version": model.version})
+        return model
+    if config.model == SHIPPED or config.model.endswith(HEAD_SUFFIX):
+        path = SHIPPED_PATH if config.model == SHIPPED else resolve_model_file(config.model,
+                                                                               models_dir)
+        if not path.is_file():
+            raise ModelLoadError(
+                f"model file {path} does not exist; rebuild the shipped model with `make "
+                "model`, or set detector.model to 'builtin'")
+        model = head_model(path, dev)
+        log.info("loaded model", extra={"model_version": model.version, "path": str(path),
+                                        "sha256": sha256_of(path)})
         return model
     path = resolve_model_file(config.model, models_dir)
     return load_learner_model(path, expected_sha256=config.model_sha256 or recorded_sha256,

@@ -7,10 +7,12 @@ import sys
 
 from bearwatch.config import BearwatchConfig, load_config
 from bearwatch.logs import setup_logging
+from bearwatch.model_defaults import with_model_defaults
 
 
 def load(args: argparse.Namespace) -> BearwatchConfig:
-    """Validate the config named by --config (exit 2 on error via ConfigError) and log."""
-    config = load_config(args.config)
+    """Validate the config named by --config (exit 2 on error via ConfigError) and log;
+    an unset detector.threshold becomes the configured model's calibrated threshold."""
+    config = with_model_defaults(load_config(args.config))
     setup_logging(config.logging, sys.stderr)
     return config

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bearwatch.commands.common import load
+from bearwatch.config import BearwatchConfig
 from bearwatch.records import utc_now
 from bearwatch.wiring import open_database
 from db.model_versions import ModelVersionInfo, register_version
@@ -47,7 +48,17 @@ def register(sub: Any) -> None:
                    help="base learning rate (default 5e-4 for bear_mass, 2e-3 for new)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: the models folder of the config)")
-    p.set_defaults(handler=_train)
+    p.add_argument("--recipe", choices=("default", "fastai"), default=None,
+                   help="default: the shipped recipe (a head on the frozen ImageNet backbone, "
+                   "stacked with the zero-shot score; leave-one-source-out figures and a "
+                   "threshold calibrated for training.false_alarm_budget; seconds once the "
+                   "features are cached); fastai: fine-tune with fastai (training.recipe)")
+    p.add_argument("--ship", action="store_true",
+                   help="with --recipe default: write the committed model "
+                   "(detector/weights/shipped.safetensors, what `make model` runs) from DATA "
+                   "alone, without the database's reviews, so it rebuilds bit for bit; with "
+                   "--out, write it there instead (to compare a rebuild with the committed one)")
+    p.set_defaults(handler=_dispatch)
 
 
 def review_items(images: list[ReviewedImage], snapshots_dir: Path) -> tuple[list[TrainItem], int]:
@@ -67,6 +78,27 @@ def review_items(images: list[ReviewedImage], snapshots_dir: Path) -> tuple[list
                                group=f"db/{im.camera_id}/{im.encounter}",
                                source=im.ref.split(":")[0], ref=im.ref))
     return items, missing
+
+
+def database_items(cfg: BearwatchConfig) -> tuple[list[TrainItem], int]:
+    """Every reviewed alert and audit sample as training items, and the count of missing
+    image files skipped."""
+    db = open_database(cfg)
+    with db.sessions() as session:
+        reviewed = reviewed_images(session)
+    return review_items(reviewed, cfg.storage.snapshots_dir.resolve())
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    recipe = args.recipe or load(args).training.recipe
+    if recipe == "default":
+        from bearwatch.commands.head_train import train_head
+
+        return train_head(args)
+    if args.ship:
+        raise SystemExit("bearwatch train: --ship writes the shipped model, which the default "
+                         "recipe makes; use --recipe default")
+    return _train(args)
 
 
 def _given(flag: T | None, configured: T) -> T:
@@ -102,9 +134,7 @@ def _train(args: argparse.Namespace) -> int:
     db = open_database(cfg)
     out = (args.out or cfg.storage.models_dir).resolve()
     folder_items = load_labelled(args.data)
-    with db.sessions() as session:
-        reviewed = reviewed_images(session)
-    db_items, missing = review_items(reviewed, cfg.storage.snapshots_dir.resolve())
+    db_items, missing = database_items(cfg)
     items = folder_items + db_items
     split = group_split(items, valid_pct=valid_pct, seed=args.seed)
     tiles = negative_tiles(items, split.train, per_image=recipe.negative_tiles,

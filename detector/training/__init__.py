@@ -2,6 +2,10 @@
 DataBlock and fine-tuning of EfficientNet-Lite0, export with a version id and checksum, and
 the figures recorded with each version.
 
+Also the shipped recipe: cached features of the frozen backbone (`features`), the head fit
+(`head_fit`) and leave-one-source-out cross-validation (`crossval`, `cv_data`, `cv_report`,
+`cv_html`), with the fastai recipe as a fold fitter of its own (`fastai_fold`).
+
 Imported lazily through `detector` (it pulls in fastai); other packages use
 `from detector import …`.
 """
@@ -13,7 +17,32 @@ from detector.training.compare import (
     recall_at_equal_false_alarms,
     score_heldout,
 )
+from detector.training.crossval import (
+    ZERO_SHOT,
+    CrossValData,
+    EvalFrame,
+    Fold,
+    FoldFitter,
+    HeadFitter,
+    fit_on,
+    out_of_fold,
+    source_folds,
+    visit_folds,
+    zero_shot_scores,
+)
+from detector.training.cv_data import RegionCrops, RegionFinder, build_crossval_data
+from detector.training.cv_html import render_cross_val
+from detector.training.cv_report import (
+    BUDGETS,
+    CrossValReport,
+    cross_val_report,
+    text_table,
+    with_known_scene,
+)
 from detector.training.errors import TrainingError
+from detector.training.fastai_fold import FastaiFitter
+from detector.training.figures import threshold_for_false_alarm
+from detector.training.head_fit import HeadRecipe
 from detector.training.export import ExportedModel, export_model, read_split
 from detector.training.items import (
     TrainItem,
@@ -31,6 +60,29 @@ from detector.training.summary import (
 from detector.training.trainer import TrainOptions, TrainResult, train
 
 __all__ = [
+    "ZERO_SHOT",
+    "CrossValData",
+    "EvalFrame",
+    "Fold",
+    "FoldFitter",
+    "HeadFitter",
+    "fit_on",
+    "out_of_fold",
+    "source_folds",
+    "zero_shot_scores",
+    "visit_folds",
+    "with_known_scene",
+    "RegionCrops",
+    "RegionFinder",
+    "build_crossval_data",
+    "render_cross_val",
+    "BUDGETS",
+    "CrossValReport",
+    "cross_val_report",
+    "text_table",
+    "FastaiFitter",
+    "threshold_for_false_alarm",
+    "HeadRecipe",
     "ExportedModel",
     "HeldOut",
     "Split",

@@ -77,6 +77,9 @@ def test_yaml_syntax_error_names_line() -> None:
         ("zones: [{id: a}]\ncameras: [{id: c, zone: a, source: x, k: 3, n: 2}]\n", "k (3) must be <= n (2)"),
         ("- 1\n- 2\n", "must be a mapping"),
         ("zones: [{id: 'Bad Id'}]\n", "zones[0].id"),
+        ("ingest: {burst_gap_s: -1}\n", "ingest.burst_gap_s"),
+        ("zones: [{id: a}]\ncameras: [{id: c, zone: a, source: x, burst_gap_s: 7200}]\n",
+         "cameras[0].burst_gap_s"),
     ],
 )
 def test_parse_rejects_bad_value(text: str, expected: str) -> None:
@@ -101,4 +104,4 @@ def test_database_url_env_override_and_password_env(monkeypatch: pytest.MonkeyPa
 
 def test_empty_file_gives_defaults() -> None:
     cfg = parse_config("")
-    assert cfg.detector.model == "builtin" and cfg.database.url.startswith("sqlite")
+    assert cfg.detector.model == "shipped" and cfg.database.url.startswith("sqlite")

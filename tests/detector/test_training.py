@@ -77,7 +77,7 @@ def test_train_tiny_set_exports_checksummed_model_loadable_in_fresh_process(
     config = tmp_path / "config.yaml"
     config.write_text(f"database:\n  url: {json.dumps(db_url)}\nstorage:\n  root: {storage}\n")
 
-    rc = main(["--config", str(config), "train", str(data), "--epochs", "1", "--size", "64",
+    rc = main(["--config", str(config), "train", str(data), "--recipe", "fastai", "--epochs", "1", "--size", "64",
                "--batch-size", "4", "--valid-pct", "0.3", "--seed", "1"])
 
     assert rc == 0

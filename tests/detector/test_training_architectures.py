@@ -133,7 +133,8 @@ def test_cli_train_takes_architecture_from_config_and_size_from_flag(
     config = tmp_path / "config.yaml"
     config.write_text(
         f"database:\n  url: {json.dumps(db_url)}\nstorage:\n  root: {storage}\n"
-        "training:\n  architecture: resnet18\n  pretrained: false\n  head: new\n  epochs: 1\n"
+        "training:\n  recipe: fastai\n  architecture: resnet18\n  pretrained: false\n  head: new\n"
+        "  epochs: 1\n"
         "  freeze_epochs: 0\n  size: 48\n  batch_size: 4\n  valid_pct: 0.3\n")
 
     rc = main(["--config", str(config), "train", str(data), "--size", "64", "--seed", "1"])
@@ -158,8 +159,8 @@ def test_cli_train_arch_flag_with_bear_mass_head_fails_before_training(
     config.write_text(f"database:\n  url: {json.dumps(db_url)}\n"
                       f"storage:\n  root: {tmp_path / 'var'}\n")
 
-    rc = main(["--config", str(config), "train", str(data), "--arch", "resnet18", "--head",
-               "bear_mass"])
+    rc = main(["--config", str(config), "train", str(data), "--recipe", "fastai", "--arch",
+               "resnet18", "--head", "bear_mass"])
 
     assert rc != 0
     assert "head 'bear_mass'" in capsys.readouterr().err
