@@ -30,7 +30,14 @@ from camera_ingest import FrameFlagger, open_source
 
 # detector before torch: it sets OMP_WAIT_POLICY=PASSIVE before OpenMP starts (spinning
 # workers on 2 shared cores made this benchmark several times slower).
-from detector import WHOLE_FRAME_ONLY, ProposalRules, builtin_model, score_with_regions
+from bearwatch.config import DetectorConfig
+from detector import (
+    WHOLE_FRAME_ONLY,
+    ProposalRules,
+    builtin_model,
+    load_model,
+    score_with_regions,
+)
 
 import torch  # noqa: E402  (after detector, see above)
 
@@ -134,10 +141,16 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--tiled-stills", type=int, default=8, metavar="N",
                     help="stills scored with tiles (about 150 crops each; default 8)")
+    ap.add_argument("--model", choices=("shipped", "builtin"), default="shipped",
+                    help="the shipped model (what make up serves) or the zero-shot baseline; "
+                    "both run the same backbone, the head adds next to nothing")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     device = torch.device(args.device)
-    model = builtin_model(device)
+    # The shipped model reads no models folder; any path will do.
+    model = (builtin_model(device) if args.model == "builtin"
+             else load_model(DetectorConfig(model="shipped"),
+                             models_dir=Path(tempfile.gettempdir()), device=args.device))
     regions_only = ProposalRules(tile_stills=False)  # config.yaml's default: stills not tiled
     tiled = ProposalRules(tile_stills=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -162,7 +175,7 @@ def main() -> int:
             "whole_only": _row(ingest_ms, _score_ms(model, frames, WHOLE_FRAME_ONLY, device)),
             "motion_regions": _row(ingest_ms, _score_ms(model, frames, regions_only, device)),
         }
-    doc = {"device": str(device), "torch_threads": torch.get_num_threads(),
+    doc = {"model": model.version, "device": str(device), "torch_threads": torch.get_num_threads(),
            "cpu_cores": os.cpu_count(),
            "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
            "stills": {"source": "ktosiu trail camera, 2048x1536, scored at "

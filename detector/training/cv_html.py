@@ -20,7 +20,7 @@ def render_cross_val(report: CrossValReport, *, title: str = "Leave-one-source-o
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
              f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>",
              "<p class='note'>Each frame is scored by a model that never saw its photo source "
-             "(every source with bears is its own fold; sources without bears are grouped). "
+             "(the folds below). "
              "Each model is taken at its own threshold for each false-alarm budget over the "
              "pooled out-of-fold no-bear frames. Cells: hits / n (rate, Wilson 95 % "
              "interval). A frame's score is the max of its whole image and its changed-region "
