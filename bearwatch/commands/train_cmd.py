@@ -6,6 +6,7 @@ Defaults come from the config's `training:` section; flags override them."""
 from __future__ import annotations
 
 import argparse
+import sys
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -89,8 +90,18 @@ def database_items(cfg: BearwatchConfig) -> tuple[list[TrainItem], int]:
     return review_items(reviewed, cfg.storage.snapshots_dir.resolve())
 
 
+FASTAI_FLAGS = ("epochs", "freeze_epochs", "size", "batch_size", "valid_pct", "head", "arch",
+                "lr")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     recipe = args.recipe or load(args).training.recipe
+    given = [f"--{f.replace('_', '-')}" for f in FASTAI_FLAGS if getattr(args, f) is not None]
+    if recipe == "default" and given:
+        print(f"bearwatch train: {', '.join(given)} set(s) the fastai recipe, which this run does "
+              "not use (training.recipe is 'default'); add --recipe fastai, or drop them",
+              file=sys.stderr)
+        return 2
     if recipe == "default":
         from bearwatch.commands.head_train import train_head
 

@@ -115,3 +115,12 @@ def test_make_model_rebuilds_the_committed_weights_bit_for_bit(
 
     assert rc == 0
     assert sha256_of(out / committed.name) == sha256_of(committed)
+
+
+def test_train_default_recipe_refuses_fastai_flags_with_the_fix(
+        tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["--config", str(_config(tmp_path, db_url)), "train", str(tmp_path),
+               "--epochs", "3"])
+
+    assert rc == 2
+    assert "--epochs set(s) the fastai recipe" in capsys.readouterr().err
