@@ -51,7 +51,8 @@ class Count:
         if not self.n:
             return "-"
         low, high = self.interval
-        return f"{self.hits}/{self.n} ({100 * self.hits / self.n:.0f}%, {100 * low:.0f}-{100 * high:.0f})"
+        rate = 100 * self.hits / self.n
+        return f"{self.hits}/{self.n} ({rate:.0f}%, {100 * low:.0f}-{100 * high:.0f})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +131,8 @@ class CrossValReport:
                                      for r in t.rows if r.recall.n]}
                            for t in self.known_scene]},
             "worse_than_baseline": [
-                {"model": c.model, "slice": c.slice, "max_false_alarm_rate": c.budget, "what": c.what,
+                {"model": c.model, "slice": c.slice, "max_false_alarm_rate": c.budget,
+                 "what": c.what,
                  "candidate": c.candidate.to_json(), "baseline": c.baseline.to_json()}
                 for c in self.comparisons if c.worse],
             "frames": [{"file": f.ref, "label": "bear" if f.is_bear else "no_bear",
