@@ -19,6 +19,7 @@ from bearwatch.records import ShadowCount
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import ModelVersion, ShadowScore, Zone
+from db.zones import zone_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +91,8 @@ def _audit(session: Session, change: ModelChange) -> ModelChange:
 
 def zone_models(session: Session, zone_id: str | None = None) -> list[ZoneModels]:
     """The model versions of one zone (or every zone, by id)."""
-    stmt = select(Zone).order_by(Zone.id)
-    if zone_id is not None:
-        stmt = stmt.where(Zone.id == zone_id)
     return [ZoneModels(zone_id=z.id, live=z.live_model_version, shadow=z.shadow_model_version,
-                       previous=z.previous_model_version) for z in session.scalars(stmt)]
+                       previous=z.previous_model_version) for z in zone_rows(session, zone_id)]
 
 
 def shadow_versions(session: Session) -> dict[str, str]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import Zone
+from db.zones import zone_rows
 
 ThresholdAction = Literal["set", "clear"]
 
@@ -100,11 +101,8 @@ def _check(req: ThresholdRequest) -> str:
 
 def zone_thresholds(session: Session, zone_id: str | None = None) -> list[ZoneThreshold]:
     """The stored overrides of one zone (or every zone, by id)."""
-    stmt = select(Zone).order_by(Zone.id)
-    if zone_id is not None:
-        stmt = stmt.where(Zone.id == zone_id)
     return [ZoneThreshold(zone_id=z.id, override=z.threshold_override, set_by=z.threshold_set_by,
-                          set_at=z.threshold_set_at) for z in session.scalars(stmt)]
+                          set_at=z.threshold_set_at) for z in zone_rows(session, zone_id)]
 
 
 def threshold_overrides(session: Session) -> dict[str, float]:

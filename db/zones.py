@@ -81,6 +81,15 @@ def get_zone(session: Session, zone_id: str, *, for_update: bool = False) -> Zon
     return _record(row)
 
 
+def zone_rows(session: Session, zone_id: str | None = None) -> list[Zone]:
+    """The zone rows, by id: one zone's, or every zone's (for the per-zone views of models
+    and thresholds in this package)."""
+    stmt = select(Zone).order_by(Zone.id)
+    if zone_id is not None:
+        stmt = stmt.where(Zone.id == zone_id)
+    return list(session.scalars(stmt))
+
+
 def list_zones(session: Session) -> list[ZoneRecord]:
     """Every zone, by id."""
     return [_record(z) for z in session.scalars(select(Zone).order_by(Zone.id))]
