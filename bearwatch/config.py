@@ -238,9 +238,17 @@ class ProposalConfig(Section):
         return value
 
 
+SHIPPED_MODEL = "shipped"
+"""`detector.model`'s name for the committed model, the file SHIPPED_FILE of the detector
+package."""
+SHIPPED_FILE = ("weights", "shipped.safetensors")
+HEAD_SUFFIX = ".safetensors"
+"""A model file with this suffix is a weights-only head (`detector.head`), not a pickle."""
+
+
 class DetectorConfig(Section):
     model: str = Field(
-        "shipped",
+        SHIPPED_MODEL,
         description="'shipped' (the committed fine-tuned model, detector/weights/MODEL_CARD.md), "
         "'builtin' (the zero-shot EfficientNet-Lite0, ImageNet bears: the baseline), a "
         ".safetensors head from `bearwatch train` or a .pkl exported with learn.export(), by "

@@ -13,11 +13,8 @@ from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
 
-from bearwatch.config import BearwatchConfig
+from bearwatch.config import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, BearwatchConfig
 
-SHIPPED = "shipped"
-SHIPPED_FILE = "shipped.safetensors"
-HEAD_SUFFIX = ".safetensors"
 UNCALIBRATED = 0.5
 
 
@@ -27,13 +24,13 @@ def shipped_model_path() -> Path:
     spec = importlib.util.find_spec("detector")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the detector package is not installed; run pip install -e .")
-    return Path(next(iter(spec.submodule_search_locations))) / "weights" / SHIPPED_FILE
+    return Path(next(iter(spec.submodule_search_locations))).joinpath(*SHIPPED_FILE)
 
 
 def head_file(config: BearwatchConfig) -> Path | None:
     """The head file `detector.model` names, or None for builtin and .pkl models."""
     name = config.detector.model
-    if name == SHIPPED:
+    if name == SHIPPED_MODEL:
         return shipped_model_path()
     if name.endswith(HEAD_SUFFIX):
         return config.storage.models_dir / name

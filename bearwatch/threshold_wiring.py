@@ -40,10 +40,15 @@ class DbZoneThresholds(Mapping[str, float]):
         self._overrides = ZoneReader(sessions, threshold_overrides, "zones' thresholds",
                                      ttl_s=ttl_s, monotonic=monotonic)
         self._logged: dict[str, float] = {}
+        self._seen: dict[str, float] | None = None
 
     def overrides(self) -> dict[str, float]:
         """Zone id → calibrated threshold, for zones that have one (logged when it changes)."""
         current = self._overrides.get()
+        # Read on every frame: compare contents only when the reader has read anew.
+        if current is self._seen:
+            return current
+        self._seen = current
         if current != self._logged:
             log.info("zones' calibrated thresholds", extra={
                 "zones": current, "config": {z: self.configured.get(z) for z in current}})

@@ -224,7 +224,7 @@ class FolderSource:
                 raise CorruptFrameError(str(path), "not a decodable image")
             self.processed.take(name)
             image = to_rgb(bgr, str(path))
-            regions = self._burst_regions(Still(name, seconds), data, image, pending)
+            regions = self._burst_regions(Still(name, seconds), image, pending)
             return RawFrame(opts.utc(seconds), image, str(path), is_still=True, regions=regions)
         if not opts.realtime:
             opts.sleep(opts.interval_s)  # nothing new: do not spin on the folder
@@ -232,15 +232,14 @@ class FolderSource:
 
     # -- bursts -----------------------------------------------------------------------------
 
-    def _burst_regions(self, target: Still, data: np.ndarray, image: np.ndarray,
+    def _burst_regions(self, target: Still, image: np.ndarray,
                        pending: list[tuple[float, str]]) -> tuple[Box, ...]:
-        """Where the still `target` (its file bytes and decoded image) differs from the other
-        stills of its burst, in px of `image` (see the module docstring)."""
+        """Where the still `target` (its decoded image) differs from the other stills of its
+        burst, in px of `image` (see the module docstring)."""
         width = self.change_rules.work_width
-        decoded = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
-        if decoded is None:
-            return ()
-        grey = working_grey(decoded, width)
+        # From the image already decoded, as evaluation does (`bearwatch.burst_regions`):
+        # a second, greyscale decode of the file would cost as much as the first.
+        grey = working_grey(image, width)
         known = self.memory.stills()
         cached = {s.name for s in known}
         known += [Still(name, seconds) for seconds, name in pending if name not in cached]

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from bearwatch.records import ShadowCount
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
-from db.models import ModelVersion, ShadowScore, Zone
-from db.zones import zone_rows
+from db.models import ModelVersion, ShadowScore
+from db.zones import zone_row, zone_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +62,6 @@ class ShadowComparison:
     def agreement(self) -> float | None:
         """Share of frames on the same side of the threshold, 0..1 (None with no frames)."""
         return self.n_agree / self.n_frames if self.n_frames else None
-
-
-def _zone(session: Session, zone_id: str) -> Zone:
-    row = session.scalars(select(Zone).where(Zone.id == zone_id).with_for_update()).first()
-    if row is None:
-        known = list(session.scalars(select(Zone.id).order_by(Zone.id)))
-        raise NotFoundError(f"no zone {zone_id!r}; known zones: {known}")
-    return row
 
 
 def _check(action: str, zone_id: str, actor: str, reason: str) -> str:
@@ -116,7 +108,7 @@ def assign_shadow(session: Session, zone_id: str, version: str, *, actor: str, r
     if version not in unregistered_ok and session.get(ModelVersion, version) is None:
         raise NotFoundError(f"model version {version!r} is not registered; register it with "
                             "`bearwatch train` (see `bearwatch model status`) before shadowing it")
-    zone = _zone(session, zone_id)
+    zone = zone_row(session, zone_id, for_update=True)
     if zone.live_model_version == version:
         raise ConflictError(f"zone {zone_id!r} already runs {version!r} live; shadow a new version")
     change = ModelChange(zone_id=zone_id, action="shadow", from_version=zone.shadow_model_version,
@@ -135,7 +127,7 @@ def promote_model(session: Session, zone_id: str, *, actor: str, reason: str,
         ValueError: empty reason or actor.
     """
     why = _check("promote", zone_id, actor, reason)
-    zone = _zone(session, zone_id)
+    zone = zone_row(session, zone_id, for_update=True)
     if zone.shadow_model_version is None:
         raise ConflictError(f"zone {zone_id!r} runs no shadow model to promote; assign one with "
                             "`bearwatch model shadow ZONE VERSION --reason ...`")
@@ -157,7 +149,7 @@ def rollback_model(session: Session, zone_id: str, *, actor: str, reason: str,
         ValueError: empty reason or actor.
     """
     why = _check("roll back", zone_id, actor, reason)
-    zone = _zone(session, zone_id)
+    zone = zone_row(session, zone_id, for_update=True)
     if zone.live_model_version is None:
         raise ConflictError(f"zone {zone_id!r} runs the configured model; no promoted version "
                             "to roll back")

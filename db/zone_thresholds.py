@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.audit import AuditEntry, append
-from db.errors import ConflictError, NotFoundError
-from db.models import Zone
-from db.zones import zone_rows
+from db.errors import ConflictError
+from db.zones import zone_row, zone_rows
 
 ThresholdAction = Literal["set", "clear"]
 
@@ -77,14 +75,6 @@ class ThresholdChange:
     at: datetime
 
 
-def _zone(session: Session, zone_id: str) -> Zone:
-    row = session.scalars(select(Zone).where(Zone.id == zone_id).with_for_update()).first()
-    if row is None:
-        known = list(session.scalars(select(Zone.id).order_by(Zone.id)))
-        raise NotFoundError(f"no zone {zone_id!r}; known zones: {known}")
-    return row
-
-
 def _check(req: ThresholdRequest) -> str:
     verb = "clear" if req.threshold is None else "set"
     if not req.reason.strip():
@@ -121,7 +111,7 @@ def change_zone_threshold(session: Session, req: ThresholdRequest) -> ThresholdC
         ValueError: empty reason or actor, or a threshold outside 0..1.
     """
     why = _check(req)
-    zone = _zone(session, req.zone_id)
+    zone = zone_row(session, req.zone_id, for_update=True)
     before = zone.threshold_override
     if req.threshold is None and before is None:
         raise ConflictError(f"zone {req.zone_id!r} runs the config's threshold "

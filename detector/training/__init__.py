@@ -30,12 +30,13 @@ from detector.training.crossval import (
     visit_folds,
     zero_shot_scores,
 )
-from detector.training.cv_data import RegionCrops, RegionFinder, build_crossval_data
+from detector.training.cv_data import RegionFinder, build_crossval_data
 from detector.training.cv_html import render_cross_val
 from detector.training.cv_report import (
     BUDGETS,
     CrossValReport,
     cross_val_report,
+    side_by_side,
     text_table,
     with_known_scene,
 )
@@ -72,7 +73,7 @@ __all__ = [
     "zero_shot_scores",
     "visit_folds",
     "with_known_scene",
-    "RegionCrops",
+    "side_by_side",
     "RegionFinder",
     "build_crossval_data",
     "render_cross_val",

@@ -12,18 +12,17 @@ field, not from its ground-truth box.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
 from PIL import Image
 
-from detector.proposals import square_around
+from detector.proposals import DEFAULT_FRACTIONS, ProposalRules, square_around
 from detector.training.crossval import CrossValData, EvalFrame, camera_of, source_of
 from detector.training.features import READ_MAX_SIDE, View, view_features
 from detector.training.items import Box, TrainItem, negative_tiles, read_boxes
 
-TILE_FRACTIONS = (0.5, 1 / 3, 1 / 6)
 
 
 class RegionFinder(Protocol):
@@ -38,22 +37,12 @@ def no_regions(frame: TrainItem, burst: Sequence[TrainItem]) -> list[Box]:
     return []
 
 
-@dataclass(frozen=True, slots=True)
-class RegionCrops:
-    """How a region box becomes the crop the model sees (`detector.proposals`): a square of
-    `context` times the box's longer side, at least `min_crop_px` px at ingest's width."""
-
-    context: float = 4.0
-    min_crop_px: int = 96
-    max_regions: int = 4
-
-
 def training_views(items: Sequence[TrainItem], *, negative_tiles_per_image: int = 3,
                    infrared: bool = True) -> list[View]:
     """Plain views of `items` and of their empty tiles, and an infrared look of each day
     item (see the module docstring)."""
     tiles = negative_tiles(items, range(len(items)), per_image=negative_tiles_per_image,
-                           fractions=TILE_FRACTIONS)
+                           fractions=DEFAULT_FRACTIONS)
     views = [View(it) for it in [*items, *tiles]]
     if infrared:
         views += [View(it, "infrared") for it in items if it.light == "day"]
@@ -66,7 +55,7 @@ def _stored_size(path: Path) -> tuple[int, int]:
 
 
 def evaluation_frames(frames: Sequence[TrainItem], boxes: dict[str, list[Box]],
-                      views: list[View], *, find: RegionFinder, crops: RegionCrops
+                      views: list[View], *, find: RegionFinder, rules: ProposalRules
                       ) -> list[EvalFrame]:
     """An `EvalFrame` per whole image of `frames`; its whole view and region views are
     appended to `views` unless already there."""
@@ -86,11 +75,11 @@ def evaluation_frames(frames: Sequence[TrainItem], boxes: dict[str, list[Box]],
     for it in frames:
         width, height = _stored_size(it.path)
         scale = max(width, height) / min(READ_MAX_SIDE, max(width, height))
-        regions = find(it, sorted(bursts[it.group], key=lambda b: b.ref))[:crops.max_regions]
+        regions = find(it, sorted(bursts[it.group], key=lambda b: b.ref))[:rules.motion_regions]
         region_items = []
         for k, box in enumerate(regions):
-            crop = square_around(box, width, height, context=crops.context,
-                                 min_side=round(crops.min_crop_px * scale))
+            crop = square_around(box, width, height, context=rules.context,
+                                 min_side=round(rules.min_crop_px * scale))
             region_items.append(replace(it, crop=crop, ref=f"{it.ref}#region{k}"))
         px = [max(w, h) for _, _, w, h in boxes.get(it.ref, [])]
         out.append(EvalFrame(
@@ -101,7 +90,7 @@ def evaluation_frames(frames: Sequence[TrainItem], boxes: dict[str, list[Box]],
 
 
 def build_crossval_data(items: Sequence[TrainItem], frames: Sequence[TrainItem], *,
-                  boxes_csv: Path | None, find: RegionFinder, crops: RegionCrops,
+                  boxes_csv: Path | None, find: RegionFinder, rules: ProposalRules,
                   cache_dir: Path) -> CrossValData:
     """Views, their features and the evaluation frames of a data set.
 
@@ -113,7 +102,7 @@ def build_crossval_data(items: Sequence[TrainItem], frames: Sequence[TrainItem],
     views = training_views(items)
     n_train = len(views)
     boxes = read_boxes(boxes_csv) if boxes_csv is not None and boxes_csv.is_file() else {}
-    eval_frames = evaluation_frames(frames, boxes, views, find=find, crops=crops)
+    eval_frames = evaluation_frames(frames, boxes, views, find=find, rules=rules)
     feats = view_features(views, cache_dir=cache_dir)
     return CrossValData(views=tuple(views), features=feats, train_views=tuple(range(n_train)),
                         frames=tuple(eval_frames))

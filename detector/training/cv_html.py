@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from detector.training.cv_report import BUDGETS, CrossValReport
+from detector.training.cv_report import BUDGETS, CrossValReport, side_by_side
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
@@ -15,7 +15,6 @@ text-align:left;font-size:13px}th{background:#f4f4f4}.worse{background:#fde2e2}
 def render_cross_val(report: CrossValReport, *, title: str = "Leave-one-source-out") -> str:
     """The tables per false-alarm budget (models side by side), the folds and the slices
     where a model catches fewer bears than the baseline."""
-    models = list(dict.fromkeys(t.model for t in report.tables))
     worse = {(c.model, c.slice, c.budget) for c in report.comparisons if c.worse}
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
              f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>",
@@ -28,21 +27,18 @@ def render_cross_val(report: CrossValReport, *, title: str = "Leave-one-source-o
              "<h2>Folds</h2><ol>" + "".join(f"<li>{escape(', '.join(f.sources))}</li>"
                                              for f in report.folds) + "</ol>"]
     for budget in BUDGETS:
-        tables = [report.table(m, budget) for m in models]
+        view = side_by_side(report, budget)
         head = "".join(f"<th colspan=2>{escape(t.model)}<br>threshold {t.threshold:.4f}</th>"
-                       for t in tables)
-        sub = "".join("<th>bears caught</th><th>false alarms</th>" for _ in tables)
+                       for t in view.tables)
+        sub = "".join("<th>bears caught</th><th>false alarms</th>" for _ in view.tables)
         rows = []
-        for row in tables[0].rows:
-            cells = []
-            for t in tables:
-                r = t.row(row.name)
-                if r is None:
-                    continue
-                cls = " class='worse'" if (t.model, row.name, budget) in worse else ""
-                cells.append(f"<td{cls}>{escape(r.recall.text())}</td>"
-                             f"<td>{escape(r.false_alarms.text())}</td>")
-            rows.append(f"<tr><td>{escape(row.name)}</td>{''.join(cells)}</tr>")
+        for name, cells in view.rows:
+            tds = []
+            for t, r in zip(view.tables, cells, strict=True):
+                cls = " class='worse'" if (t.model, name, budget) in worse else ""
+                tds.append(f"<td{cls}>{escape(r.recall.text())}</td>"
+                           f"<td>{escape(r.false_alarms.text())}</td>")
+            rows.append(f"<tr><td>{escape(name)}</td>{''.join(tds)}</tr>")
         parts.append(f"<h2>False-alarm rate at most {budget:.0%}</h2><table><tr><th>slice</th>"
                      f"{head}</tr><tr><th></th>{sub}</tr>{''.join(rows)}</table>")
     if report.known_scene:

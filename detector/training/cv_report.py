@@ -79,20 +79,19 @@ class ModelTable:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """A candidate against the baseline on one held-out slice at one budget."""
+    """A candidate's recall against the baseline's on one held-out slice at one budget (at
+    equal overall false-alarm rates, false alarms only move between slices, so recall is
+    what can be won or lost per slice)."""
 
     model: str
     slice: str
     budget: float
     candidate: Count
     baseline: Count
-    what: str  # "recall" or "false_alarms"
 
     @property
     def worse(self) -> bool:
-        if self.what == "recall":
-            return self.candidate.hits < self.baseline.hits
-        return self.candidate.hits > self.baseline.hits
+        return self.candidate.hits < self.baseline.hits
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +131,7 @@ class CrossValReport:
                            for t in self.known_scene]},
             "worse_than_baseline": [
                 {"model": c.model, "slice": c.slice, "max_false_alarm_rate": c.budget,
-                 "what": c.what,
+                 "what": "recall",
                  "candidate": c.candidate.to_json(), "baseline": c.baseline.to_json()}
                 for c in self.comparisons if c.worse],
             "frames": [{"file": f.ref, "label": "bear" if f.is_bear else "no_bear",
@@ -216,32 +215,47 @@ def cross_val_report(frames: Sequence[EvalFrame], folds: Sequence[Fold],
             other = base.row(row.name)
             if other is None:
                 continue
-            # At equal overall false-alarm rates the false alarms only move between slices,
-            # so the comparison that can be won or lost per held-out slice is recall.
             if row.recall.n:
                 comparisons.append(Comparison(t.model, row.name, t.budget, row.recall,
-                                              other.recall, "recall"))
+                                              other.recall))
     return CrossValReport(folds=tuple(folds), tables=tuple(tables),
                           comparisons=tuple(comparisons), baseline=baseline,
                           frames=tuple(frames), scores=dict(scores))
 
 
-def text_table(report: CrossValReport, *, budget: float, width: int = 44) -> str:
-    """The models side by side at one budget: recall (bear slices) and false alarms."""
+@dataclass(frozen=True, slots=True)
+class SideBySide:
+    """Every model's table at one budget, and per slice each model's row (report order)."""
+
+    tables: tuple[ModelTable, ...]
+    rows: tuple[tuple[str, tuple[SliceRow, ...]], ...]
+
+
+def side_by_side(report: CrossValReport, budget: float, *, cameras: bool = True
+                 ) -> SideBySide:
+    """The models' rows at `budget` aligned by slice (without the camera slices unless
+    `cameras`): what the text, Markdown and HTML tables show."""
     models = list(dict.fromkeys(t.model for t in report.tables))
-    tables = [report.table(m, budget) for m in models]
-    head = f"{'slice (recall | false alarms)':<{width}}" + "".join(
-        f"{m + f' t={t.threshold:.3f}':<40}" for m, t in zip(models, tables))
-    lines = [f"at a false-alarm rate <= {budget:.0%} (pooled out-of-fold no-bear frames)", head]
+    tables = tuple(report.table(m, budget) for m in models)
+    rows = []
     for row in tables[0].rows:
-        if row.name.startswith("camera="):
-            continue  # in the JSON and HTML; too many for a terminal
-        cells = []
-        for t in tables:
-            r = t.row(row.name)
-            assert r is not None
-            cells.append(f"{r.recall.text()} | {r.false_alarms.text()}")
-        lines.append(f"{row.name[:width - 1]:<{width}}" + "".join(f"{c:<40}" for c in cells))
+        if not cameras and row.name.startswith("camera="):
+            continue
+        cells = tuple(t.row(row.name) for t in tables)
+        rows.append((row.name, tuple(r for r in cells if r is not None)))
+    return SideBySide(tables=tables, rows=tuple(rows))
+
+
+def text_table(report: CrossValReport, *, budget: float, width: int = 44) -> str:
+    """The models side by side at one budget: recall (bear slices) and false alarms. Camera
+    slices are left to the JSON and HTML: too many for a terminal."""
+    view = side_by_side(report, budget, cameras=False)
+    head = f"{'slice (recall | false alarms)':<{width}}" + "".join(
+        f"{t.model + f' t={t.threshold:.3f}':<40}" for t in view.tables)
+    lines = [f"at a false-alarm rate <= {budget:.0%} (pooled out-of-fold no-bear frames)", head]
+    for name, cells in view.rows:
+        lines.append(f"{name[:width - 1]:<{width}}" + "".join(
+            f"{f'{r.recall.text()} | {r.false_alarms.text()}':<40}" for r in cells))
     return "\n".join(lines)
 
 
