@@ -31,8 +31,9 @@ test: $(STAMP) system-deps
 clean-venv:
 	rm -rf $(VENV)
 
-# The shipped model (detector/weights/shipped.safetensors), rebuilt bit for bit from the shared
-# photos: leave-one-source-out figures, the calibrated threshold and the report beside it.
+# The shipped model (detector/weights/shipped.safetensors), rebuilt from the shared photos
+# (bit for bit on the same kind of CPU, within float rounding on another): leave-one-source-out
+# figures, the calibrated threshold and the report beside it.
 DATA ?= ../shared/data/bears
 model: $(STAMP)
 	$(VENV)/bin/bearwatch train $(DATA) --recipe default --ship

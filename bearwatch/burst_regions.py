@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from bearwatch.records import Box
 from camera_ingest import ChangeRules, changed_regions
+from kernel.records import Box
 
 if TYPE_CHECKING:
-    from detector import TrainItem
+    from training import TrainItem
 
 # Stills are compared at ingest's width (ingest.max_width), as the folder camera sees them.
 INGEST_WIDTH = 1280
 
 
 class BurstRegions:
-    """A `detector.training` RegionFinder: regions of `frame` against the rest of its burst
+    """A `training` RegionFinder: regions of `frame` against the rest of its burst
     (its labelled sequence), in px of the stored image; none for a single still."""
 
     def __init__(self, rules: ChangeRules, *, ingest_width: int = INGEST_WIDTH) -> None:

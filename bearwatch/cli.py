@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from bearwatch.errors import BearwatchError, ConfigError
+from kernel.errors import BearwatchError, ConfigError
 
 # Order = order in --help.
 COMMAND_MODULES = (
@@ -51,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before the commands load torch (and its OpenMP): idle OpenMP workers sleep instead of
+    # spinning. On a small CPU shared with camera readers, spinning workers stall each other
+    # at every barrier; measured on 2 busy cores, a batch-8 forward took 1-3 s spinning and
+    # 0.45 s passive. A value set by the operator wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
 from camera_ingest import (
     CameraHealthReport,
     CameraStateChange,
@@ -18,6 +17,7 @@ from camera_ingest import (
 )
 from db import DatabaseError
 from db.health import record_event, record_health
+from kernel.config import BearwatchConfig
 
 log = logging.getLogger("bearwatch.ingest")
 

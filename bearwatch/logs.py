@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from bearwatch.config import LoggingConfig
+from kernel.config import LoggingConfig
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 

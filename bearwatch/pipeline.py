@@ -20,9 +20,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
 from bearwatch.ingest_wiring import build_ingest
-from bearwatch.records import Alert, Frame, Stage, utc_now
 from bearwatch.shadow_wiring import DbLiveModels, optional_shadow
 from bearwatch.threshold_wiring import encounter_rules
 from bearwatch.wiring import Database
@@ -35,7 +33,6 @@ from db.model_versions import expected_sha256
 from db.zone_models import add_shadow_counts
 from detector import (
     AlertSpool,
-    AuditSample,
     AuditSampler,
     Batcher,
     DetectorLoop,
@@ -45,13 +42,13 @@ from detector import (
     LoopTimings,
     Model,
     ProposalRules,
-    ScoreAggregate,
-    ShadowCount,
     ShadowSetup,
     SinkUnavailable,
     SnapshotStore,
     load_model,
 )
+from kernel.config import BearwatchConfig
+from kernel.records import Alert, AuditSample, Frame, ScoreAggregate, ShadowCount, Stage, utc_now
 from rollout import RoutingPolicy, route_alert
 
 log = logging.getLogger("bearwatch.pipeline")

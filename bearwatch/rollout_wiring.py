@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.errors import ConfigError
 from bearwatch.wiring import Database
+from kernel.config import BearwatchConfig
+from kernel.errors import ConfigError
 from rollout import (
     AppriseNotifier,
     Controller,

@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
 from bearwatch.zone_reader import ZONE_SETTINGS_TTL_S, ZoneReader
 from db import DatabaseError
 from db.model_versions import ModelVersionInfo, get_version
 from db.zone_models import shadow_versions, zone_models
 from detector import BUILTIN_VERSION, Model, ModelLoadError, ShadowSetup, load_model
+from kernel.config import BearwatchConfig
 
 log = logging.getLogger("bearwatch.shadow")
 

@@ -13,10 +13,10 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
 from bearwatch.zone_reader import ZONE_SETTINGS_TTL_S, ZoneReader
 from db.zone_thresholds import threshold_overrides
 from detector import EncounterRules
+from kernel.config import BearwatchConfig
 
 log = logging.getLogger("bearwatch.thresholds")
 

@@ -10,10 +10,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import utc_now
 from db import DatabaseError, NotMigratedError, make_engine, make_sessionmaker, migrate
 from db.catalog import CameraSpec, ZoneSpec, sync
+from kernel.config import BearwatchConfig
+from kernel.records import utc_now
 
 log = logging.getLogger("bearwatch")
 
@@ -71,8 +71,8 @@ def ensure_first_admin(db: Database, *, password_from_env: str | None) -> str | 
     """
     import secrets
 
-    from bearwatch.records import Role
     from db.users import add_user, count_users
+    from kernel.records import Role
 
     with db.sessions.begin() as s:
         if count_users(s) > 0:

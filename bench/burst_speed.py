@@ -24,22 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bearwatch.config import CameraConfig, IngestConfig
-from bearwatch.records import Frame
+import torch  # noqa: E402  (after detector, see above)
+
 from camera_ingest import FrameFlagger, open_source
+from detector import ProposalRules, builtin_model, load_model
+from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions
 
 # detector before torch: it sets OMP_WAIT_POLICY=PASSIVE before OpenMP starts (spinning
 # workers on 2 shared cores made this benchmark several times slower).
-from bearwatch.config import DetectorConfig
-from detector import (
-    WHOLE_FRAME_ONLY,
-    ProposalRules,
-    builtin_model,
-    load_model,
-    score_with_regions,
-)
-
-import torch  # noqa: E402  (after detector, see above)
+from kernel.config import CameraConfig, DetectorConfig, IngestConfig
+from kernel.records import Frame
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bears"
 VIDEOS = {"rsmpeg_vids_bear.mp4": 30.0, "zamba_densepose_tests_chimp.mp4": 10.0}  # name: fps

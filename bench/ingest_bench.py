@@ -25,9 +25,8 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402  (after the log settings above)
 import numpy as np  # noqa: E402
 
-from bearwatch.config import CameraConfig, IngestConfig  # noqa: E402
 from camera_ingest import FrameFlagger, open_source  # noqa: E402
-
+from kernel.config import CameraConfig, IngestConfig  # noqa: E402
 
 SHARED_H264 = Path(__file__).resolve().parents[2] / "shared/data/bears/videos/rsmpeg_vids_bear.mp4"
 

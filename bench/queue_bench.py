@@ -25,10 +25,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from rates_bench import engine_for  # bench/ is on sys.path when run as a script
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Alert, Role, Stage, Verdict
 from db import make_sessionmaker, migrate
 from db.bulk import (
     AuditSampleSeed,
@@ -40,7 +40,7 @@ from db.bulk import (
 )
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.reviews import Reviewer, claim_next_alert, pending_alerts, queue_order
-from rates_bench import engine_for  # bench/ is on sys.path when run as a script
+from kernel.records import Alert, Role, Stage, Verdict
 from rollout import RateWindow, compute_rates
 
 NOW = datetime(2026, 7, 31, 12, 0, tzinfo=timezone.utc)

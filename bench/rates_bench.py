@@ -27,7 +27,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from bearwatch.records import Alert, CameraState, Role, Stage, Verdict
 from db import make_engine, make_sessionmaker, migrate
 from db.bulk import (
     AuditSampleSeed,
@@ -41,6 +40,7 @@ from db.bulk import (
     insert_reviewed_alerts,
 )
 from db.catalog import CameraSpec, ZoneSpec, sync
+from kernel.records import Alert, CameraState, Role, Stage, Verdict
 from rollout import RateWindow, compute_rates
 
 PG_URL = os.environ.get("BEARWATCH_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")

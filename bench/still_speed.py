@@ -16,8 +16,9 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 
-from bearwatch.records import Frame, NightSource
-from detector import WHOLE_FRAME_ONLY, ProposalRules, builtin_model, score_with_regions
+from detector import ProposalRules, builtin_model
+from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions
+from kernel.records import Frame, NightSource
 
 WIDTH, HEIGHT = 1280, 960  # a 2048x1536 trail-camera still after ingest's default downscale
 

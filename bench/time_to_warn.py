@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import statistics
 import sys
 import tempfile
 import threading
@@ -36,11 +35,11 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import select
 
 from bearwatch.commands.up_cmd import prepare
-from bearwatch.config import parse_config
 from bearwatch.pipeline import Pipeline
-from bearwatch.records import utc_now
 from bearwatch.rollout_wiring import rollout_runtime
 from db.models import AlertRow
+from kernel.config import parse_config
+from kernel.records import utc_now
 from rollout import Action, change_stage
 
 

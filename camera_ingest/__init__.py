@@ -11,55 +11,17 @@ Public surface (everything else is internal):
   burst), also used to score the shared trail-camera sequences the way ingest does.
 """
 
-from camera_ingest.burst import group_bursts
 from camera_ingest.changes import ChangeRules, changed_regions
-from camera_ingest.errors import CorruptFrameError, IngestError, SourceError
+from camera_ingest.errors import CorruptFrameError
 from camera_ingest.flags import FrameFlagger, Processed
-from camera_ingest.health import (
-    CameraHealthReport,
-    CameraStateChange,
-    HealthSink,
-    decide_state,
-)
-from camera_ingest.motion import MotionDetector, MotionGate
-from camera_ingest.quality import (
-    image_stats,
-    is_infrared,
-    is_low_res,
-    is_night,
-    mean_luma,
-    sun_altitude,
-)
+from camera_ingest.health import CameraHealthReport, CameraStateChange
+from camera_ingest.quality import is_night
 from camera_ingest.queue import FrameQueue
 from camera_ingest.service import IngestService
-from camera_ingest.source import FrameSource, RawFrame, SourceOptions, open_source, redact
+from camera_ingest.source import open_source, redact
 
 __all__ = [
-    "CameraHealthReport",
-    "CameraStateChange",
-    "ChangeRules",
-    "CorruptFrameError",
-    "FrameFlagger",
-    "FrameQueue",
-    "FrameSource",
-    "HealthSink",
-    "IngestError",
-    "IngestService",
-    "MotionDetector",
-    "MotionGate",
-    "Processed",
-    "RawFrame",
-    "SourceError",
-    "SourceOptions",
-    "changed_regions",
-    "decide_state",
-    "group_bursts",
-    "image_stats",
-    "is_infrared",
-    "is_low_res",
-    "is_night",
-    "mean_luma",
-    "open_source",
+    "CameraHealthReport", "CameraStateChange", "ChangeRules", "CorruptFrameError", "FrameFlagger",
+    "FrameQueue", "IngestService", "Processed", "changed_regions", "is_night", "open_source",
     "redact",
-    "sun_altitude",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from bearwatch.records import Box
+from kernel.records import Box
 
 FINE_SIGMA_PX = 1.0
 """Blur of the working copy before it is compared, px of the working copy: sensor noise and

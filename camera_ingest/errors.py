@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from bearwatch.errors import BearwatchError
+from kernel.errors import BearwatchError
 
 
 class IngestError(BearwatchError):

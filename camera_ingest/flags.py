@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bearwatch.config import CameraConfig, IngestConfig
-from bearwatch.records import Frame
 from camera_ingest.changes import scale_boxes
 from camera_ingest.motion import MotionDetector, MotionGate
 from camera_ingest.quality import downscale, image_stats, is_infrared, is_low_res, is_night
 from camera_ingest.source import RawFrame
+from kernel.config import CameraConfig, IngestConfig
+from kernel.records import Frame
 
 # Moving regions handed on per frame, largest first; the detector scores as many as its
 # `proposals.motion_regions` setting asks (at most 64).

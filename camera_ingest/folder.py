@@ -31,12 +31,12 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from bearwatch.records import Box
 from camera_ingest.burst import BurstMemory, Still, burst_of
 from camera_ingest.capture import to_rgb
 from camera_ingest.changes import ChangeRules, changed_regions, scale_boxes, working_grey
 from camera_ingest.errors import CorruptFrameError, SourceError
 from camera_ingest.source import IMAGE_SUFFIXES, RawFrame, SourceOptions
+from kernel.records import Box
 
 log = logging.getLogger("camera_ingest.folder")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from bearwatch.records import CameraHealthReport, CameraState, CameraStateChange
+from kernel.records import CameraHealthReport, CameraState, CameraStateChange
 
 
 class HealthSink(Protocol):

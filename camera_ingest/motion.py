@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bearwatch.records import Box
+from kernel.records import Box
 
 MOTION_WIDTH = 160
 """Width, px, of the greyscale copy motion is measured on: enough for an animal, cheap."""

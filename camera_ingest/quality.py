@@ -14,7 +14,7 @@ import numpy as np
 from astral import Observer
 from astral.sun import elevation
 
-from bearwatch.records import NightSource
+from kernel.records import NightSource
 
 ANALYSIS_WIDTH = 320
 """Width, px, of the copy the statistics and the motion score are computed on."""

@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict, deque
 from itertools import count
 
-from bearwatch.records import Frame
+from kernel.records import Frame
 
 
 class FrameQueue:

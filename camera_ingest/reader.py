@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bearwatch.config import CameraConfig, IngestConfig
-from bearwatch.records import CameraState
 from camera_ingest.backoff import Backoff
 from camera_ingest.errors import CorruptFrameError, SourceError
 from camera_ingest.flags import FrameFlagger
@@ -26,6 +24,8 @@ from camera_ingest.health import CameraHealthReport, CameraStateChange, HealthSi
 from camera_ingest.queue import FrameQueue
 from camera_ingest.source import AcknowledgedSource, Clock, FrameSource, Sleep
 from camera_ingest.thumbs import write_thumbnail
+from kernel.config import CameraConfig, IngestConfig
+from kernel.records import CameraState
 
 log = logging.getLogger("camera_ingest.reader")
 

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from bearwatch.config import CameraConfig, IngestConfig
-from bearwatch.records import Frame
 from camera_ingest.health import HealthSink
 from camera_ingest.queue import FrameQueue
 from camera_ingest.reader import CameraReader, ReaderContext, SourceFactory
 from camera_ingest.source import Clock, FrameSource, Sleep, open_source
+from kernel.config import CameraConfig, IngestConfig
+from kernel.records import Frame
 
 log = logging.getLogger("camera_ingest.service")
 

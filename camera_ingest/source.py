@@ -14,8 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from bearwatch.records import Box
 from camera_ingest.errors import SourceError
+from kernel.records import Box
 
 Clock = Callable[[], float]
 """Seconds since the Unix epoch (time.time); injected so timing logic tests fast."""

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from bearwatch.records import CameraState
 from camera_ingest.errors import SourceError
 from camera_ingest.health import CameraHealthReport, CameraStateChange
 from camera_ingest.source import RawFrame, SourceOptions
+from kernel.records import CameraState
 
 
 class FakeClock:

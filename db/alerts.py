@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import Alert, Stage
 from db.models import AlertFrame, AlertRow
+from kernel.records import Alert, Stage
 
 NOTIFYING_STAGES = (Stage.PILOT, Stage.ACTIVE)
 

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bearwatch.records import Alert, CameraState, Role, Verdict
 from db.alerts import NOTIFYING_STAGES
 from db.models import AlertRow, AuditSample, CameraEvent, MissedReport, Review, User
+from kernel.records import Alert, CameraState, Role, Verdict
 
 
 @dataclass(frozen=True, slots=True)

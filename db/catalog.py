@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import Stage
 from db.audit import AuditEntry, append
 from db.models import Camera, Zone, ZoneStageChange
+from kernel.records import Stage
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import AuditSample, ScoreAggregate
 from db.models import AuditSample as AuditSampleRow
 from db.models import ScoreAggregate as ScoreAggregateRow
+from kernel.records import AuditSample, ScoreAggregate
 
 
 def add_audit_sample(session: Session, sample: AuditSample) -> int:

@@ -1,5 +1,5 @@
 """Recent windows of the per-camera score aggregates, summed per camera and model version,
-for the drift watch (`detector.drift`)."""
+for the drift watch (`kernel.drift`)."""
 
 from __future__ import annotations
 

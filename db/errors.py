@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bearwatch.errors import BearwatchError
+from kernel.errors import BearwatchError
 
 
 class DatabaseError(BearwatchError):

@@ -12,8 +12,8 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import CameraHealthReport, CameraState, CameraStateChange
 from db.models import CameraEvent, CameraHealth
+from kernel.records import CameraHealthReport, CameraState, CameraStateChange
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bearwatch.records import Stage
 from db.errors import NotFoundError
 from db.models import AlertRow, Camera, CameraEvent, OutboxMessage, Zone
+from kernel.records import Stage
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 

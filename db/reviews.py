@@ -24,11 +24,11 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bearwatch.records import ReasonCode, Stage, Verdict
 from db.alerts import AlertFrameInfo
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import AlertFrame, AlertRow, AuditSample, Camera, Review, ReviewLease, Zone
+from kernel.records import ReasonCode, Stage, Verdict
 
 ItemKind = Literal["alert", "audit"]
 # How many queue heads one claim reads per round, and how many rounds before it reports the

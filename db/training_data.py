@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import Verdict
 from db.models import AlertFrame, AlertRow, AuditSample
+from kernel.records import Verdict
 
 TRAINABLE = (Verdict.BEAR.value, Verdict.NO_BEAR.value)
 

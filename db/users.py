@@ -10,10 +10,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import Role
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import User
+from kernel.records import Role
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10

@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bearwatch.records import ShadowCount
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import ModelVersion, ShadowScore
 from db.zones import zone_row, zone_rows
+from kernel.records import ShadowCount
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bearwatch.records import Stage
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import AuditLog, Zone, ZoneStageChange
+from kernel.records import Stage
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import numpy as np
 
-from bearwatch.records import Detection
 from detector.sink import ScoreAggregate
+from kernel.records import Detection
 
 P_BINS = 20
 LUMA_BINS = 16

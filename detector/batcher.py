@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bearwatch.records import Frame
+from kernel.records import Frame
 
 # How long an empty feed is waited on before the stop flag is looked at again, s.
 IDLE_POLL_S = 0.1

@@ -4,12 +4,12 @@
     ├── ModelLoadError       a model file is missing, outside the models folder, has the wrong
     │                        checksum or is not a fastai Learner export
     ├── DeviceError          the requested device is not available
-    └── EvalDataError        a labelled evaluation set cannot be read
+    └── SinkUnavailable      storage is unreachable for now
 """
 
 from __future__ import annotations
 
-from bearwatch.errors import BearwatchError
+from kernel.errors import BearwatchError
 
 
 class DetectorError(BearwatchError):
@@ -26,12 +26,6 @@ class DeviceError(DetectorError):
     """The configured device (e.g. `cuda`) is not present on this machine."""
 
     exit_code = 3
-
-
-class EvalDataError(DetectorError):
-    """A labelled data set for `bearwatch eval` is missing or malformed."""
-
-    exit_code = 2
 
 
 class SinkUnavailable(DetectorError):

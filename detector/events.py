@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import Alert, Detection, Stage
 from detector.sink import AlertUpdate, EncounterFrame
 from detector.snapshots import SnapshotStore
+from kernel.config import BearwatchConfig
+from kernel.records import Alert, Detection, Stage
 
 StageOf = Callable[[str], Stage]
 """Returns a zone's current rollout stage (in the wiring: `db.catalog.zone_stage`)."""

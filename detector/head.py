@@ -161,7 +161,7 @@ class BearHead:
 def _canonical_header(path: Path) -> None:
     """Rewrite a safetensors file's JSON header with sorted keys. safetensors writes it from
     a hash map, in a different order each time, so the same head would get a different
-    sha256 on every save; sorted, `make model` rebuilds the committed file bit for bit. The
+    sha256 on every save; sorted, `make model` on the same kind of CPU rebuilds the committed file bit for bit. The
     header keeps its length (same JSON, other order), so the data offsets stay valid."""
     raw = path.read_bytes()
     size = int.from_bytes(raw[:8], "little")

@@ -19,13 +19,13 @@ from typing import Any
 
 import torch
 
-from bearwatch.config import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, DetectorConfig
 from detector.builtin import builtin_model
 from detector.device import pick_device
 from detector.errors import ModelLoadError
 from detector.head import head_model
 from detector.model import TorchClassifier
 from detector.preprocess import InputSpec, ResizeMethod
+from kernel.config import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, DetectorConfig
 
 log = logging.getLogger("detector")
 

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from bearwatch.records import Frame
 from detector.preprocess import InputSpec, Preprocessor
+from kernel.records import Frame
 
 
 @runtime_checkable

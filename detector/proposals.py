@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bearwatch.records import Box, Frame
 from detector.model import Model
+from kernel.records import Box, Frame
 
 DEFAULT_FRACTIONS = (0.5, 1 / 3, 1 / 6)
 # Crops per forward pass: bounds the memory of one still's ~130 tiles on a small machine.

@@ -15,7 +15,6 @@ from typing import TypeVar
 
 import numpy as np
 
-from bearwatch.records import Detection, Frame, utc_now
 from detector.aggregates import ScoreAggregator
 from detector.audit import AuditSampler
 from detector.batcher import Batch, Batcher, BatchStats
@@ -26,6 +25,7 @@ from detector.proposals import WHOLE_FRAME_ONLY, ProposalRules, RegionScore, sco
 from detector.shadow import ShadowScorer, ShadowSetup
 from detector.sink import AlertSink, AlertUpdate, AuditSample
 from detector.snapshots import SnapshotStore
+from kernel.records import Detection, Frame, utc_now
 
 log = logging.getLogger("detector")
 

@@ -11,11 +11,11 @@ from datetime import datetime
 
 import numpy as np
 
-from bearwatch.records import Frame
 from detector.aggregates import hour_of
 from detector.model import Model
 from detector.proposals import WHOLE_FRAME_ONLY, ProposalRules, score_with_regions
 from detector.sink import ShadowCount
+from kernel.records import Frame
 
 log = logging.getLogger("detector")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bearwatch.records import Alert, AuditSample, ScoreAggregate, ShadowCount
+from kernel.records import Alert, AuditSample, ScoreAggregate, ShadowCount
 
 
 @dataclass(frozen=True, slots=True)

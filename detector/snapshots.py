@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bearwatch.records import Box, Frame
+from kernel.records import Box, Frame
 
 JPEG_QUALITY = 90
 MARK_RGB = (255, 200, 0)

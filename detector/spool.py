@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bearwatch.records import Alert, Stage
 from detector.sink import EncounterFrame
+from kernel.records import Alert, Stage
 
 log = logging.getLogger("detector")
 

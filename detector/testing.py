@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bearwatch.records import Alert, Frame, NightSource
 from detector.errors import SinkUnavailable
 from detector.sink import AuditSample, EncounterFrame, ScoreAggregate, ShadowCount
+from kernel.records import Alert, Frame, NightSource
 
 T0 = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -16,15 +16,15 @@ from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import Role, Stage, utc_now
 from db import reviews
+from db.errors import ConflictError
 from db.missed import MissedReportInput, add_missed_report, attach_frame
 from db.reviews import AlertDetail, AuditItem, ItemKind, Reviewer, VerdictInput
 from db.users import UserInfo, add_user, update_user
-from db.errors import ConflictError
 from db.zone_models import ModelChange, promote_model, rollback_model
 from db.zone_thresholds import ThresholdChange
+from kernel.config import BearwatchConfig
+from kernel.records import Role, Stage, utc_now
 from review_ui.auth import OPERATORS, require_role
 from review_ui.errors import ReviewUIError
 from rollout import (

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bearwatch.records import Role
 from db.errors import NotFoundError
 from db.users import UserInfo, authenticate, get_user
+from kernel.records import Role
 from review_ui.errors import PermissionDenied
 
 # Page keys per role, in menu order (DESIGN.md §2, issue 5 Build 1).

@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bearwatch.config import StorageConfig
 from camera_ingest import is_night
+from kernel.config import StorageConfig
 
 
 def resolve_image(storage: StorageConfig, path: str | None) -> Path | None:

@@ -11,8 +11,6 @@ from datetime import datetime
 
 import streamlit as st
 
-from bearwatch.config import load_config
-from bearwatch.model_defaults import with_model_defaults
 from db import make_engine, make_sessionmaker
 from db.camera_status import CameraInfo, list_cameras
 from db.catalog import ZoneState, zone_states
@@ -21,6 +19,8 @@ from db.missed import NearbyFrame, frames_near
 from db.rates import HourCount, ScoreVerdictCount
 from db.reviews import QueueCounts, QueueEntry, pending_alerts, queue_counts
 from db.users import UserInfo, list_users
+from kernel.config import load_config
+from kernel.model_defaults import with_model_defaults
 from review_ui.actions import UIContext
 from rollout import (
     Calibration,

@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from db.labelled_scores import ReviewedScore
-from rollout.intervals import Rate
+from kernel.intervals import Rate
 
 # Float sums of weights: a rate equal to the budget must count as within it.
 _EPS = 1e-12

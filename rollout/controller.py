@@ -18,15 +18,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig, RolloutConfig
-from bearwatch.records import utc_now
 from db.audit import AuditEntry, append
 from db.locks import acquire, release
 from db.outbox import enqueue
 from db.zones import get_zone, last_audit, list_zones, set_controller_state
+from kernel.config import BearwatchConfig, RolloutConfig
+from kernel.records import utc_now
+from rollout.drift_gate import DriftSettings
 from rollout.gates import Decision, DecisionAction, Reason, decide
 from rollout.metrics import rates_for
-from rollout.drift_gate import DriftSettings
 from rollout.model_promotion import evaluate_models
 from rollout.overview import DECISION_ACTION, snapshot, zone_drift, zone_window
 from rollout.routing import RoutingPolicy, notify_admins, zone_status_payload

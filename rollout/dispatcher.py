@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import utc_now
 from db.outbox import claim_due, mark_failed, mark_sent
+from kernel.records import utc_now
 from rollout.errors import NotifyError
 from rollout.notifiers import Notifier
 from rollout.routing import RoutingPolicy, route_camera_events

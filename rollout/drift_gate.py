@@ -2,7 +2,7 @@
 Cameras and Reports pages and the rollout's `drift` gate (issue 7, Build 5).
 
 A camera's recent window of score aggregates is compared with the training reference of the
-model version that scored it (PSI and KS from `detector.drift`). A camera with too few frames,
+model version that scored it (PSI and KS from `kernel.drift`). A camera with too few frames,
 no frames at all, or a model without a reference is *not assessed*: no evidence is not a shift.
 """
 
@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bearwatch.config import BearwatchConfig, DetectorConfig
 from db.camera_status import list_cameras
 from db.drift import camera_windows
 from db.model_versions import list_versions
+from kernel.config import BearwatchConfig, DetectorConfig
 
 # Model versions whose reference is looked up; far above any real registry.
 MAX_VERSIONS = 10_000
@@ -92,7 +92,7 @@ def camera_drift(session: Session, settings: DriftSettings, *, now: datetime
     Flagged rows first (most drifted first), then by camera id."""
     # Imported here: the top-level `detector` surface loads torch, which the rollout
     # controller and the review UI should only pay for when drift is actually computed.
-    from detector import assess_camera
+    from kernel.drift import assess_camera
 
     since = now - timedelta(hours=settings.window_hours)
     zone_of = {c.id: c.zone_id for c in list_cameras(session)}

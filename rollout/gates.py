@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bearwatch.config import GateConfig
-from bearwatch.records import Stage
+from kernel.config import GateConfig
+from kernel.intervals import Rate
+from kernel.records import Stage
 from rollout.drift_gate import CameraDriftStatus
-from rollout.intervals import Rate
 from rollout.metrics import GroupRates
 
 

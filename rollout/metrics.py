@@ -35,7 +35,7 @@ from db.rates import (
     missed_counts,
     score_verdict_counts,
 )
-from rollout.intervals import Rate
+from kernel.intervals import Rate
 
 
 @dataclass(frozen=True, slots=True)

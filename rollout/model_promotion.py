@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bearwatch.config import ModelPromotionConfig
 from db.audit import AuditEntry, append
 from db.zone_models import ShadowComparison, promote_model, shadow_comparison, zone_models
 from db.zones import get_zone, last_audit
+from kernel.config import ModelPromotionConfig
+from kernel.intervals import Rate
 from rollout.gates import DecisionAction, GateStatus
-from rollout.intervals import Rate
 from rollout.routing import RoutingPolicy, notify_admins
 
 MODEL_DECISION_ACTION = "controller.model_decision"

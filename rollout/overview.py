@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bearwatch.config import BearwatchConfig, RolloutConfig, ZoneConfig
-from bearwatch.records import Stage
 from db.audit import AuditEntry
 from db.zones import StageHistoryEntry, ZoneRecord, last_audit, list_zones, stage_history
+from kernel.config import BearwatchConfig, RolloutConfig, ZoneConfig
+from kernel.records import Stage
 from rollout.drift_gate import CameraDriftStatus, DriftSettings, by_zone, camera_drift
 from rollout.gates import Decision, GateName, GateResult, ZoneSnapshot, decide
 from rollout.metrics import GroupRates, RateWindow, rates_for

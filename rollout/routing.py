@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import Alert, Stage, Verdict
 from db.audit import AuditEntry, append
 from db.outbox import AlertFacts, alert_facts, camera_events_since, enqueue
+from kernel.config import BearwatchConfig
+from kernel.records import Alert, Stage, Verdict
 
 log = logging.getLogger("bearwatch.rollout")
 

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from bearwatch.records import STAGE_ORDER, Stage
 from db.zones import StageChangeRow, ZoneRecord, apply_stage_change, get_zone
+from kernel.records import STAGE_ORDER, Stage
 from rollout.errors import IllegalTransition
 
 

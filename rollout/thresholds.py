@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from bearwatch.config import BearwatchConfig
 from db.errors import NotFoundError
 from db.labelled_scores import ScoreQuery, reviewed_scores
 from db.zone_thresholds import (
@@ -24,6 +23,7 @@ from db.zone_thresholds import (
     change_zone_threshold,
     zone_thresholds,
 )
+from kernel.config import BearwatchConfig
 from rollout.calibration import Calibration, LabelledScore, calibrate, figures_at
 from rollout.errors import CalibrationRefused
 

@@ -32,9 +32,15 @@ from sqlalchemy import func, select
 from camera_ingest.folder import exif_capture_time
 from db import make_engine, make_sessionmaker
 from db.models import AlertFrame, AlertRow
-from tests.review_ui.test_browser import _ensure_chromium, _login, _press, _shot, _text_appears
 from tests.review_ui.builders import PASSWORD
-from tests.review_ui.test_browser import browser  # noqa: F401  (fixture)
+from tests.review_ui.test_browser import (
+    _ensure_chromium,
+    _login,
+    _press,
+    _shot,
+    _text_appears,
+    browser,  # noqa: F401  (fixture)
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.mqtt, pytest.mark.data]
 

@@ -17,12 +17,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bearwatch.config import load_config
-from bearwatch.model_defaults import calibrated_threshold, shipped_model_path, with_model_defaults
 from db import make_engine, make_sessionmaker
 from db.models import AlertRow
 from detector import BearHead
 from detector.snapshots import MARK_RGB
+from kernel.config import load_config
+from kernel.model_defaults import calibrated_threshold, shipped_model_path, with_model_defaults
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
 

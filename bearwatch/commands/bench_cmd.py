@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.config import BearwatchConfig
+from bearwatch.loop_bench import BenchOptions, BenchWiring, run_benchmark
 from bearwatch.pipeline import DbAlertSink
-from bearwatch.records import Stage, utc_now
 from camera_ingest import FrameQueue
 from db import make_engine, make_sessionmaker, migrate
 from db.catalog import CameraSpec, ZoneSpec, sync
-from detector import AlertSpool, BenchOptions, BenchWiring, run_benchmark
+from detector import AlertSpool
+from kernel.config import BearwatchConfig
+from kernel.records import Stage, utc_now
 
 BENCH_ZONE = "bench"
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from bearwatch.commands.common import load
 from bearwatch.commands.rollout_cmd import parse_since
-from bearwatch.errors import BearwatchError
-from bearwatch.records import utc_now
 from bearwatch.wiring import open_database, sync_catalog
 from db.zone_thresholds import ThresholdChange
+from kernel.errors import BearwatchError
+from kernel.records import utc_now
 from rollout import (
     DEFAULT_FALSE_ALARM,
     Calibration,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bearwatch.config import BearwatchConfig, load_config
 from bearwatch.logs import setup_logging
-from bearwatch.model_defaults import with_model_defaults
+from kernel.config import BearwatchConfig, load_config
+from kernel.model_defaults import with_model_defaults
 
 
 def load(args: argparse.Namespace) -> BearwatchConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bearwatch.config import load_config
+from kernel.config import load_config
 
 
 def register(sub: Any) -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bearwatch.burst_regions import BurstRegions
-from bearwatch.config import BearwatchConfig
 from camera_ingest import ChangeRules
+from kernel.config import BearwatchConfig
 
 if TYPE_CHECKING:
-    from detector import CrossValData, CrossValReport, FoldFitter, HeadRecipe, TrainItem
+    from training import CrossValData, CrossValReport, FoldFitter, HeadRecipe, TrainItem
 
 RECIPES = ("head", "fastai")
 HEAD = "shipped recipe (stacked head)"
@@ -26,7 +26,7 @@ def crossval_data(cfg: BearwatchConfig, data: Path, *, extra: Sequence[TrainItem
                   cache_dir: Path) -> CrossValData:
     """The labelled folder `data` (plus `extra` reviewed images) as views and frames."""
     from bearwatch.pipeline import proposal_rules
-    from detector import build_crossval_data, load_labelled
+    from training import build_crossval_data, load_labelled
 
     started = time.monotonic()
     out = build_crossval_data(
@@ -42,7 +42,7 @@ def crossval_data(cfg: BearwatchConfig, data: Path, *, extra: Sequence[TrainItem
 
 def head_recipe(cfg: BearwatchConfig) -> HeadRecipe:
     """The shipped recipe's head fit as configured (`training.head_c`)."""
-    from detector import HeadRecipe
+    from training import HeadRecipe
 
     return HeadRecipe(c=cfg.training.head_c)
 
@@ -51,14 +51,14 @@ def fitters(cfg: BearwatchConfig, recipes: Sequence[str], *, work_dir: Path
             ) -> list[FoldFitter]:
     """The fold fitters of the named recipes (`head`: the shipped recipe of
     `training.head_fit`; `fastai`: the `training:` fastai recipe, minutes per fold)."""
-    from detector import HeadFitter
+    from training import HeadFitter
 
     out: list[FoldFitter] = []
     for name in recipes:
         if name == "head":
             out.append(HeadFitter(head_recipe(cfg), name=HEAD))
         elif name == "fastai":
-            from detector import FastaiFitter, TrainOptions
+            from training import FastaiFitter, TrainOptions
 
             t = cfg.training
             out.append(FastaiFitter(TrainOptions(
@@ -76,7 +76,7 @@ def cross_validate(data: CrossValData, fits: Sequence[FoldFitter], *,
                    groups: int | None = None) -> CrossValReport:
     """Zero-shot and each recipe on the same source folds (`groups`: that many grouped
     folds instead of one per source with bears)."""
-    from detector import (
+    from training import (
         ZERO_SHOT,
         cross_val_report,
         out_of_fold,
@@ -110,7 +110,7 @@ def cross_validate(data: CrossValData, fits: Sequence[FoldFitter], *,
 
 
 def print_report(report: CrossValReport) -> None:
-    from detector import BUDGETS, text_table
+    from training import BUDGETS, text_table
 
     print(f"leave-one-source-out: {len(report.folds)} folds, {len(report.frames)} frames")
     for budget in BUDGETS:

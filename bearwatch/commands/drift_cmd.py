@@ -9,8 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.records import utc_now
 from bearwatch.wiring import open_database
+from kernel.records import utc_now
 from rollout import DriftSettings, camera_drift
 
 

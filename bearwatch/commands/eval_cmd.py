@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from bearwatch.commands.common import load
-from bearwatch.config import BearwatchConfig
+from kernel.config import BearwatchConfig
 
 BUILTIN = "builtin"
 
@@ -104,7 +104,7 @@ def _print(doc: dict[str, Any]) -> None:
 
 def _held_out(split: Path) -> set[str]:
     """Manifest names of a split's held-out images (a crop's ref is `<file>#…`)."""
-    from detector import read_split
+    from training import read_split
 
     return {row["ref"].split("#", 1)[0] for row in read_split(split)}
 
@@ -116,7 +116,7 @@ def _score(model: Any, args: argparse.Namespace, cfg: BearwatchConfig, threshold
     import time
 
     from bearwatch.pipeline import proposal_rules
-    from detector import (
+    from training import (
         evaluate,
         load_labelled,
         load_labelled_set,
@@ -158,7 +158,7 @@ def _load_model(cfg: BearwatchConfig, name: str, device: str | None) -> Any:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from detector import heldout_of, recall_at_equal_false_alarms
+    from training import heldout_of, recall_at_equal_false_alarms
 
     cfg = load(args)
     if args.cross_validate:
@@ -190,7 +190,7 @@ def _eval(args: argparse.Namespace) -> int:
                 _print_proposals(shown["proposals"])
     print(f"wrote {args.json}")
     if args.html is not None:
-        from detector import render_eval
+        from training import render_eval
 
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_text(render_eval(report, baseline, proposals={
@@ -234,7 +234,7 @@ def _cross_validate(args: argparse.Namespace, cfg: BearwatchConfig) -> int:
     args.json.write_text(json.dumps(report.to_json(), indent=1, sort_keys=True))
     print(f"wrote {args.json}")
     if args.html is not None:
-        from detector import render_cross_val
+        from training import render_cross_val
 
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_text(render_cross_val(report))

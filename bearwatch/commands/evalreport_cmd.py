@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.config import BearwatchConfig
 from bearwatch.wiring import open_database
 from db.model_versions import expected_sha256
+from kernel.config import BearwatchConfig
 
 log = logging.getLogger("bearwatch.eval")
 
@@ -55,7 +55,7 @@ def _progress(version: str) -> Any:
 
 
 def _eval_report(args: argparse.Namespace) -> int:
-    from detector import load_heldout, model_report, recall_at_equal_false_alarms, score_heldout
+    from training import load_heldout, model_report, recall_at_equal_false_alarms, score_heldout
 
     cfg = load(args)
     split = args.split or cfg.storage.models_dir / f"{Path(args.model).stem}.split.json"
@@ -72,7 +72,7 @@ def _eval_report(args: argparse.Namespace) -> int:
     args.json.write_text(json.dumps(doc, indent=1))
     print(f"wrote {args.json}")
     if args.html is not None:
-        from detector import render_report
+        from training import render_report
 
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_text(render_report(heldout, doc))

@@ -2,7 +2,8 @@
 with leave-one-source-out cross-validation, calibrates its threshold on the out-of-fold no-bear
 frames (photo sources it never saw), fits the head on everything and writes it as a
 weights-only file with its cross-validation report beside it. `--ship` writes the committed
-model (`make model`) from the folder alone, so it is rebuilt bit for bit.
+model (`make model`) from the folder alone, so anyone can rebuild it: bit for bit on the
+same kind of CPU, within float rounding (same figures) on another.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import time
 from pathlib import Path
 
 from bearwatch.commands.common import load
-from bearwatch.config import BearwatchConfig
 from bearwatch.commands.crossval import (
     HEAD,
     cross_validate,
@@ -23,8 +23,9 @@ from bearwatch.commands.crossval import (
     head_recipe,
     print_report,
 )
-from bearwatch.model_defaults import shipped_model_path
-from bearwatch.records import utc_now
+from kernel.config import BearwatchConfig
+from kernel.model_defaults import shipped_model_path
+from kernel.records import utc_now
 
 
 def _version(head_bytes: bytes) -> str:
@@ -36,13 +37,8 @@ def train_head(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from detector import (
-        backbone_sha256,
-        fit_on,
-        render_cross_val,
-        sha256_of,
-        threshold_for_false_alarm,
-    )
+    from detector import backbone_sha256, sha256_of
+    from training import fit_on, render_cross_val, threshold_for_false_alarm
 
     cfg = load(args)
     started = time.monotonic()

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from detector import BearHead, CrossValReport
+    from detector import BearHead
+    from training import CrossValReport
 
 WEAK_SLICES = ("light=night", "bear size=under 32 px", "bear size=32-63 px")
 
@@ -27,7 +28,7 @@ def _sources(data: Path) -> list[str]:
 
 
 def _table(report: CrossValReport, budget: float) -> list[str]:
-    from detector import side_by_side
+    from training import side_by_side
 
     view = side_by_side(report, budget, cameras=False)
     lines = ["| slice | " + " | ".join(f"{t.model} (t={t.threshold:.3f}): bears · false alarms"

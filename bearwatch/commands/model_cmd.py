@@ -11,8 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.errors import BearwatchError
-from bearwatch.records import utc_now
 from bearwatch.wiring import open_database, sync_catalog
 from db.zone_models import (
     ModelChange,
@@ -24,6 +22,8 @@ from db.zone_models import (
     zone_models,
 )
 from detector import BUILTIN_VERSION
+from kernel.errors import BearwatchError
+from kernel.records import utc_now
 
 
 def register(sub: Any) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.config import CameraConfig, IngestConfig, LoggingConfig
 from bearwatch.logs import setup_logging
 from camera_ingest import CorruptFrameError, FrameFlagger, Processed, open_source, redact
+from kernel.config import CameraConfig, IngestConfig, LoggingConfig
 
 DEFAULT_CONFIG = "config.yaml"
 

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.config import BearwatchConfig
-from bearwatch.errors import BearwatchError
-from bearwatch.records import Alert, Stage, utc_now
 from bearwatch.rollout_wiring import build_notifiers, retry_policy
 from bearwatch.wiring import open_database, sync_catalog
 from db.alerts import store_alert
 from db.outbox import outbox_items
 from db.zones import get_zone
+from kernel.config import BearwatchConfig
+from kernel.errors import BearwatchError
+from kernel.records import Alert, Stage, utc_now
 from rollout import (
     Action,
     EffectiveThreshold,

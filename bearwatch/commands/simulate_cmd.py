@@ -12,9 +12,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bearwatch.config import RolloutConfig
-from bearwatch.errors import ConfigError
-from bearwatch.records import Stage
+from kernel.config import RolloutConfig
+from kernel.errors import ConfigError
+from kernel.records import Stage
 from rollout import Outage, Scenario, SimZone, Traffic, simulate
 
 

@@ -6,21 +6,21 @@ Defaults come from the config's `training:` section; flags override them."""
 from __future__ import annotations
 
 import argparse
-import sys
 import logging
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bearwatch.commands.common import load
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import utc_now
 from bearwatch.wiring import open_database
 from db.model_versions import ModelVersionInfo, register_version
 from db.training_data import ReviewedImage, reviewed_images
+from kernel.config import BearwatchConfig
+from kernel.records import utc_now
 
 if TYPE_CHECKING:
-    from detector import TrainItem
+    from training import TrainItem
 
 log = logging.getLogger("bearwatch.train")
 T = TypeVar("T")
@@ -57,7 +57,7 @@ def register(sub: Any) -> None:
     p.add_argument("--ship", action="store_true",
                    help="with --recipe default: write the committed model "
                    "(detector/weights/shipped.safetensors, what `make model` runs) from DATA "
-                   "alone, without the database's reviews, so it rebuilds bit for bit; with "
+                   "alone, without the database's reviews, so it rebuilds the same; with "
                    "--out, write it there instead (to compare a rebuild with the committed one)")
     p.set_defaults(handler=_dispatch)
 
@@ -65,7 +65,7 @@ def register(sub: Any) -> None:
 def review_items(images: list[ReviewedImage], snapshots_dir: Path) -> tuple[list[TrainItem], int]:
     """Reviewed images as training items grouped by camera + encounter; files that no longer
     exist are skipped and counted (the review stays in the database)."""
-    from detector import TrainItem
+    from training import TrainItem
 
     items, missing = [], 0
     for im in images:
@@ -118,7 +118,7 @@ def _given(flag: T | None, configured: T) -> T:
 
 def _train(args: argparse.Namespace) -> int:
     # fastai loads here, not when the command line is built for every other command.
-    from detector import (
+    from training import (
         TrainOptions,
         count_items,
         export_model,

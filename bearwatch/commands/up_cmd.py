@@ -23,12 +23,12 @@ from typing import Any
 
 from bearwatch.commands.common import load
 from bearwatch.commands.ui_cmd import ENV_CONFIG, streamlit_command
-from bearwatch.config import ENV_ADMIN_PASSWORD, BearwatchConfig
 from bearwatch.pipeline import Pipeline
 from bearwatch.rollout_wiring import rollout_runtime
 from bearwatch.wiring import Database, ensure_first_admin, open_database, sync_catalog
 from db import make_engine, migrate
 from db.catalog import zone_states
+from kernel.config import ENV_ADMIN_PASSWORD, BearwatchConfig
 from review_ui import APP_PATH
 
 log = logging.getLogger("bearwatch")

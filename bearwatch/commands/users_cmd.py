@@ -9,10 +9,10 @@ import sys
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.errors import BearwatchError
-from bearwatch.records import Role, utc_now
 from bearwatch.wiring import open_database
 from db.users import add_user, list_users
+from kernel.errors import BearwatchError
+from kernel.records import Role, utc_now
 
 ENV_PASSWORD = "BEARWATCH_PASSWORD"
 

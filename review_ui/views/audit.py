@@ -11,8 +11,8 @@ from db.reviews import AuditItem, VerdictInput
 from review_ui import actions, queries
 from review_ui.display import local_time, resolve_image
 from review_ui.errors import ReviewUIError
-from review_ui.views.verdict import controls
 from review_ui.session import current_user, flash, show_flash
+from review_ui.views.verdict import controls
 
 KEY = "audit_item"
 

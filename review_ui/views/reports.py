@@ -13,15 +13,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from kernel.intervals import Rate
 from review_ui import queries
-from rollout import (
-    CameraDriftStatus,
-    GroupRates,
-    Rate,
-    RateWindow,
-    ShadowFigures,
-    ZoneShadowReport,
-)
+from rollout import CameraDriftStatus, GroupRates, RateWindow, ShadowFigures, ZoneShadowReport
 
 RATES = {"false_alert": "False-alert rate", "missed_alert": "Missed-alert rate",
          "night_false_alert": "Night false-alert rate", "night_missed_alert": "Night missed-alert rate"}

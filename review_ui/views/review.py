@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import streamlit as st
 
-from bearwatch.records import Stage
 from db.errors import ConflictError, NotFoundError
 from db.reviews import AlertDetail, VerdictInput, lease_for
+from kernel.records import Stage
 from review_ui import actions, queries
 from review_ui.display import local_time, resolve_image
 from review_ui.errors import ReviewUIError
-from review_ui.views.verdict import controls
 from review_ui.session import current_user, flash, show_flash
+from review_ui.views.verdict import controls
 
 KEY = "review_alert"
 

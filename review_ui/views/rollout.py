@@ -12,9 +12,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from db.errors import ConflictError
 from review_ui import actions, queries
 from review_ui.display import local_time
-from db.errors import ConflictError
 from review_ui.errors import ReviewUIError
 from review_ui.session import current_user, flash, show_flash
 from rollout import (

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from bearwatch.records import Role
 from db.errors import DatabaseError
+from kernel.records import Role
 from review_ui import actions, queries
 from review_ui.errors import ReviewUIError
 from review_ui.session import current_user, flash, show_flash

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from bearwatch.records import ReasonCode, Verdict
 from db.reviews import VerdictInput
+from kernel.records import ReasonCode, Verdict
 
 REASON_LABELS: dict[ReasonCode, str] = {
     ReasonCode.OTHER_ANIMAL: "Other animal",

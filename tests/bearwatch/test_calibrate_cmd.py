@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bearwatch.cli import main
-from bearwatch.config import load_config
 from bearwatch.threshold_wiring import encounter_rules
 from db import make_engine, make_sessionmaker
 from db.audit import recent
 from db.zone_thresholds import threshold_overrides
+from kernel.config import load_config
 from tests.rollout.builders import add_calibration_evidence, make_world
 
 

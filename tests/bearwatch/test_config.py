@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from bearwatch.cli import main
-from bearwatch.config import ENV_DATABASE_URL, BearwatchConfig, load_config, parse_config
-from bearwatch.errors import ConfigError
+from kernel.config import ENV_DATABASE_URL, BearwatchConfig, load_config, parse_config
+from kernel.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import parse_config
 from bearwatch.ingest_wiring import DbHealthSink, build_ingest
-from bearwatch.records import CameraState, Stage
 from camera_ingest import CameraHealthReport, CameraStateChange
 from db import make_engine, make_sessionmaker
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.health import camera_events, camera_health
+from kernel.config import parse_config
+from kernel.records import CameraState, Stage
 
 T = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 REPORT = CameraHealthReport(camera_id="c1", state=CameraState.STALE, fps=0.5, frames_total=9,

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from bearwatch.cli import main
-from bearwatch.records import utc_now
 from db import make_engine, make_sessionmaker
-from bearwatch.records import ShadowCount
 from db.zone_models import add_shadow_counts
 from detector import BUILTIN_VERSION
+from kernel.records import ShadowCount, utc_now
 
 
 def config(tmp_path: Path) -> str:

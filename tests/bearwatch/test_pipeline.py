@@ -9,16 +9,17 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
 from bearwatch.pipeline import DbAlertSink, DbStageLookup, rollout_router
-from bearwatch.records import Alert, Stage
 from db import make_engine, make_sessionmaker
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.detections import score_counts
-from db.models import AlertFrame, AlertRow, AuditSample as AuditRow
+from db.models import AlertFrame, AlertRow
+from db.models import AuditSample as AuditRow
 from db.outbox import outbox_items
-from detector import AlertSpool, AuditSample, EncounterFrame, ScoreAggregate
+from detector import AlertSpool, EncounterFrame
 from detector.testing import T0
+from kernel.config import BearwatchConfig
+from kernel.records import Alert, AuditSample, ScoreAggregate, Stage
 
 CONFIG = BearwatchConfig.model_validate({
     "zones": [{"id": "z1", "stage": "shadow"}],
@@ -153,10 +154,10 @@ def test_proposal_rules_follow_config_stills_tiled_only_when_asked() -> None:
     scales; moving regions of stream frames are always offered."""
     import dataclasses
 
-    from bearwatch.config import parse_config
     from bearwatch.pipeline import proposal_rules
     from detector import tiles
     from detector.testing import make_frame
+    from kernel.config import parse_config
 
     still = dataclasses.replace(make_frame(size=(960, 1280)), is_still=True)
     moving = dataclasses.replace(make_frame(size=(960, 1280)), regions=((100, 100, 20, 30),))

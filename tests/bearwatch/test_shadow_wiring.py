@@ -15,9 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
 from bearwatch.pipeline import DbAlertSink, rollout_router
-from bearwatch.records import Frame, Stage
 from bearwatch.shadow_wiring import (
     DbLiveModels,
     DbShadowZones,
@@ -42,6 +40,8 @@ from detector import (
     SnapshotStore,
 )
 from detector.testing import T0, FakeClock, ListFeed, ScriptedModel, make_frame
+from kernel.config import BearwatchConfig
+from kernel.records import Frame, Stage
 
 
 def _config(root: Path) -> BearwatchConfig:

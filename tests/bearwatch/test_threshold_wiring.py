@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import Detection, Stage
 from bearwatch.threshold_wiring import DbZoneThresholds, encounter_rules
 from db import make_engine, make_sessionmaker, migrate
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.zone_thresholds import ThresholdRequest, change_zone_threshold
 from detector import EncounterTracker, SnapshotStore
 from detector.testing import T0, FakeClock, make_frame
+from kernel.config import BearwatchConfig
+from kernel.records import Detection, Stage
 
 CONFIG = BearwatchConfig.model_validate({
     "zones": [{"id": "z1"}, {"id": "z2", "threshold": 0.8}],

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bearwatch.config import (
+from kernel.config import (
     LITE0_ARCHITECTURE,
     TORCHVISION_ARCHITECTURES,
     TrainingConfig,
     load_config,
     parse_config,
 )
-from bearwatch.errors import ConfigError
+from kernel.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bearwatch.config import CameraConfig, IngestConfig
+from kernel.config import CameraConfig, IngestConfig
 
 W, H = 640, 360
 

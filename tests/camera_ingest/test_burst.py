@@ -8,8 +8,14 @@ from contextlib import AbstractContextManager, nullcontext
 import numpy as np
 import pytest
 
-from camera_ingest import group_bursts
-from camera_ingest.burst import MAX_CACHED, MAX_REFERENCES, BurstMemory, Still, burst_of
+from camera_ingest.burst import (
+    MAX_CACHED,
+    MAX_REFERENCES,
+    BurstMemory,
+    Still,
+    burst_of,
+    group_bursts,
+)
 
 
 @pytest.mark.parametrize(("times", "gap_s", "expected", "raises"), [

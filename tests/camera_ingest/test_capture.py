@@ -10,7 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_ingest import CorruptFrameError, FrameFlagger, RawFrame, SourceError, open_source
+from camera_ingest import CorruptFrameError, FrameFlagger, open_source
+from camera_ingest.errors import SourceError
+from camera_ingest.source import RawFrame
 from camera_ingest.testing import FakeClock
 from tests.camera_ingest.conftest import camera, day_image, ingest, write_video
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camera_ingest import FrameFlagger, SourceError, open_source
+from camera_ingest import FrameFlagger, open_source
+from camera_ingest.errors import SourceError
 from camera_ingest.testing import FakeClock
 from tests.camera_ingest.conftest import camera, ingest
 

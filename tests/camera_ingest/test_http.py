@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from bearwatch.records import CameraState
-from camera_ingest import FrameQueue, IngestService, SourceError, open_source
+from camera_ingest import FrameQueue, IngestService, open_source
+from camera_ingest.errors import SourceError
 from camera_ingest.testing import FakeHealthSink
+from kernel.records import CameraState
 from tests.camera_ingest.conftest import MjpegServer, camera, ingest, wait_for
-
 
 
 def test_mjpeg_stream_read_by_opencv_sampled_below_native_rate(mjpeg_server: MjpegServer) -> None:

@@ -7,9 +7,17 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from bearwatch.records import NightSource
-from camera_ingest import MotionDetector, MotionGate, image_stats, is_night, mean_luma, sun_altitude
-from camera_ingest.quality import downscale, is_infrared, is_low_res
+from camera_ingest import is_night
+from camera_ingest.motion import MotionDetector, MotionGate
+from camera_ingest.quality import (
+    downscale,
+    image_stats,
+    is_infrared,
+    is_low_res,
+    mean_luma,
+    sun_altitude,
+)
+from kernel.records import NightSource
 from tests.camera_ingest.conftest import day_image, night_ir_image
 
 

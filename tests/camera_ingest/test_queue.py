@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from bearwatch.records import Frame, NightSource
 from camera_ingest import FrameQueue
+from kernel.records import Frame, NightSource
 
 IMG = np.zeros((4, 4, 3), np.uint8)
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bearwatch.records import CameraState
-from camera_ingest import CameraHealthReport, FrameQueue, SourceOptions, open_source
+from camera_ingest import CameraHealthReport, FrameQueue, open_source
 from camera_ingest.backoff import Backoff
 from camera_ingest.reader import CameraReader, ReaderContext
+from camera_ingest.source import SourceOptions
 from camera_ingest.testing import FakeClock, FakeHealthSink, FlakySource
+from kernel.records import CameraState
 from tests.camera_ingest.conftest import camera, ingest
 
 ON, STALE, OFF = CameraState.ONLINE, CameraState.STALE, CameraState.OFFLINE

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bearwatch.records import CameraState
-from camera_ingest import FrameQueue, IngestService, RawFrame
+from camera_ingest import FrameQueue, IngestService
 from camera_ingest.folder import FolderSource
+from camera_ingest.source import RawFrame
 from camera_ingest.testing import FakeHealthSink
+from kernel.records import CameraState
 from tests.camera_ingest.conftest import camera, ingest, wait_for
 
 

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Alert, Stage
 from db.alerts import AlertFrameInfo, store_alert
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.models import AlertFrame, AlertRow
+from kernel.records import Alert, Stage
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import CameraState, Stage
 from camera_ingest import CameraHealthReport, CameraStateChange
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.health import (
@@ -18,6 +17,7 @@ from db.health import (
     record_event,
     record_health,
 )
+from kernel.records import CameraState, Stage
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 ON, STALE, OFF = CameraState.ONLINE, CameraState.STALE, CameraState.OFFLINE

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import ReasonCode, Role, Stage, Verdict
 from db.errors import ConflictError
 from db.models import AlertRow, AuditLog, AuditSample, Review, ReviewLease
 from db.reviews import (
@@ -23,6 +22,7 @@ from db.reviews import (
     record_audit_verdict,
     release_lease,
 )
+from kernel.records import ReasonCode, Role, Stage, Verdict
 from tests.review_ui import builders as b
 
 LEASE = 60.0

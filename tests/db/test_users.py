@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from datetime import timezone, datetime
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Role
 from db import ConflictError
 from db.audit import recent
 from db.users import add_user, authenticate, update_user
+from kernel.records import Role
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
 

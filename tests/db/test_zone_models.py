@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import ShadowCount, Stage
 from db import ConflictError, NotFoundError
 from db.audit import recent
 from db.catalog import CameraSpec, ZoneSpec, sync
@@ -21,6 +20,7 @@ from db.zone_models import (
     shadow_versions,
     zone_models,
 )
+from kernel.records import ShadowCount, Stage
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 BUILTIN = "builtin-test"

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Stage
 from db import ConflictError, NotFoundError
 from db.audit import recent
 from db.catalog import CameraSpec, ZoneSpec, sync
@@ -19,6 +18,7 @@ from db.zone_thresholds import (
     threshold_overrides,
     zone_thresholds,
 )
+from kernel.records import Stage
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bearwatch.records import Detection
 from detector.aggregates import LUMA_BINS, P_BINS, ScoreAggregator
 from detector.testing import T0, make_frame
+from kernel.records import Detection
 
 
 def _det(seq: int, p: float, minutes: float = 0, luma: int = 100, night: bool = False) -> Detection:

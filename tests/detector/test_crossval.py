@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector import (
+from training import (
     CrossValData,
     EvalFrame,
     Fold,
@@ -21,8 +21,8 @@ from detector import (
     out_of_fold,
     source_folds,
 )
-from detector.training.features import View, ViewFeatures
-from detector.training.head_fit import fit_head
+from training.features import View, ViewFeatures
+from training.head_fit import fit_head
 
 
 def _frame(ref: str, source: str, *, bear: bool, visit: str | None = None,

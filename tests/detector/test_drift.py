@@ -12,15 +12,22 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.cli import main
-from bearwatch.config import DetectorConfig
-from bearwatch.records import Detection, Frame, NightSource, Stage, utc_now
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.drift import camera_windows
 from db.model_versions import ModelVersionInfo, register_version
 from db.models import ScoreAggregate as ScoreAggregateRow
-from detector import Histogram, assess_camera, flagged_cameras, ks_statistic, psi
 from detector.aggregates import ScoreAggregator
-from detector.drift import LUMA_EDGES, SCORE_EDGES
+from kernel.config import DetectorConfig
+from kernel.drift import (
+    LUMA_EDGES,
+    SCORE_EDGES,
+    Histogram,
+    assess_camera,
+    flagged_cameras,
+    ks_statistic,
+    psi,
+)
+from kernel.records import Detection, Frame, NightSource, Stage, utc_now
 
 T0 = datetime(2026, 7, 1, 0, 0, tzinfo=timezone.utc)
 PIXEL = np.zeros((4, 4, 3), dtype=np.uint8)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bearwatch.cli import main
-from detector import EvalDataError, LabelledImage, evaluate, load_labelled_set
-from detector.evaluation import threshold_for_recall
+from training import EvalDataError, LabelledImage, evaluate, load_labelled_set
+from training.evaluation import threshold_for_recall
 
 
 def _items(spec: list[tuple[bool, str]]) -> list[LabelledImage]:
@@ -114,7 +114,8 @@ def test_eval_command_real_photos_writes_json(bears_dir: Path, tmp_path: Path) -
 def test_proposal_figures_per_frame_per_sequence_by_size_and_false_alarm_cost() -> None:
     """Hand-made scores: whole images miss every boxed bear; proposals find one frame of
     sequence A (so A counts as found) and the big bear of B, and add one false alarm."""
-    from detector import RegionScore, proposal_figures
+    from detector import RegionScore
+    from training import proposal_figures
 
     names = ["a1", "a2", "b1", "web", "n1", "n2"]
     bears = [True, True, True, True, False, False]

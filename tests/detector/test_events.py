@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bearwatch.records import Detection, Stage
 from detector import EncounterRules, EncounterTracker, SnapshotStore
 from detector.testing import T0, make_frame
+from kernel.records import Detection, Stage
 
 RULES = EncounterRules(k=2, n=3, cooldown_s=10.0, default_threshold=0.5,
                        zone_thresholds={"strict": 0.9})

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from detector import BearHead, ModelLoadError, backbone_sha256, head_model
-from detector.head import HeadNet, Lite0Features
+from detector import BearHead, ModelLoadError, backbone_sha256
+from detector.head import HeadNet, Lite0Features, head_model
 
 
 def _head(*, sha: str | None = None, seed: int = 0) -> BearHead:

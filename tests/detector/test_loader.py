@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from bearwatch.config import DetectorConfig
 from detector import ModelLoadError, builtin_model, load_model, sha256_of
-from detector.fastai_wrap import builtin_learner
+from kernel.config import DetectorConfig
+from training.fastai_wrap import builtin_learner
 
 CPU = torch.device("cpu")
 

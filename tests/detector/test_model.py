@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from bearwatch.records import Frame, NightSource
 from detector import InputSpec, builtin_model
 from detector.preprocess import Preprocessor
 from detector.testing import T0
+from kernel.records import Frame, NightSource
 
 CPU = torch.device("cpu")
 

@@ -15,9 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bearwatch.records import Frame, Stage
 from detector import (
-    WHOLE_FRAME_ONLY,
     AuditSampler,
     Batcher,
     DetectorLoop,
@@ -25,16 +23,20 @@ from detector import (
     EncounterTracker,
     ProposalRules,
     SnapshotStore,
-    agreed_tile_score,
-    score_images_with_regions,
     score_images_with_tiles,
-    score_with_regions,
     square_around,
     tiles,
 )
-from detector.proposals import best_region
+from detector.proposals import (
+    WHOLE_FRAME_ONLY,
+    agreed_tile_score,
+    best_region,
+    score_images_with_regions,
+    score_with_regions,
+)
 from detector.snapshots import MARK_RGB
 from detector.testing import T0, FakeClock, ListFeed, MemorySink, ScriptedModel, make_frame
+from kernel.records import Frame, Stage
 
 # A dark 960x1280 scene with a small bright "animal": at whole-frame scale it is 0.1 % of the
 # pixels; in a tile or crop around it, several %. ScriptedModel scores images by brightness.

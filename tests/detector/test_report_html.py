@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detector import (
+from training import (
     HeldOut,
     LabelledImage,
     evaluate,

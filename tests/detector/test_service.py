@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bearwatch.records import Frame, Stage
-from detector import AuditSampler, Batcher, DetectorLoop, EncounterRules, EncounterTracker, SnapshotStore
+from detector import (
+    AuditSampler,
+    Batcher,
+    DetectorLoop,
+    EncounterRules,
+    EncounterTracker,
+    SnapshotStore,
+)
 from detector.testing import T0, FakeClock, ListFeed, MemorySink, ScriptedModel, make_frame
+from kernel.records import Frame, Stage
 
 
 def _loop(tmp_path: Path, frames: list[Frame], scores: dict[tuple[str, int], float], *,

@@ -8,7 +8,6 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-from bearwatch.records import Frame, Stage
 from detector import (
     AuditSampler,
     Batcher,
@@ -19,6 +18,7 @@ from detector import (
     SnapshotStore,
 )
 from detector.testing import T0, FakeClock, ListFeed, MemorySink, ScriptedModel, make_frame
+from kernel.records import Frame, Stage
 
 
 def _loop(tmp_path: Path, frames: list[Frame], live: ScriptedModel, shadow: ScriptedModel, *,

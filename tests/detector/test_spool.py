@@ -4,9 +4,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bearwatch.records import Alert, Stage
 from detector import AlertSpool, EncounterFrame
 from detector.testing import T0
+from kernel.records import Alert, Stage
 
 
 def _alert(n: int = 2) -> Alert:

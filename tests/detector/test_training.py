@@ -16,22 +16,15 @@ from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.cli import main
-from bearwatch.config import DetectorConfig
-from bearwatch.records import Alert, Stage
 from db.alerts import AlertFrameInfo, store_alert
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.model_versions import list_versions
 from db.models import AlertRow, AuditSample
-from detector import (
-    TrainItem,
-    TrainOptions,
-    export_model,
-    group_split,
-    load_model,
-    sha256_of,
-    train,
-)
+from detector import load_model, sha256_of
 from detector.testing import write_blob_image
+from kernel.config import DetectorConfig
+from kernel.records import Alert, Stage
+from training import TrainItem, TrainOptions, export_model, group_split, train
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 pytestmark = pytest.mark.plumbing
@@ -99,7 +92,7 @@ def test_train_tiny_set_exports_checksummed_model_loadable_in_fresh_process(
     script = (
         "import sys, numpy as np; from pathlib import Path; from PIL import Image\n"
         "from fastai.learner import load_learner\n"
-        "from bearwatch.config import DetectorConfig\n"
+        "from kernel.config import DetectorConfig\n"
         "from detector import load_model\n"
         "pkl = Path(sys.argv[1])\n"
         "print(list(load_learner(pkl).dls.vocab))\n"

@@ -16,20 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from torchvision import models
 
 from bearwatch.cli import main
-from bearwatch.config import TORCHVISION_ARCHITECTURES, DetectorConfig
 from db.model_versions import list_versions
-from detector import (
-    TrainItem,
-    TrainingError,
-    TrainOptions,
-    export_model,
-    group_split,
-    load_model,
-    sha256_of,
-    train,
-)
+from detector import load_model, sha256_of
 from detector.testing import write_blob_image
-from detector.training.architectures import pretrained_weights_file, vision_arch
+from kernel.config import TORCHVISION_ARCHITECTURES, DetectorConfig
+from training import TrainingError, TrainItem, TrainOptions, export_model, group_split, train
+from training.architectures import pretrained_weights_file, vision_arch
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 pytestmark = pytest.mark.plumbing

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detector import TrainingError, group_split
-from detector.training.items import (
+from training import TrainingError, group_split
+from training.items import (
     CROP_CONTEXTS,
     TrainItem,
     _Raw,
@@ -145,7 +145,7 @@ def test_read_boxes_bad_row_clear_error(tmp_path: Path) -> None:
 def test_negative_tiles_cut_only_from_training_no_bear_whole_images(tmp_path: Path) -> None:
     """Empty tiles at the proposal scales, from whole no-bear training images only (never a
     bear photo, never a crop, never a held-out image), deterministic, inside the image."""
-    from detector import Split, negative_tiles, with_training_items
+    from training import Split, negative_tiles, with_training_items
 
     def img(name: str, size: tuple[int, int]) -> Path:
         path = tmp_path / name

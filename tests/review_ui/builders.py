@@ -9,12 +9,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Alert, Role, Stage
 from db.alerts import AlertFrameInfo, store_alert
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.models import AuditSample
 from db.reviews import Reviewer
 from db.users import add_user
+from kernel.records import Alert, Role, Stage
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery"
@@ -73,8 +73,8 @@ def reviewed_history(sessions: sessionmaker[Session], reviewer: Reviewer, *, now
     after they came in (so rates, latency, volume by hour and the score matrix have data)."""
     import random
 
-    from bearwatch.records import ReasonCode, Verdict
     from db.reviews import VerdictInput, claim_next_alert, record_alert_verdict
+    from kernel.records import ReasonCode, Verdict
 
     rng = random.Random(seed)
     n = 0

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Role
 from db import make_engine, make_sessionmaker, migrate
 from db.reviews import Reviewer
+from kernel.records import Role
 from tests.review_ui import builders as b
 
 CONFIG = """\

@@ -11,8 +11,6 @@ import pytest
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
-from bearwatch.records import Role, Stage, utc_now
-from bearwatch.records import CameraState
 from camera_ingest import CameraHealthReport
 from db.health import record_health
 from db.models import (
@@ -26,9 +24,10 @@ from db.models import (
     Zone,
 )
 from db.users import get_user, update_user
+from kernel.records import CameraState, Role, Stage, utc_now
 from tests.review_ui import builders as b
-from tests.rollout.drift_builders import DARK_LUMA, hours_of, register_reference
 from tests.review_ui.conftest import UIEnv, make_ui_env
+from tests.rollout.drift_builders import DARK_LUMA, hours_of, register_reference
 
 APP = str(Path(__file__).resolve().parents[2] / "review_ui" / "app.py")
 

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bearwatch.config import load_config
-from bearwatch.records import Role
 from db.users import get_user, update_user
-from review_ui import PAGES_BY_ROLE, PermissionDenied, require_role
+from kernel.config import load_config
+from kernel.records import Role
 from review_ui.actions import UIContext, change_user, claim_alert, create_user, save_photo
+from review_ui.auth import PAGES_BY_ROLE, require_role
 from review_ui.display import night_from_sun
-from review_ui.errors import ReviewUIError
+from review_ui.errors import PermissionDenied, ReviewUIError
 from tests.review_ui import builders as b
 from tests.review_ui.conftest import UIEnv
 

@@ -27,8 +27,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bearwatch.records import Stage, utc_now
 from db.models import AlertRow
+from kernel.records import Stage, utc_now
 from tests.review_ui import builders as b
 from tests.review_ui.conftest import UIEnv, make_ui_env
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bearwatch.config import load_config
-from bearwatch.records import utc_now
 from db import make_engine, make_sessionmaker
 from db.audit import recent
 from db.model_versions import ModelVersionInfo, register_version
 from db.users import get_user
 from db.zone_models import zone_models
+from kernel.config import load_config
+from kernel.records import utc_now
 from review_ui import actions
 from review_ui.errors import PermissionDenied
 from tests.review_ui.conftest import UIEnv, make_ui_env

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bearwatch.config import load_config
 from db import ConflictError, make_engine, make_sessionmaker
 from db.audit import recent
 from db.users import get_user
 from db.zone_thresholds import threshold_overrides
+from kernel.config import load_config
 from review_ui import actions
 from review_ui.errors import PermissionDenied
 from tests.review_ui.conftest import UIEnv, make_ui_env

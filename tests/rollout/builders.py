@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Alert, CameraState, Role, Stage, Verdict
 from db.alerts import store_alert
 from db.bulk import (
     AuditSampleSeed,
@@ -21,6 +20,7 @@ from db.bulk import (
     record_verdicts,
 )
 from db.catalog import CameraSpec, ZoneSpec, sync
+from kernel.records import Alert, CameraState, Role, Stage, Verdict
 
 T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
 ZONES = {"z1": ["c1", "c2"], "z2": ["c3"]}

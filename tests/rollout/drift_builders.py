@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.model_versions import ModelVersionInfo, register_version
 from db.models import ScoreAggregate
-from detector import LUMA_EDGES, SCORE_EDGES, Histogram
+from kernel.drift import LUMA_EDGES, SCORE_EDGES, Histogram
 
 VERSION = "bw-drift-test"
 DAY_LUMA, DARK_LUMA = 120.0, 40.0

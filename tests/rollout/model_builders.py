@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import ShadowCount
 from db.model_versions import ModelVersionInfo, register_version
 from db.zone_models import add_shadow_counts, assign_shadow
+from kernel.records import ShadowCount
 
 
 def shadow_version(sessions: sessionmaker[Session], zone: str, version: str, *,

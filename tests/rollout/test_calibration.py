@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollout import (
+from rollout.calibration import (
     EvidenceSource,
     LabelledScore,
     Shortfall,

@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import Stage, Verdict
 from db.audit import recent
 from db.outbox import outbox_items
 from db.zones import StageChangeRow, apply_stage_change, get_zone, stage_history
-from rollout import Controller, ControllerSettings, DecisionAction, Reason, RoutingPolicy
+from kernel.config import BearwatchConfig
+from kernel.records import Stage, Verdict
+from rollout import Controller, ControllerSettings, RoutingPolicy
+from rollout.gates import DecisionAction, Reason
 from tests.rollout.builders import T0, add_alert, make_world
 
 CONFIG = BearwatchConfig.model_validate({

@@ -89,7 +89,7 @@ def test_enqueue_same_subject_and_sink_twice_keeps_one(sessions) -> None:
 CHILD = textwrap.dedent("""
     import os, signal, sys
     from datetime import datetime, timezone
-    from bearwatch.records import Stage
+    from kernel.records import Stage
     from db import make_engine, make_sessionmaker
     from db.alerts import store_alert
     from db.outbox import claim_due

@@ -8,19 +8,10 @@ from datetime import timedelta
 
 import numpy as np
 
-from bearwatch.records import Stage
 from db.zones import get_zone
-from rollout import (
-    Controller,
-    DecisionAction,
-    DriftSettings,
-    GateName,
-    GateStatus,
-    Reason,
-    by_camera,
-    camera_drift,
-    zone_overview,
-)
+from kernel.records import Stage
+from rollout import Controller, DriftSettings, GateStatus, by_camera, camera_drift, zone_overview
+from rollout.gates import DecisionAction, GateName, Reason
 from tests.rollout.builders import T0, make_world
 from tests.rollout.drift_builders import DARK_LUMA, hours_of, register_reference
 from tests.rollout.test_controller import CONFIG, POLICY, SETTINGS, Clock, seed

@@ -7,18 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from bearwatch.config import GateConfig
-from bearwatch.records import Stage
-from rollout import (
-    CameraDriftStatus,
-    DecisionAction,
-    GateStatus,
-    Rate,
-    Reason,
-    ZoneSnapshot,
-    decide,
-)
-from rollout.gates import evaluate_gate, GateName
+from kernel.config import GateConfig
+from kernel.intervals import Rate
+from kernel.records import Stage
+from rollout import CameraDriftStatus, GateStatus
+from rollout.gates import DecisionAction, GateName, Reason, ZoneSnapshot, decide, evaluate_gate
 from rollout.metrics import GroupRates
 from tests.rollout.builders import T0
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Verdict
-from rollout import Rate, RateWindow, compute_rates, hourly_volume, rates_over_time, score_verdict_matrix
+from kernel.intervals import Rate
+from kernel.records import Verdict
+from rollout import RateWindow, compute_rates, hourly_volume, rates_over_time, score_verdict_matrix
 from tests.rollout.builders import T0, add_alert, add_missed, add_outage, add_sample, make_world
 
 Z = 1.959963984540054

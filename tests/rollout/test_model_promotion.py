@@ -7,22 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from bearwatch.config import BearwatchConfig, ModelPromotionConfig
 from db.audit import recent
 from db.outbox import outbox_items
 from db.zone_models import promote_model, rollback_model, zone_models
-from rollout import (
-    Controller,
-    ControllerSettings,
-    DecisionAction,
-    GateStatus,
-    ModelEvidence,
-    ModelGateName,
-    ModelReason,
-    RoutingPolicy,
-    ShadowFigures,
-    decide_model,
-)
+from kernel.config import BearwatchConfig, ModelPromotionConfig
+from rollout import Controller, ControllerSettings, GateStatus, RoutingPolicy, ShadowFigures
+from rollout.gates import DecisionAction
+from rollout.model_promotion import ModelEvidence, ModelGateName, ModelReason, decide_model
 from tests.rollout import model_builders as mb
 from tests.rollout.builders import T0, make_world
 

@@ -8,20 +8,20 @@ from datetime import timedelta
 
 import pytest
 
-from bearwatch.records import CameraState
 from db.bulk import CameraEventSeed, insert_camera_events
 from db.outbox import OutboxItem, outbox_items
+from kernel.records import CameraState
 from rollout import (
     AppriseNotifier,
     MqttNotifier,
     MqttSettings,
-    NotifyError,
     OutboxDispatcher,
     RetryPolicy,
     RoutingPolicy,
     WebhookNotifier,
     queue_zone_status,
 )
+from rollout.errors import NotifyError
 from tests.rollout.builders import T0, make_world
 from tests.rollout.receivers import mqtt_subscriber, webhook_server
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import Stage, Verdict
-from rollout import Controller, ControllerSettings, GateStatus, Reason, RoutingPolicy, zone_overview
+from kernel.config import BearwatchConfig
+from kernel.records import Stage, Verdict
+from rollout import Controller, ControllerSettings, GateStatus, RoutingPolicy, zone_overview
+from rollout.gates import Reason
 from tests.rollout.builders import T0, add_alert, make_world
 
 CONFIG = BearwatchConfig.model_validate({

@@ -10,22 +10,22 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Stage, Verdict
 from db.alerts import store_alert
 from db.outbox import outbox_items
 from db.zones import StageChangeRow, apply_stage_change, get_zone
+from kernel.records import Stage, Verdict
 from rollout import (
-    SIGNATURE_HEADER,
     MqttNotifier,
     MqttSettings,
     OutboxDispatcher,
-    RouteReason,
     RoutingPolicy,
     WebhookNotifier,
     on_verdict,
     route_alert,
     warn_now,
 )
+from rollout.notifiers import SIGNATURE_HEADER
+from rollout.routing import RouteReason
 from tests.rollout.builders import T0, alert, make_world
 from tests.rollout.receivers import mqtt_subscriber, webhook_server
 

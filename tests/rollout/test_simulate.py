@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bearwatch.commands.simulate_cmd import load_scenario
-from bearwatch.records import Stage
-from rollout import ScenarioError
-from rollout.simulate import simulate
+from kernel.records import Stage
+from rollout.errors import ScenarioError
+from rollout.simulation import simulate
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "rollout" / "scenarios"
 

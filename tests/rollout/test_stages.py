@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.records import Stage
 from db.audit import recent
 from db.zones import apply_stage_change, get_zone, stage_history
-from rollout import Action, IllegalTransition, allowed_actions, change_stage
+from kernel.records import Stage
+from rollout import Action, IllegalTransition, change_stage
+from rollout.stages import allowed_actions
 from tests.rollout.builders import T0, make_world
 
 OFF, SHADOW, PILOT, ACTIVE = Stage.OFF, Stage.SHADOW, Stage.PILOT, Stage.ACTIVE

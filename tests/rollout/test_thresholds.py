@@ -9,15 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import BearwatchConfig
-from bearwatch.records import Verdict
 from db.audit import recent
 from db.zone_thresholds import threshold_overrides
+from kernel.config import BearwatchConfig
+from kernel.records import Verdict
 from rollout import (
     CalibrationRefused,
     CalibrationRequest,
     ChangeNote,
-    Shortfall,
     ThresholdSource,
     apply_calibration,
     clear_threshold,

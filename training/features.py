@@ -26,13 +26,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from detector.builtin import LITE0_SPEC
-from detector.head import Lite0Features
-from detector.preprocess import Preprocessor
-from detector.training.errors import TrainingError
-from detector.training.items import TrainItem
+from detector import LITE0_SPEC, Lite0Features, Preprocessor
+from training.errors import TrainingError
+from training.items import TrainItem
 
-log = logging.getLogger("detector.training")
+log = logging.getLogger("training")
 
 LOOKS = ("plain", "infrared", "lowres")
 # Frames are read as ingest reads them (downscaled to ingest.max_width) before any crop, so a

@@ -22,8 +22,8 @@ from fastai.vision.all import imagenet_stats, model_meta
 from torch import nn
 from torchvision import models
 
-from bearwatch.config import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES
-from detector.training.errors import TrainingError
+from kernel.config import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES
+from training.errors import TrainingError
 
 # Every torchvision classification weight set was trained on inputs normalised this way.
 TORCHVISION_MEAN: tuple[float, float, float] = tuple(imagenet_stats[0])  # type: ignore[assignment]

@@ -17,11 +17,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from detector.training.cache import load_rgb
-from detector.training.export import read_split
-from detector.training.items import Box
-from detector.evaluation import Figures, LabelledImage, evaluate
-from detector.training.figures import threshold_for_false_alarm
+from training.cache import load_rgb
+from training.evaluation import Figures, LabelledImage, evaluate
+from training.export import read_split
+from training.figures import threshold_for_false_alarm
+from training.items import Box
 
 # Mean |R-G| + |G-B| below this (0..255 scale) is a greyscale, infrared-like image.
 INFRARED_CHROMA_MAX = 4.0

@@ -16,8 +16,6 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.config import RolloutConfig
-from bearwatch.records import Alert, CameraState, Role, Stage, Verdict
 from db import make_engine, make_sessionmaker, migrate
 from db.alerts import store_alert
 from db.bulk import (
@@ -34,6 +32,8 @@ from db.bulk import (
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.outbox import outbox_counts
 from db.zones import list_zones, stage_history
+from kernel.config import RolloutConfig
+from kernel.records import Alert, CameraState, Role, Stage, Verdict
 from rollout.controller import Controller, ControllerSettings
 from rollout.errors import ScenarioError
 from rollout.routing import RoutingPolicy, on_verdict, route_alert

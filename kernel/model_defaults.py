@@ -13,7 +13,7 @@ from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
 
-from bearwatch.config import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, BearwatchConfig
+from kernel.config import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, BearwatchConfig
 
 UNCALIBRATED = 0.5
 

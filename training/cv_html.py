@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from detector.training.cv_report import BUDGETS, CrossValReport, side_by_side
+from training.cv_report import BUDGETS, CrossValReport, side_by_side
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from detector.training.errors import TrainingError
-from detector.training.items import Box
+from training.errors import TrainingError
+from training.items import Box
 
-log = logging.getLogger("detector.training")
+log = logging.getLogger("training")
 
 
 def load_rgb(path: Path, *, max_side: int, crop: Box | None = None) -> np.ndarray:

@@ -6,18 +6,20 @@ Also the shipped recipe: cached features of the frozen backbone (`features`), th
 (`head_fit`) and leave-one-source-out cross-validation (`crossval`, `cv_data`, `cv_report`,
 `cv_html`), with the fastai recipe as a fold fitter of its own (`fastai_fold`).
 
-Imported lazily through `detector` (it pulls in fastai); other packages use
-`from detector import …`.
+And the evaluation of a model on a labelled folder (`evaluation`), its HTML reports
+(`report_html`) and the fastai Learner around the built-in network (`fastai_wrap`, the
+`learn.predict` baseline). Only the application (`bearwatch`) imports this package: it pulls in
+fastai, scikit-learn and matplotlib, which serving never needs.
 """
 
-from detector.training.compare import (
+from training.compare import (
     HeldOut,
     load_heldout,
     model_report,
     recall_at_equal_false_alarms,
     score_heldout,
 )
-from detector.training.crossval import (
+from training.crossval import (
     ZERO_SHOT,
     CrossValData,
     EvalFrame,
@@ -30,9 +32,9 @@ from detector.training.crossval import (
     visit_folds,
     zero_shot_scores,
 )
-from detector.training.cv_data import RegionFinder, build_crossval_data
-from detector.training.cv_html import render_cross_val
-from detector.training.cv_report import (
+from training.cv_data import RegionFinder, build_crossval_data
+from training.cv_html import render_cross_val
+from training.cv_report import (
     BUDGETS,
     CrossValReport,
     cross_val_report,
@@ -40,27 +42,47 @@ from detector.training.cv_report import (
     text_table,
     with_known_scene,
 )
-from detector.training.errors import TrainingError
-from detector.training.fastai_fold import FastaiFitter
-from detector.training.figures import threshold_for_false_alarm
-from detector.training.head_fit import HeadRecipe
-from detector.training.export import ExportedModel, export_model, read_split
-from detector.training.items import (
+from training.errors import EvalDataError, TrainingError
+from training.evaluation import (
+    EvalReport,
+    Figures,
+    LabelledImage,
+    Mistake,
+    ProposalFigures,
+    ThresholdPoint,
+    evaluate,
+    evaluate_folder,
+    load_labelled_set,
+    proposal_figures,
+    score_set,
+    score_set_with_regions,
+)
+from training.export import ExportedModel, export_model, read_split
+from training.fastai_fold import FastaiFitter
+from training.fastai_wrap import builtin_learner
+from training.figures import threshold_for_false_alarm
+from training.head_fit import HeadRecipe
+from training.items import (
     TrainItem,
     count_items,
     load_labelled,
     negative_tiles,
     read_boxes,
 )
-from detector.training.split import Split, group_split, with_training_items
-from detector.training.summary import (
+from training.report_html import heldout_of, render_eval, render_report
+from training.split import Split, group_split, with_training_items
+from training.summary import (
     reference_histograms,
     served_valid_scores,
     validation_metrics,
 )
-from detector.training.trainer import TrainOptions, TrainResult, train
+from training.trainer import TrainOptions, TrainResult, train
 
 __all__ = [
+    "EvalDataError", "EvalReport", "Figures", "LabelledImage", "Mistake", "ProposalFigures",
+    "ThresholdPoint", "evaluate", "evaluate_folder", "load_labelled_set", "proposal_figures",
+    "score_set", "score_set_with_regions", "builtin_learner", "heldout_of", "render_eval",
+    "render_report",
     "ZERO_SHOT",
     "CrossValData",
     "EvalFrame",

@@ -18,7 +18,7 @@ from efficientnet_lite_pytorch import EfficientNet
 from fastai.vision.all import create_head, params
 from torch import Tensor, nn
 
-from detector.builtin import BearOrNot, lite0_imagenet
+from detector import BearOrNot, lite0_imagenet
 
 LITE0 = "efficientnet-lite0"
 LITE0_FEATURES = 1280

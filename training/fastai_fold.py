@@ -1,4 +1,4 @@
-"""The fastai fine-tuning recipe (`detector.training.trainer.train`) as a cross-validation
+"""The fastai fine-tuning recipe (`training.trainer.train`) as a cross-validation
 `FoldFitter`, so the recipe the shipped head replaced is measured on the same folds.
 
 Each fold trains for minutes on two CPU cores (the head's folds take milliseconds). fastai
@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.model import TorchClassifier
-from detector.preprocess import InputSpec
-from detector.training.crossval import CrossValData
-from detector.training.features import BATCH, read_view
-from detector.training.split import group_split
-from detector.training.trainer import BEAR_CLASS, TrainOptions, train
+from detector import InputSpec, TorchClassifier
+from training.crossval import CrossValData
+from training.features import BATCH, read_view
+from training.split import group_split
+from training.trainer import BEAR_CLASS, TrainOptions, train
 
 
 @dataclass(frozen=True, slots=True)

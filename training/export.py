@@ -15,9 +15,9 @@ from pathlib import Path
 
 from fastai.vision.all import Learner, RandomResizedCrop, Resize, ResizeMethod
 
-from detector.loader import sha256_of
-from detector.training.errors import TrainingError
-from detector.training.trainer import TrainResult
+from detector import sha256_of
+from training.errors import TrainingError
+from training.trainer import TrainResult
 
 SPLIT_SUFFIX = ".split.json"
 

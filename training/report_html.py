@@ -21,20 +21,20 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
-from detector.evaluation import (  # noqa: E402
-    EvalReport,
-    Figures,
-    LabelledImage,
-    threshold_for_recall,
-)
-from detector.training.cache import load_rgb  # noqa: E402
-from detector.training.compare import (  # noqa: E402
+from training.cache import load_rgb  # noqa: E402
+from training.compare import (  # noqa: E402
     HeldOut,
     is_infrared_image,
     model_report,
     recall_at_equal_false_alarms,
 )
-from detector.training.figures import pr_curve  # noqa: E402
+from training.evaluation import (  # noqa: E402
+    EvalReport,
+    Figures,
+    LabelledImage,
+    threshold_for_recall,
+)
+from training.figures import pr_curve  # noqa: E402
 
 TARGET_RECALLS = (0.9, 0.95)
 THUMB_SIDE = 160

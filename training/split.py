@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detector.training.errors import TrainingError
-from detector.training.items import TrainItem
+from training.errors import TrainingError
+from training.items import TrainItem
 
 # A group may push its stratum's validation share this far past the target; larger groups
 # stay in training so one long sequence cannot swallow the validation set.

@@ -28,18 +28,22 @@ from typing import Any, Protocol
 
 import cv2
 import numpy as np
-import torch
 
-from bearwatch.records import Frame, NightSource, Stage
-from detector.audit import AuditSampler
-from detector.batcher import Batcher
-from detector.builtin import builtin_model
-from detector.device import pick_device
-from detector.events import EncounterRules, EncounterTracker
-from detector.model import TorchClassifier
-from detector.service import DetectorLoop, LoopTimings
-from detector.sink import AlertSink, AlertUpdate
-from detector.snapshots import SnapshotStore
+from detector import (
+    AlertSink,
+    AlertUpdate,
+    AuditSampler,
+    Batcher,
+    DetectorLoop,
+    EncounterRules,
+    EncounterTracker,
+    LoopTimings,
+    SnapshotStore,
+    TorchClassifier,
+    builtin_model,
+    pick_device,
+)
+from kernel.records import Frame, NightSource, Stage
 
 log = logging.getLogger("detector.bench")
 
@@ -311,7 +315,7 @@ def latency_ms(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wiri
 
 def predict_loop_fps(model: TorchClassifier, images: list[np.ndarray], n: int) -> float:
     """Frames/s of fastai's `learn.predict`, one frame at a time, on the same network."""
-    from detector.fastai_wrap import builtin_learner
+    from training import builtin_learner
 
     with tempfile.TemporaryDirectory(prefix="bw-bench-") as tmp:
         # The very module the pipeline serves (same weights, same device).

@@ -22,9 +22,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from detector.errors import EvalDataError
-from detector.model import Model
-from detector.proposals import ProposalRules, RegionScore, score_images_with_tiles
+from detector import Model, ProposalRules, RegionScore, score_images_with_tiles
+from training.errors import EvalDataError
 
 log = logging.getLogger("detector")
 

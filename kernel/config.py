@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from bearwatch.errors import ConfigError
-from bearwatch.records import Stage
+from kernel.errors import ConfigError
+from kernel.records import Stage
 
 ENV_DATABASE_URL = "BEARWATCH_DATABASE_URL"
 ENV_ADMIN_PASSWORD = "BEARWATCH_ADMIN_PASSWORD"
@@ -254,7 +254,7 @@ class DetectorConfig(Section):
         ".safetensors head from `bearwatch train` or a .pkl exported with learn.export(), by "
         "file name in the models folder.",
     )
-    # The loaded model's calibrated threshold, filled in at start-up (`bearwatch.model_defaults`)
+    # The loaded model's calibrated threshold, filled in at start-up (`kernel.model_defaults`)
     # where detector.threshold is unset; never read from YAML.
     _model_threshold: float = PrivateAttr(0.5)
 

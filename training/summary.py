@@ -9,18 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 
-import torch
-
-from detector.drift import LUMA_EDGES, SCORE_EDGES, Histogram
-from detector.evaluation import Figures, threshold_for_recall
-from detector.loader import load_learner_model
-from detector.training.cache import load_rgb
-from detector.training.compare import LOAD_MAX_SIDE
-from detector.training.export import ExportedModel
-from detector.training.items import LIGHTS, TrainItem
-from detector.training.trainer import BEAR_CLASS, TrainResult
+from detector import load_learner_model
+from kernel.drift import LUMA_EDGES, SCORE_EDGES, Histogram
+from training.cache import load_rgb
+from training.compare import LOAD_MAX_SIDE
+from training.evaluation import Figures, threshold_for_recall
+from training.export import ExportedModel
+from training.items import LIGHTS, TrainItem
+from training.trainer import BEAR_CLASS, TrainResult
 
 # Side of the thumbnail luma is measured on, px: mean luma barely changes with size.
 _LUMA_SIDE = 64

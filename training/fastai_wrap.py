@@ -14,10 +14,10 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.vision.augment import Normalize, Resize, ResizeMethod
 from fastai.vision.core import PILImage
 from fastai.vision.data import ImageBlock
+from PIL import Image
 from torch import nn
 
-from detector.builtin import LITE0_SPEC, BearOrNot, lite0_imagenet
-from detector.snapshots import write_jpeg
+from detector import LITE0_SPEC, BearOrNot, lite0_imagenet
 
 CLASSES = ("bear", "no_bear")
 
@@ -26,7 +26,10 @@ def write_seed_images(folder: Path, images: list[np.ndarray]) -> list[Path]:
     """Write RGB images as JPEGs under `folder/<class>/`, alternating the two classes."""
     paths = []
     for i, img in enumerate(images):
-        paths.append(write_jpeg(folder / CLASSES[i % 2] / f"{i:04d}.jpg", img))
+        path = folder / CLASSES[i % 2] / f"{i:04d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(path, quality=90)
+        paths.append(path)
     return paths
 
 

@@ -18,11 +18,10 @@ from typing import Protocol
 
 from PIL import Image
 
-from detector.proposals import DEFAULT_FRACTIONS, ProposalRules, square_around
-from detector.training.crossval import CrossValData, EvalFrame, camera_of, source_of
-from detector.training.features import READ_MAX_SIDE, View, view_features
-from detector.training.items import Box, TrainItem, negative_tiles, read_boxes
-
+from detector import ProposalRules, square_around
+from training.crossval import CrossValData, EvalFrame, camera_of, source_of
+from training.features import READ_MAX_SIDE, View, view_features
+from training.items import Box, TrainItem, negative_tiles, read_boxes
 
 
 class RegionFinder(Protocol):
@@ -42,7 +41,7 @@ def training_views(items: Sequence[TrainItem], *, negative_tiles_per_image: int 
     """Plain views of `items` and of their empty tiles, and an infrared look of each day
     item (see the module docstring)."""
     tiles = negative_tiles(items, range(len(items)), per_image=negative_tiles_per_image,
-                           fractions=DEFAULT_FRACTIONS)
+                           fractions=ProposalRules().tile_fractions)
     views = [View(it) for it in [*items, *tiles]]
     if infrared:
         views += [View(it, "infrared") for it in items if it.light == "day"]

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
-from detector.training.crossval import EvalFrame, Fold
-from detector.training.figures import threshold_for_false_alarm
+from training.crossval import EvalFrame, Fold
+from training.figures import threshold_for_false_alarm
 
 BUDGETS = (0.01, 0.05)
 SIZE_BINS = ((0, 32, "under 32 px"), (32, 64, "32-63 px"), (64, 10**9, "64 px and more"))

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from detector.head import BearHead, Lite0Features
-from detector.training.features import ViewFeatures
+from detector import BearHead, Lite0Features
+from training.features import ViewFeatures
 
 
 @dataclass(frozen=True, slots=True)

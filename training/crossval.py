@@ -20,10 +20,10 @@ from typing import Protocol
 
 import numpy as np
 
-from detector.head import BearHead
-from detector.training.features import View, ViewFeatures
-from detector.training.head_fit import HeadRecipe, fit_head
-from detector.training.items import TrainItem
+from detector import BearHead
+from training.features import View, ViewFeatures
+from training.head_fit import HeadRecipe, fit_head
+from training.items import TrainItem
 
 ZERO_SHOT = "zero-shot"
 

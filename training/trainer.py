@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from fastai.vision.all import (
     CategoryBlock,
     ColReader,
@@ -36,16 +35,15 @@ from fastai.vision.all import (
     vision_learner,
 )
 
-from bearwatch.config import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES
-from detector.training.architectures import (
+from kernel.config import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES
+from training.architectures import (
     TORCHVISION_MEAN,
     TORCHVISION_STD,
     require_pretrained_weights,
     vision_arch,
 )
-
-from detector.training.augment import RandomInfrared
-from detector.training.backbone import (
+from training.augment import RandomInfrared
+from training.backbone import (
     HEADS,
     LITE0_MEAN,
     LITE0_STD,
@@ -54,12 +52,12 @@ from detector.training.backbone import (
     lite0_classifier,
     lite0_splitter,
 )
-from detector.training.cache import cache_all
-from detector.training.errors import TrainingError
-from detector.training.items import LABELS, TrainItem
-from detector.training.split import Split
+from training.cache import cache_all
+from training.errors import TrainingError
+from training.items import LABELS, TrainItem
+from training.split import Split
 
-log = logging.getLogger("detector.training")
+log = logging.getLogger("training")
 BEAR_CLASS = "bear"
 SQUISH_RATIOS = (0.45, 2.2)
 DEFAULT_LR = {"bear_mass": 5e-4, "new": 2e-3}
@@ -83,7 +81,7 @@ class TrainOptions:
             `new`.
         cache_dir: where downscaled copies live (default: `<out>/.cache`).
         architecture: `efficientnet_lite0` or a torchvision model name
-            (`bearwatch.config.TORCHVISION_ARCHITECTURES`).
+            (`kernel.config.TORCHVISION_ARCHITECTURES`).
         pretrained: start from ImageNet weights (a torchvision model's must be in torch
             hub's cache; nothing is downloaded).
     """

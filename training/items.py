@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from detector.training.errors import TrainingError
+from training.errors import TrainingError
 
 LABELS = ("bear", "no_bear")
 LIGHTS = ("day", "night", "infrared")
@@ -192,7 +192,7 @@ def negative_tiles(items: Sequence[TrainItem], indices: Sequence[int], *, per_im
     `no_bear`, in the image's group. Without them a model trained on whole photos and bear
     crops has never seen an empty tile, and the max over ~140 tiles of a still raises false
     alarms on most empty scenes."""
-    from detector.proposals import tiles
+    from detector import tiles
 
     out: list[TrainItem] = []
     for i in indices:
