@@ -4,6 +4,7 @@ intervals), and the head fit (deterministic, pulled toward the zero-shot score).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,3 +138,24 @@ def test_head_recipe_bad_values_clear_error() -> None:
         HeadRecipe(c=0)
     with pytest.raises(ValueError, match="use the features, the zero-shot logit or both"):
         HeadRecipe(use_features=False, use_zero_shot=False)
+
+
+def test_a_views_synthetic_look_is_seeded_by_the_photo_not_its_path_or_mtime(
+        tmp_path: Path) -> None:
+    """A clone elsewhere (CI's /check/…, a fresh copy of ../shared) must draw the same infrared
+    noise, or `make model` rebuilds a different model there."""
+    here, there = tmp_path / "a" / "bear.jpg", tmp_path / "b" / "copy.jpg"
+    for path, mtime in ((here, 1_000_000_000), (there, 1_700_000_000)):
+        path.parent.mkdir()
+        path.write_bytes(b"same photo bytes")
+        os.utime(path, (mtime, mtime))
+
+    def view(path: Path, crop: tuple[int, int, int, int] | None = None) -> View:
+        return View(TrainItem(path=path, label="bear", light="day", group="g", source="manifest",
+                              ref=path.name, crop=crop), "infrared")
+
+    assert view(here).seed == view(there).seed
+    assert view(here).key != view(there).key  # the cache still tells the files apart
+    assert view(here).seed != view(here, (0, 0, 8, 8)).seed
+    there.write_bytes(b"other photo bytes")
+    assert view(here).seed != view(there).seed
