@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,19 +31,20 @@ import numpy as np
 
 from detector import (
     AlertSink,
-    AlertUpdate,
     AuditSampler,
     Batcher,
     DetectorLoop,
     EncounterRules,
     EncounterTracker,
+    LoopHooks,
+    LoopOptions,
+    LoopOutput,
     LoopTimings,
+    ModelRouter,
     SnapshotStore,
-    TorchClassifier,
-    builtin_model,
-    pick_device,
 )
-from kernel.records import Frame, NightSource, Stage
+from detector.models import TorchClassifier, builtin_model, pick_device
+from kernel.records import AlertUpdate, Frame, NightSource, Stage
 
 log = logging.getLogger("detector.bench")
 
@@ -131,7 +132,8 @@ class BenchResult:
             "predict_loop_fps": round(self.predict_loop_fps, 2),
             "ratio_vs_limit": round(self.pipeline_fps / self.raw_forward_fps, 3),
             "ratio_vs_predict": round(self.pipeline_fps / self.predict_loop_fps, 3),
-            "latency_ms": {"p50": round(self.latency_p50_ms, 1), "p99": round(self.latency_p99_ms, 1)},
+            "latency_ms": {"p50": round(self.latency_p50_ms, 1),
+                           "p99": round(self.latency_p99_ms, 1)},
             "detail": {
                 "forward_ms_per_batch": round(self.forward_ms_per_batch, 1),
                 "latency_frames": self.latency_frames,
@@ -161,14 +163,15 @@ def synthetic_frames(n_cameras: int, rng: np.random.Generator) -> dict[str, list
 
 
 def _frame(camera_id: str, zone_id: str, seq: int, image: np.ndarray, luma: float) -> Frame:
-    return Frame(camera_id=camera_id, zone_id=zone_id, captured_at=datetime.now(timezone.utc),
+    return Frame(camera_id=camera_id, zone_id=zone_id, captured_at=datetime.now(UTC),
                  seq=seq, image=image, mean_luma=luma, is_night=False,
                  night_source=NightSource.IMAGE, is_infrared=False, is_low_res=False,
                  motion_score=0.5)
 
 
 def _progress(phase: str, done: float, total: float, rate: float, unit: str = "frames/s") -> None:
-    log.info(f"{phase}: {done:.0f}/{total:.0f} s, {rate:.1f} {unit}, ETA {max(0.0, total - done):.0f} s")
+    eta = max(0.0, total - done)
+    log.info(f"{phase}: {done:.0f}/{total:.0f} s, {rate:.1f} {unit}, ETA {eta:.0f} s")
 
 
 def raw_forward_fps(model: TorchClassifier, images: list[np.ndarray], batch: int,
@@ -241,9 +244,11 @@ def _loop(model: TorchClassifier, queue: BenchQueue, wiring: BenchWiring, opts: 
     batcher = Batcher(queue, max_batch=opts.batch, max_wait_ms=opts.max_wait_ms,
                       staleness_ms=60_000.0, priority=tracker.open_cameras)
     sampler = AuditSampler(share=0.01, near_boost=5.0, near_band=0.15, rng=random.Random(0))
-    return DetectorLoop(batcher, model, tracker, wiring.sink, (sampler, snaps),
-                        timings=LoopTimings(aggregate_flush_s=5.0, throughput_log_s=3600.0),
-                        on_commit=on_commit, queue_depth=queue.qsize)
+    return DetectorLoop(batcher, ModelRouter(default=model), tracker,
+                        LoopOutput(sink=wiring.sink, audit=sampler, images=snaps),
+                        options=LoopOptions(
+                            timings=LoopTimings(aggregate_flush_s=5.0, throughput_log_s=3600.0),
+                            hooks=LoopHooks(on_commit=on_commit, queue_depth=queue.qsize)))
 
 
 def _run_for(loop: DetectorLoop, cams: _Cameras, seconds: float, phase: str,
@@ -340,9 +345,10 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
     `learn.predict` one after the other, and the median round of each path is reported: other
     processes on a shared machine slow some rounds down (or, leaving, speed one up), and the
     median is robust to such a round in either direction; the latency phase runs at 80 % of
-    the median pipeline rate, the rate it sustains typically. Wall-clock ratios on a shared machine still carry the other
-    processes' noise, so `detail` also gives this process's CPU ms per frame for raw forward
-    and pipeline (and their ratio), which other processes hardly affect.
+    the median pipeline rate, the rate it sustains typically. Wall-clock ratios on a shared
+    machine still carry the other processes' noise, so `detail` also gives this process's CPU
+    ms per frame for raw forward and pipeline (and their ratio), which other processes hardly
+    affect.
     """
     device = pick_device(opts.device)
     model = builtin_model(device)
@@ -355,9 +361,11 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
     for r in range(1, opts.rounds + 1):
         log.info(f"bench round {r}/{opts.rounds}: raw forward at batch {opts.batch}")
         raws.append(raw_forward_fps(model, images, opts.batch, per_round))
-        log.info(f"bench round {r}/{opts.rounds}: raw forward {raws[-1].fps:.1f} frames/s; pipeline")
+        log.info(f"bench round {r}/{opts.rounds}: raw forward {raws[-1].fps:.1f} frames/s; "
+                 "pipeline")
         pipes.append(pipeline_fps(model, frames, wiring, opts, per_round))
-        log.info(f"bench round {r}/{opts.rounds}: pipeline {pipes[-1].fps:.1f} frames/s; learn.predict")
+        log.info(f"bench round {r}/{opts.rounds}: pipeline {pipes[-1].fps:.1f} frames/s; "
+                 "learn.predict")
         predicts.append(predict_loop_fps(model, images, max(2, opts.predict_frames // opts.rounds)))
         log.info(f"bench round {r}/{opts.rounds}: learn.predict {predicts[-1]:.1f} frames/s")
     pipe = float(np.median([p.fps for p in pipes]))
@@ -371,7 +379,8 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
     p50, p99 = (float(np.percentile(lat, q)) for q in (50, 99)) if lat else (float("nan"),) * 2
     return BenchResult(device=device.type, batch_size=opts.batch, n_cameras=opts.n_cameras,
                        raw_forward_fps=float(np.median([r.fps for r in raws])),
-                       pipeline_fps=pipe, predict_loop_fps=float(np.median(predicts)), latency_p50_ms=p50, latency_p99_ms=p99,
+                       pipeline_fps=pipe, predict_loop_fps=float(np.median(predicts)),
+                       latency_p50_ms=p50, latency_p99_ms=p99,
                        forward_ms_per_batch=float(np.median([r.ms_per_batch for r in raws])),
                        latency_frames=len(lat),
                        rounds=RoundFigures(tuple(r.fps for r in raws), tuple(p.fps for p in pipes),

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +25,7 @@ from bearwatch.threshold_wiring import encounter_rules
 from bearwatch.wiring import Database
 from camera_ingest import FrameQueue
 from db import DatabaseError
-from db.alerts import AlertFrameInfo, latest_alert, store_alert
+from db.alerts import latest_alert, store_alert
 from db.catalog import zone_stage
 from db.detections import add_audit_sample, add_score_counts
 from db.model_versions import expected_sha256
@@ -36,19 +35,30 @@ from detector import (
     AuditSampler,
     Batcher,
     DetectorLoop,
-    EncounterFrame,
     EncounterRules,
     EncounterTracker,
+    LoopHooks,
+    LoopOptions,
+    LoopOutput,
     LoopTimings,
-    Model,
+    ModelRouter,
     ProposalRules,
     ShadowSetup,
     SinkUnavailable,
     SnapshotStore,
-    load_model,
 )
+from detector.models import Model, load_model
 from kernel.config import BearwatchConfig
-from kernel.records import Alert, AuditSample, Frame, ScoreAggregate, ShadowCount, Stage, utc_now
+from kernel.records import (
+    Alert,
+    AuditSample,
+    EncounterFrame,
+    Frame,
+    ScoreAggregate,
+    ShadowCount,
+    Stage,
+    utc_now,
+)
 from rollout import RoutingPolicy, route_alert
 
 log = logging.getLogger("bearwatch.pipeline")
@@ -62,17 +72,12 @@ MAX_PENDING_SAMPLES = 10_000
 
 def rollout_router(config: BearwatchConfig) -> Router:
     """`rollout.route_alert` with the configured notification sinks and thresholds."""
-    policy = RoutingPolicy.from_config(config)
+    policy = RoutingPolicy.from_config(config.notifier, config.zones)
 
     def route(session: Session, alert: Alert, now: datetime) -> None:
         route_alert(session, alert, now=now, routing=policy)
 
     return route
-
-
-def _frame_info(f: EncounterFrame) -> AlertFrameInfo:
-    return AlertFrameInfo(seq=f.seq, captured_at=f.captured_at, p_bear=f.p_bear,
-                          image_path=f.image_path)
 
 
 class DbAlertSink:
@@ -111,7 +116,7 @@ class DbAlertSink:
         try:
             with self.sessions.begin() as session:
                 now = self.utc()
-                store_alert(session, alert, [_frame_info(f) for f in frames], now=now)
+                store_alert(session, alert, frames, now=now)
                 self.route(session, alert, now)
             return True
         except (SQLAlchemyError, DatabaseError) as exc:
@@ -136,7 +141,8 @@ class DbAlertSink:
             with self.sessions.begin() as session:
                 add_score_counts(session, rows)
         except (SQLAlchemyError, DatabaseError) as exc:
-            raise SinkUnavailable(f"score aggregates not stored: {str(exc).splitlines()[0]}") from exc
+            raise SinkUnavailable(
+                f"score aggregates not stored: {str(exc).splitlines()[0]}") from exc
 
     def shadow_counts(self, rows: Sequence[ShadowCount]) -> None:
         try:
@@ -221,30 +227,24 @@ def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model,
     zones' promoted live models)."""
     d = config.detector
     snapshots = SnapshotStore(config.storage.snapshots_dir)
-    tracker = EncounterTracker(wiring.rules or EncounterRules.from_config(config),
+    tracker = EncounterTracker(wiring.rules or EncounterRules.from_config(
+                                   config.detector, zones=config.zones, cameras=config.cameras),
                                stage_of=wiring.stage_of, snapshots=snapshots,
                                resume=wiring.resume)
-    uploads = {c.id for c in config.cameras if Path(c.source).is_dir()}
     batcher = Batcher(feed, max_batch=d.max_batch, max_wait_ms=d.max_wait_ms,
-                      staleness_ms=d.staleness_ms, priority=tracker.open_cameras,
-                      staleness_exempt=uploads)
+                      staleness_ms=d.staleness_ms, priority=tracker.open_cameras)
     sampler = AuditSampler(share=d.audit_share, near_boost=d.audit_near_threshold_boost,
                            near_band=d.audit_near_band, rng=random.Random())
-    return DetectorLoop(batcher, model, tracker, wiring.sink, (sampler, snapshots),
-                        timings=LoopTimings(aggregate_flush_s=d.aggregate_flush_s,
-                                            throughput_log_s=d.throughput_log_s),
-                        queue_depth=feed.qsize,
-                        queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras),
-                        on_scored=wiring.on_scored, shadow=wiring.shadow,
-                        proposals=proposal_rules(config), live_model=wiring.live_model)
-
-
-def proposal_rules(config: BearwatchConfig) -> ProposalRules:
-    """The detector's region proposals as configured (`detector.proposals`)."""
-    p = config.detector.proposals
-    return ProposalRules(motion_regions=p.motion_regions, context=p.context,
-                         min_crop_px=p.min_crop_px, tile_fractions=tuple(p.tile_fractions),
-                         tile_overlap=p.tile_overlap, tile_stills=p.tile_stills)
+    models = ModelRouter(default=model, live=wiring.live_model, shadow=wiring.shadow)
+    hooks = LoopHooks(on_scored=wiring.on_scored, queue_depth=feed.qsize,
+                      queue_drops=lambda: sum(feed.dropped(c.id) for c in config.cameras))
+    return DetectorLoop(batcher, models, tracker,
+                        LoopOutput(sink=wiring.sink, audit=sampler, images=snapshots),
+                        options=LoopOptions(
+                            timings=LoopTimings(aggregate_flush_s=d.aggregate_flush_s,
+                                                throughput_log_s=d.throughput_log_s),
+                            proposals=ProposalRules.from_config(config.detector.proposals),
+                            hooks=hooks))
 
 
 class Pipeline:

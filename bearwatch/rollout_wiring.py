@@ -1,5 +1,7 @@
-"""Glue between the config (and its environment variables) and the rollout stage: notifiers
-with their secrets, the controller and the outbox dispatcher as one runtime for `up`/`run`."""
+"""Glue between the config (and its environment variables) and the rollout stage: the
+stage's records built from their sections (routing, controller settings, thresholds),
+notifiers with their secrets, the controller and the outbox dispatcher as one runtime for
+`up`/`run`."""
 
 from __future__ import annotations
 
@@ -9,16 +11,14 @@ from dataclasses import dataclass
 from bearwatch.wiring import Database
 from kernel.config import BearwatchConfig
 from kernel.errors import ConfigError
-from rollout import (
+from rollout import ConfiguredThresholds, Controller, ControllerSettings, RoutingPolicy
+from rollout.notify import (
     AppriseNotifier,
-    Controller,
-    ControllerSettings,
     MqttNotifier,
     MqttSettings,
     Notifier,
     OutboxDispatcher,
     RetryPolicy,
-    RoutingPolicy,
     WebhookNotifier,
 )
 
@@ -33,8 +33,24 @@ def _env(name: str | None, what: str) -> str | None:
     return value
 
 
+def routing_policy(config: BearwatchConfig) -> RoutingPolicy:
+    """Where alerts notify: the `notifier` section's sinks, the zones' pilot thresholds."""
+    return RoutingPolicy.from_config(config.notifier, config.zones)
+
+
+def controller_settings(config: BearwatchConfig) -> ControllerSettings:
+    """The `rollout` section, the zones' manual promotion and the detector's drift limits."""
+    return ControllerSettings.from_config(config.rollout, zones=config.zones,
+                                          detector=config.detector)
+
+
+def configured_thresholds(config: BearwatchConfig) -> ConfiguredThresholds:
+    """The zones' thresholds from the config, else the detector's."""
+    return ConfiguredThresholds.from_config(config.detector, config.zones)
+
+
 def build_notifiers(config: BearwatchConfig) -> dict[str, Notifier]:
-    """One notifier per sink name of `RoutingPolicy.from_config(config)`.
+    """One notifier per sink name of `routing_policy(config)`.
 
     Raises:
         ConfigError: a secret's environment variable is missing.
@@ -58,7 +74,8 @@ def build_notifiers(config: BearwatchConfig) -> dict[str, Notifier]:
 
 def retry_policy(config: BearwatchConfig) -> RetryPolicy:
     n = config.notifier
-    return RetryPolicy(initial_s=n.retry_initial_s, max_s=n.retry_max_s, max_attempts=n.max_attempts)
+    return RetryPolicy(initial_s=n.retry_initial_s, max_s=n.retry_max_s,
+                       max_attempts=n.max_attempts)
 
 
 @dataclass
@@ -79,8 +96,8 @@ class RolloutRuntime:
 
 def rollout_runtime(config: BearwatchConfig, db: Database) -> RolloutRuntime:
     """Build (not start) the rollout controller and outbox dispatcher for this config."""
-    routing = RoutingPolicy.from_config(config)
+    routing = routing_policy(config)
     return RolloutRuntime(
-        controller=Controller(db.sessions, ControllerSettings.from_config(config), routing),
+        controller=Controller(db.sessions, controller_settings(config), routing),
         dispatcher=OutboxDispatcher(db.sessions, build_notifiers(config),
                                     retry=retry_policy(config), routing=routing))

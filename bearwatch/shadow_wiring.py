@@ -22,7 +22,8 @@ from bearwatch.zone_reader import ZONE_SETTINGS_TTL_S, ZoneReader
 from db import DatabaseError
 from db.model_versions import ModelVersionInfo, get_version
 from db.zone_models import shadow_versions, zone_models
-from detector import BUILTIN_VERSION, Model, ModelLoadError, ShadowSetup, load_model
+from detector import ShadowSetup
+from detector.models import BUILTIN_VERSION, Model, ModelLoadError, load_model
 from kernel.config import BearwatchConfig
 
 log = logging.getLogger("bearwatch.shadow")

@@ -72,4 +72,6 @@ def encounter_rules(config: BearwatchConfig, sessions: sessionmaker[Session], *,
     """The config's encounter rules with each zone's threshold read live from the database."""
     thresholds: Mapping[str, float] = DbZoneThresholds(config, sessions, ttl_s=ttl_s,
                                                        monotonic=monotonic)
-    return replace(EncounterRules.from_config(config), zone_thresholds=thresholds)
+    return replace(EncounterRules.from_config(config.detector, zones=config.zones,
+                                           cameras=config.cameras),
+                   zone_thresholds=thresholds)

@@ -51,7 +51,8 @@ def open_database(config: BearwatchConfig, *, require_migrated: bool = True) -> 
 
 def sync_catalog(config: BearwatchConfig, db: Database) -> None:
     """Make the zones and cameras of the config exist in the database."""
-    zones = [ZoneSpec(id=z.id, name=z.name or z.id, initial_stage=z.initial_stage) for z in config.zones]
+    zones = [ZoneSpec(id=z.id, name=z.name or z.id, initial_stage=z.initial_stage)
+             for z in config.zones]
     cams = [
         CameraSpec(id=c.id, name=c.name or c.id, zone_id=c.zone, source=c.source,
                    latitude=c.latitude, longitude=c.longitude, enabled=c.enabled)
@@ -62,23 +63,38 @@ def sync_catalog(config: BearwatchConfig, db: Database) -> None:
     log.info("catalog synced", extra={"zones": len(zones), "cameras": len(cams)})
 
 
-def ensure_first_admin(db: Database, *, password_from_env: str | None) -> str | None:
+def ensure_first_admin(db: Database, *, password_from_env: str | None,
+                       min_password_length: int) -> str | None:
     """With no users at all, create `admin`: from BEARWATCH_ADMIN_PASSWORD, else a one-time
     random password that is returned so the caller prints it once. Never a default password.
 
+    Args:
+        min_password_length: `review_ui.min_password_length`; the variable's password must
+            have as many characters, the generated one has more.
+
     Returns:
         The generated password, or None when none was generated.
+
+    Raises:
+        BearwatchError: BEARWATCH_ADMIN_PASSWORD is set but too short (nothing is created).
     """
     import secrets
 
     from db.users import add_user, count_users
+    from kernel.config import ENV_ADMIN_PASSWORD
+    from kernel.errors import BearwatchError
     from kernel.records import Role
 
     with db.sessions.begin() as s:
         if count_users(s) > 0:
             return None
-        password = password_from_env or secrets.token_urlsafe(12)
-        add_user(s, name="admin", role=Role.ADMIN, password=password, actor="first-start",
-                 now=utc_now())
+        # token_urlsafe(n) encodes n random bytes in about 1.3 n characters
+        password = password_from_env or secrets.token_urlsafe(max(12, min_password_length))
+        try:
+            add_user(s, name="admin", role=Role.ADMIN, password=password, actor="first-start",
+                     now=utc_now(), min_password_length=min_password_length)
+        except ValueError as exc:  # only the env password can be short
+            raise BearwatchError(f"${ENV_ADMIN_PASSWORD}: {exc} (review_ui.min_password_length);"
+                                 " set a longer one") from exc
     log.info("created the first admin user 'admin'")
     return None if password_from_env else password

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import torch  # noqa: E402  (after detector, see above)
 
-from camera_ingest import FrameFlagger, open_source
-from detector import ProposalRules, builtin_model, load_model
+from camera_ingest import FrameFlagger, SourceOptions, open_source
+from detector import ProposalRules
+from detector.models import builtin_model, load_model
 from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions
 
 # detector before torch: it sets OMP_WAIT_POLICY=PASSIVE before OpenMP starts (spinning
@@ -78,7 +79,8 @@ def _stills(folder: Path, *, burst_gap_s: float) -> tuple[list[Frame], float]:
     """Every still of the folder as the folder camera delivers it, and ingest ms per still."""
     camera = CameraConfig(id="trap", zone="z", source=str(folder))
     flagger = FrameFlagger(camera, IngestConfig())
-    src = open_source(str(folder), fps=1000.0, realtime=False, burst_gap_s=burst_gap_s)
+    src = open_source(str(folder), SourceOptions(fps=1000.0, realtime=False,
+                                                 burst_gap_s=burst_gap_s))
     src.open()
     frames: list[Frame] = []
     started = time.perf_counter()
@@ -94,7 +96,7 @@ def _stream(video: Path, fps: float) -> tuple[list[Frame], float]:
     regions), and ingest ms per frame."""
     camera = CameraConfig(id="cam", zone="z", source=str(video), fps=fps)
     flagger = FrameFlagger(camera, IngestConfig())
-    src = open_source(str(video), fps=fps, realtime=False)
+    src = open_source(str(video), SourceOptions(fps=fps, realtime=False))
     src.open()
     frames: list[Frame] = []
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Detector benchmark (prints JSON): raw forward at batch B (the limit) vs the full pipeline
 (synthetic cameras → FrameQueue → batcher → model → encounters → SQLite) vs fastai's
 `learn.predict` loop on the same network, plus capture→committed latency at 80 % load.
-See `detector/benchmark.py` for what each figure means.
+See `bearwatch/loop_bench.py` for what each figure means.
 
 Usage: .venv/bin/python bench/detector_bench.py [--device cpu|cuda] [--cameras N] [--batch B]
        [--seconds S] [--rounds R] [--json PATH]        (same options as `bearwatch bench`)

@@ -25,7 +25,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402  (after the log settings above)
 import numpy as np  # noqa: E402
 
-from camera_ingest import FrameFlagger, open_source  # noqa: E402
+from camera_ingest import FrameFlagger, SourceOptions, open_source  # noqa: E402
 from kernel.config import CameraConfig, IngestConfig  # noqa: E402
 
 SHARED_H264 = Path(__file__).resolve().parents[2] / "shared/data/bears/videos/rsmpeg_vids_bear.mp4"
@@ -45,7 +45,8 @@ def _scene(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _writer(path_stem: Path, size: tuple[int, int], fps: float) -> tuple[cv2.VideoWriter, Path, str]:
+def _writer(path_stem: Path, size: tuple[int, int],
+            fps: float) -> tuple[cv2.VideoWriter, Path, str]:
     for fourcc in ("avc1", "H264"):
         path = path_stem.with_suffix(".mp4")
         w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
@@ -78,7 +79,7 @@ def ingest_rate(path: Path, config: IngestConfig, native_fps: float) -> dict[str
     """Decode every frame, downscale, flag; rates per wall second and per CPU second."""
     cam = CameraConfig(id="bench", zone="bench", source=str(path), fps=native_fps,
                        motion_gating=True)
-    src = open_source(str(path), fps=native_fps, realtime=False)
+    src = open_source(str(path), SourceOptions(fps=native_fps, realtime=False))
     flagger = FrameFlagger(cam, config)
     src.open()
     n = 0
@@ -105,7 +106,7 @@ def gating_share(path: Path, fps: float, frames_sampled: int) -> dict[str, float
     """Share of sampled frames the motion gate holds back (default camera settings), with the
     gate's clock following the video's own time so the keep-alive fires as it would live."""
     cam = CameraConfig(id="bench", zone="bench", source=str(path), fps=fps)
-    src = open_source(str(path), fps=fps, realtime=False)
+    src = open_source(str(path), SourceOptions(fps=fps, realtime=False))
     flagger = FrameFlagger(cam, IngestConfig())
     src.open()
     sent = gated = 0

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rates_bench import engine_for  # bench/ is on sys.path when run as a script
@@ -40,10 +40,10 @@ from db.bulk import (
 )
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.reviews import Reviewer, claim_next_alert, pending_alerts, queue_order
-from kernel.records import Alert, Role, Stage, Verdict
-from rollout import RateWindow, compute_rates
+from kernel.records import Alert, AuditSample, Role, Stage, Verdict
+from rollout.reports import RateWindow, compute_rates
 
-NOW = datetime(2026, 7, 31, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 7, 31, 12, 0, tzinfo=UTC)
 ZONES, CAMERAS_PER_ZONE, CHUNK = 10, 4, 10_000
 PENDING_SHARE = 0.1  # of the alerts still unreviewed: the backlog the queue walks
 STAGES = (Stage.SHADOW, Stage.PILOT, Stage.ACTIVE)
@@ -70,7 +70,8 @@ def _seed(sessions: sessionmaker[Session], n_alerts: int, pending_share: float,
             cam = rng.choice(cams)
             at = NOW - timedelta(seconds=rng.uniform(0, 30 * 86400))
             a = Alert(camera_id=cam.id, zone_id=cam.zone_id, first_seen=at,
-                      last_seen=at + timedelta(seconds=20), peak_p_bear=round(rng.uniform(0.5, 1), 4),
+                      last_seen=at + timedelta(seconds=20),
+                      peak_p_bear=round(rng.uniform(0.5, 1), 4),
                       n_frames=3, is_night=not 6 <= at.hour < 20, snapshot_path="x.jpg",
                       stage=stage_of[cam.zone_id], model_version="bench")
             alerts.append(a)
@@ -85,10 +86,12 @@ def _seed(sessions: sessionmaker[Session], n_alerts: int, pending_share: float,
         rate = done / (time.perf_counter() - started)
         log.info("seeded %d/%d alerts (%.0f/s, ETA %.0f s)", done, n_alerts, rate,
                  (n_alerts - done) / rate)
-    samples = [AuditSampleSeed(camera_id=c.id, zone_id=c.zone_id,
-                               captured_at=NOW - timedelta(seconds=rng.uniform(0, 30 * 86400)),
-                               p_bear=rng.uniform(0, 0.5), sampling_prob=0.05, is_night=False,
-                               verdict=rng.choice([None, Verdict.NO_BEAR, Verdict.BEAR]))
+    samples = [AuditSampleSeed(AuditSample(
+                   camera_id=c.id, zone_id=c.zone_id,
+                   captured_at=NOW - timedelta(seconds=rng.uniform(0, 30 * 86400)),
+                   p_bear=rng.uniform(0, 0.5), sampling_prob=0.05, is_night=False,
+                   is_infrared=False, image_path="", model_version="sim"),
+                   verdict=rng.choice([None, Verdict.NO_BEAR, Verdict.BEAR]))
                for c in cams for _ in range(n_alerts // 200)]
     with sessions.begin() as s:
         insert_audit_samples(s, samples)

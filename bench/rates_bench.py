@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -40,11 +40,11 @@ from db.bulk import (
     insert_reviewed_alerts,
 )
 from db.catalog import CameraSpec, ZoneSpec, sync
-from kernel.records import Alert, CameraState, Role, Stage, Verdict
-from rollout import RateWindow, compute_rates
+from kernel.records import Alert, AuditSample, CameraState, Role, Stage, Verdict
+from rollout.reports import RateWindow, compute_rates
 
 PG_URL = os.environ.get("BEARWATCH_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-END = datetime(2026, 7, 31, tzinfo=timezone.utc)
+END = datetime(2026, 7, 31, tzinfo=UTC)
 DAYS, ZONES, CAMERAS_PER_ZONE, CHUNK = 90, 10, 5, 20_000
 log = logging.getLogger("rates_bench")
 
@@ -94,19 +94,24 @@ def load(engine: Engine, n_alerts: int, rng: random.Random) -> dict[str, float]:
             r = rng.random()
             verdict = None if r >= 0.3 else (Verdict.BEAR if r < 0.2 else
                                               Verdict.NO_BEAR if r < 0.28 else Verdict.UNSURE)
-            rows.append(ReviewedAlertSeed(alert, verdict,
-                                          at + timedelta(seconds=rng.uniform(10, 3600)) if verdict else None,
-                                          op if verdict else None))
+            rows.append(ReviewedAlertSeed(
+                alert, verdict,
+                at + timedelta(seconds=rng.uniform(10, 3600)) if verdict else None,
+                op if verdict else None))
         with sessions.begin() as s:
             insert_reviewed_alerts(s, rows)
         done += len(rows)
         rate = done / (time.perf_counter() - t0)
-        log.info("alerts %d/%d  %.0f rows/s  ETA %.0f s", done, n_alerts, rate, (n_alerts - done) / rate)
+        log.info("alerts %d/%d  %.0f rows/s  ETA %.0f s", done, n_alerts, rate,
+                 (n_alerts - done) / rate)
     alerts_s = time.perf_counter() - t0
     with sessions.begin() as s:
         insert_audit_samples(s, [AuditSampleSeed(
-            c, z, start + timedelta(seconds=rng.random() * span_s), rng.random() * 0.5,
-            rng.choice((0.01, 0.05, 0.2)), rng.random() < 0.3,
+            AuditSample(camera_id=c, zone_id=z,
+                        captured_at=start + timedelta(seconds=rng.random() * span_s),
+                        p_bear=rng.random() * 0.5, sampling_prob=rng.choice((0.01, 0.05, 0.2)),
+                        is_night=rng.random() < 0.3, is_infrared=False, image_path="",
+                        model_version="sim"),
             Verdict.BEAR if rng.random() < 0.02 else Verdict.NO_BEAR)
             for c, z in (cams[rng.randrange(len(cams))] for _ in range(n_alerts // 20))])
         insert_missed_reports(s, [MissedSeed(z, c, at, rng.random() < 0.3, at) for c, z, at in (
@@ -117,7 +122,8 @@ def load(engine: Engine, n_alerts: int, rng: random.Random) -> dict[str, float]:
             for _ in range(4):
                 at = start + timedelta(seconds=rng.random() * span_s)
                 outages += [CameraEventSeed(c, at, CameraState.OFFLINE),
-                            CameraEventSeed(c, at + timedelta(hours=rng.uniform(1, 30)), CameraState.ONLINE)]
+                            CameraEventSeed(c, at + timedelta(hours=rng.uniform(1, 30)),
+                                            CameraState.ONLINE)]
         insert_camera_events(s, outages)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -144,7 +150,8 @@ def measure(engine: Engine, *, repeat: int, by: str) -> dict[str, object]:
             times.append(time.perf_counter() - t)
     return {"compute_rates_30d_s": {"median": round(statistics.median(times), 4),
                                     "min": round(min(times), 4), "max": round(max(times), 4)},
-            "first_run_s": round(first, 4), "groups": len(groups), "alerts_in_window": sum(g.alert_volume for g in groups),
+            "first_run_s": round(first, 4), "groups": len(groups),
+            "alerts_in_window": sum(g.alert_volume for g in groups),
             "reviewed_in_window": sum(g.reviewed for g in groups),
             "target_s": 1.0, "meets_target": statistics.median(times) <= 1.0}
 

@@ -11,12 +11,13 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import torch
 
-from detector import ProposalRules, builtin_model
+from detector import ProposalRules
+from detector.models import builtin_model
 from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions
 from kernel.records import Frame, NightSource
 
@@ -25,7 +26,7 @@ WIDTH, HEIGHT = 1280, 960  # a 2048x1536 trail-camera still after ingest's defau
 
 def _still(seq: int, rng: np.random.Generator) -> Frame:
     image = rng.integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8)
-    return Frame(camera_id="trap", zone_id="z", captured_at=datetime.now(timezone.utc), seq=seq,
+    return Frame(camera_id="trap", zone_id="z", captured_at=datetime.now(UTC), seq=seq,
                  image=image, mean_luma=float(image.mean()), is_night=False,
                  night_source=NightSource.IMAGE, is_infrared=False, is_low_res=False,
                  motion_score=0.0, is_still=True)

@@ -122,7 +122,8 @@ def main() -> int:
                 for r in s.scalars(select(AlertRow).where(AlertRow.is_drill.is_(False)))]
     to_queue = [(c - f).total_seconds() * 1000 for _, f, c in rows]
     first_seen: dict[str, datetime] = {i: f for i, f, _ in rows}
-    to_mqtt = [(received[i] - first_seen[i].timestamp()) * 1000 for i in received if i in first_seen]
+    to_mqtt = [(received[i] - first_seen[i].timestamp()) * 1000
+               for i in received if i in first_seen]
     out = {
         "device": str(pipeline.model.device),
         "rated_load": {"cameras": args.cameras, "fps_per_camera": args.fps,

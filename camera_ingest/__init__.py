@@ -1,8 +1,8 @@
 """Camera ingest: sources, sampling, quality flags, motion gating, camera health.
 
 Public surface (everything else is internal):
-- `open_source(source, fps=…)` -> `FrameSource`: RTSP, HTTP (MJPEG or still), video file,
-  image folder, device, or `demo:`.
+- `open_source(source, SourceOptions(fps=…))` -> `FrameSource`: RTSP, HTTP (MJPEG or
+  still), video file, image folder, device, or `demo:`.
 - `IngestService`: one reader thread per camera feeding a bounded `FrameQueue`, reporting
   `CameraHealthReport`s and `CameraStateChange`s to a `HealthSink`.
 - `FrameFlagger` and the quality functions, shared with `bearwatch probe`.
@@ -18,10 +18,10 @@ from camera_ingest.health import CameraHealthReport, CameraStateChange
 from camera_ingest.quality import is_night
 from camera_ingest.queue import FrameQueue
 from camera_ingest.service import IngestService
-from camera_ingest.source import open_source, redact
+from camera_ingest.source import SourceOptions, open_source, redact
 
 __all__ = [
     "CameraHealthReport", "CameraStateChange", "ChangeRules", "CorruptFrameError", "FrameFlagger",
     "FrameQueue", "IngestService", "Processed", "changed_regions", "is_night", "open_source",
-    "redact",
+    "redact", "SourceOptions",
 ]

@@ -137,12 +137,14 @@ class CaptureSource:
         opts = self.options
         while True:
             if self._frame_count and self._index + 1 >= self._frame_count:
-                return self._end()
+                self._end()
+                return None
             self._index += 1
             if not cap.grab():
                 self._failures += 1
                 if self._failures >= FILE_FAILURES_END or not self._frame_count:
-                    return self._end()
+                    self._end()
+                    return None
                 raise CorruptFrameError(f"{self.description}#{self._index}",
                                         "frame could not be decoded")
             self._failures = 0
@@ -169,4 +171,3 @@ class CaptureSource:
                                                 "frames": self._index + 1,
                                                 "frames_in_header": self._frame_count})
         self._ended = True
-        return None

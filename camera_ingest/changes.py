@@ -155,7 +155,7 @@ def changed_regions(image: np.ndarray, others: Sequence[np.ndarray], *,
     if n <= 1:
         return ()
     peaks = np.zeros(n, np.float32)
-    np.maximum.at(peaks, labels.ravel(), diff.ravel())
+    np.maximum.at(peaks, labels.ravel().astype(np.intp), diff.ravel())
     max_box = rules.max_area_share * shape[0] * shape[1]
     kept = [i for i in range(1, n)
             if stats[i][cv2.CC_STAT_AREA] >= rules.min_area_px and peaks[i] > peak_min

@@ -23,7 +23,8 @@ class FrameQueue:
 
     def __init__(self, maxsize: int) -> None:
         if maxsize < 1:
-            raise ValueError(f"FrameQueue maxsize must be >= 1, got {maxsize}; set ingest.queue_size")
+            raise ValueError(f"FrameQueue maxsize must be >= 1, got {maxsize}; "
+                             "set ingest.queue_size")
         self.maxsize = maxsize
         # Global insertion order (key -> frame) plus each camera's keys in order, so both
         # "oldest overall" and "oldest of this camera" are O(1).
@@ -89,7 +90,8 @@ class FrameQueue:
             return len(self._items)
 
     def close(self) -> None:
-        """Refuse further frames and wake every waiting `get` (it returns what is left, then None)."""
+        """Refuse further frames and wake every waiting `get` (it returns what is left, then
+        None)."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()

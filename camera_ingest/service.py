@@ -13,7 +13,7 @@ from pathlib import Path
 from camera_ingest.health import HealthSink
 from camera_ingest.queue import FrameQueue
 from camera_ingest.reader import CameraReader, ReaderContext, SourceFactory
-from camera_ingest.source import Clock, FrameSource, Sleep, open_source
+from camera_ingest.source import Clock, FrameSource, Sleep, SourceOptions, open_source
 from kernel.config import CameraConfig, IngestConfig
 from kernel.records import Frame
 
@@ -25,8 +25,9 @@ def default_source_factory(camera: CameraConfig, *, clock: Clock, sleep: Sleep, 
     """The source of a configured camera (`open_source` with the camera's fps; its own
     `burst_gap_s` where it sets one, else `burst_gap_s`, s)."""
     gap = camera.burst_gap_s if camera.burst_gap_s is not None else burst_gap_s
-    return open_source(camera.source, fps=camera.fps, clock=clock, sleep=sleep,
-                       realtime=realtime, state_dir=state_dir, burst_gap_s=gap)
+    return open_source(camera.source, SourceOptions(fps=camera.fps, clock=clock, sleep=sleep,
+                                                    realtime=realtime, state_dir=state_dir,
+                                                    burst_gap_s=gap))
 
 
 class IngestService:
@@ -97,7 +98,8 @@ class IngestService:
                 try:
                     reader.step()
                 except Exception:  # a bug must be loud, but must not end this camera for good
-                    log.exception("camera reader step failed", extra={"camera_id": reader.camera.id})
+                    log.exception("camera reader step failed",
+                                  extra={"camera_id": reader.camera.id})
                     self.context.sleep(self.context.config.backoff_initial_s)
         finally:
             reader.close()

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
@@ -112,7 +112,7 @@ class SourceOptions:
 
     def utc(self, seconds: float | None = None) -> datetime:
         """Epoch seconds (default: the clock now) as a tz-aware UTC datetime."""
-        return datetime.fromtimestamp(self.clock() if seconds is None else seconds, timezone.utc)
+        return datetime.fromtimestamp(self.clock() if seconds is None else seconds, UTC)
 
 
 def redact(url: str) -> str:
@@ -130,16 +130,14 @@ _KINDS_HELP = ("use rtsp://…, http(s)://…, a video file, a folder, a device 
                "or demo:")
 
 
-def open_source(source: str, *, fps: float, clock: Clock = time.time, sleep: Sleep = time.sleep,
-                realtime: bool = True, state_dir: Path | None = None,
-                http_mode: HttpMode = "auto", timeout_s: float = 10.0,
-                burst_gap_s: float = 10.0) -> FrameSource:
-    """Build the source a `source` string names. No I/O happens here: call `open()`.
+def open_source(source: str, options: SourceOptions) -> FrameSource:
+    """Build the source a `source` string names, paced by `options`. No I/O happens here:
+    call `open()`.
 
     Kinds: `rtsp://`/`rtsps://` (stream), `http(s)://` (MJPEG stream or still image polled at
-    `fps`), a video file (by suffix), a folder of images, `/dev/videoN` or a device index, and
-    `demo:` (synthetic scene, optionally `demo:SEED`). `burst_gap_s` groups a folder's
-    stills into bursts (seconds; see `SourceOptions`).
+    `options.fps`), a video file (by suffix), a folder of images, `/dev/videoN` or a device
+    index, and `demo:` (synthetic scene, optionally `demo:SEED`). `options.burst_gap_s`
+    groups a folder's stills into bursts (see `SourceOptions`).
 
     Raises:
         SourceError: the string names no known kind, or fps is not > 0.
@@ -149,32 +147,29 @@ def open_source(source: str, *, fps: float, clock: Clock = time.time, sleep: Sle
     from camera_ingest.folder import FolderSource
     from camera_ingest.still import HttpSource
 
-    if not fps > 0:
-        raise SourceError(source, f"fps must be > 0, got {fps}", "set the camera's fps")
-    opts = SourceOptions(fps=fps, clock=clock, sleep=sleep, realtime=realtime,
-                         state_dir=state_dir, http_mode=http_mode, timeout_s=timeout_s,
-                         burst_gap_s=burst_gap_s)
+    if not options.fps > 0:
+        raise SourceError(source, f"fps must be > 0, got {options.fps}", "set the camera's fps")
     text = source.strip()
     lower = text.lower()
     if lower.startswith("demo:"):
-        return DemoSource(text, opts)
+        return DemoSource(text, options)
     if lower.startswith(("rtsp://", "rtsps://", "rtmp://")):
-        return CaptureSource(redact(text), text, opts, live=True)
+        return CaptureSource(redact(text), text, options, live=True)
     if lower.startswith(("http://", "https://")):
-        return HttpSource(text, opts)
+        return HttpSource(text, options)
     if re.fullmatch(r"\d+", text):
-        return CaptureSource(text, int(text), opts, live=True)
+        return CaptureSource(text, int(text), options, live=True)
     if lower.startswith("/dev/video"):
-        return CaptureSource(text, text, opts, live=True)
+        return CaptureSource(text, text, options, live=True)
     text = text.removeprefix("file://")
     if re.match(r"^[a-z][a-z0-9+.-]*://", lower) and not lower.startswith("file://"):
         raise SourceError(text, "not a known camera source", _KINDS_HELP)
     path = Path(text).expanduser()
     if path.is_dir():
-        return FolderSource(path, opts)
+        return FolderSource(path, options)
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        return CaptureSource(text, str(path), opts, live=False)
+        return CaptureSource(text, str(path), options, live=False)
     if not path.exists() and path.suffix == "":
         # A camera-trap inbox that does not exist yet: opening retries until it appears.
-        return FolderSource(path, opts)
+        return FolderSource(path, options)
     raise SourceError(text, "not a known camera source", _KINDS_HELP)

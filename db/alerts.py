@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AlertFrame, AlertRow
-from kernel.records import Alert, Stage
+from kernel.records import Alert, EncounterFrame, Stage
 
 NOTIFYING_STAGES = (Stage.PILOT, Stage.ACTIVE)
 
 
-@dataclass(frozen=True, slots=True)
-class AlertFrameInfo:
-    """One frame of an encounter: its sequence number, time (UTC), score 0..1 and image file."""
-
-    seq: int
-    captured_at: datetime
-    p_bear: float
-    image_path: str | None = None
-
-
-def store_alert(session: Session, alert: Alert, frames: Sequence[AlertFrameInfo] = (), *,
+def store_alert(session: Session, alert: Alert, frames: Sequence[EncounterFrame] = (), *,
                 now: datetime) -> bool:
     """Insert the alert, or update it if its id exists (a replay or a later frame).
 

@@ -11,13 +11,23 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, Table, select, update
 from sqlalchemy.orm import Session
 
 from db.alerts import NOTIFYING_STAGES
-from db.models import AlertRow, AuditSample, CameraEvent, MissedReport, Review, User
-from kernel.records import Alert, CameraState, Role, Verdict
+from db.base import Base
+from db.models import AlertRow, AuditSampleRow, CameraEvent, MissedReport, Review, User
+from kernel.records import Alert, AuditSample, CameraState, Role, Verdict
+
+
+def _insert(model: type[Base]) -> Insert:
+    """A Core INSERT on the model's table (column names, executemany), not an ORM bulk insert:
+    the rows here skip the ORM on purpose. `__table__` is typed as a FromClause."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table.insert()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,19 +42,10 @@ class VerdictSeed:
 
 @dataclass(frozen=True, slots=True)
 class AuditSampleSeed:
-    """A sampled non-alert frame; `sampling_prob` in (0, 1]; `verdict` None = not reviewed."""
+    """An audit sample loaded already reviewed (`verdict`) or pending (`verdict` None)."""
 
-    camera_id: str
-    zone_id: str
-    captured_at: datetime
-    p_bear: float
-    sampling_prob: float
-    is_night: bool
+    sample: AuditSample
     verdict: Verdict | None
-    model_version: str = "sim"
-    image_path: str = ""
-    reviewed_at: datetime | None = None
-    operator_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def insert_alerts(session: Session, alerts: Sequence[Alert], *, committed_at: da
     """Insert new alerts in one executemany (ids must be new)."""
     if not alerts:
         return
-    session.execute(AlertRow.__table__.insert(), [
+    session.execute(_insert(AlertRow), [
         dict(id=a.id, camera_id=a.camera_id, zone_id=a.zone_id, first_seen=a.first_seen,
              last_seen=a.last_seen, committed_at=committed_at, peak_p_bear=a.peak_p_bear,
              n_frames=a.n_frames, is_night=a.is_night, is_infrared=a.is_infrared,
@@ -105,7 +106,7 @@ def insert_reviewed_alerts(session: Session, rows: Sequence[ReviewedAlertSeed]) 
     benchmark's million-row load)."""
     if not rows:
         return
-    session.execute(AlertRow.__table__.insert(), [
+    session.execute(_insert(AlertRow), [
         dict(id=a.id, camera_id=a.camera_id, zone_id=a.zone_id, first_seen=a.first_seen,
              last_seen=a.last_seen, committed_at=a.first_seen, peak_p_bear=a.peak_p_bear,
              n_frames=a.n_frames, is_night=a.is_night, is_infrared=a.is_infrared,
@@ -119,14 +120,14 @@ def insert_reviewed_alerts(session: Session, rows: Sequence[ReviewedAlertSeed]) 
                     operator_id=r.operator_id, reviewed_at=r.reviewed_at)
                for r in rows if r.verdict is not None]
     if reviews:
-        session.execute(Review.__table__.insert(), reviews)
+        session.execute(_insert(Review), reviews)
 
 
 def record_verdicts(session: Session, verdicts: Sequence[VerdictSeed]) -> None:
     """Insert review rows and mark their alerts reviewed (two executemany statements)."""
     if not verdicts:
         return
-    session.execute(Review.__table__.insert(), [
+    session.execute(_insert(Review), [
         dict(alert_id=v.alert_id, audit_sample_id=None, verdict=v.verdict.value,
              reason_code="other" if v.verdict is Verdict.NO_BEAR else None, note="",
              operator_id=v.operator_id, reviewed_at=v.reviewed_at) for v in verdicts])
@@ -138,18 +139,22 @@ def record_verdicts(session: Session, verdicts: Sequence[VerdictSeed]) -> None:
 def insert_audit_samples(session: Session, samples: Sequence[AuditSampleSeed]) -> None:
     if not samples:
         return
-    session.execute(AuditSample.__table__.insert(), [
-        dict(camera_id=s.camera_id, zone_id=s.zone_id, captured_at=s.captured_at, p_bear=s.p_bear,
-             sampling_prob=s.sampling_prob, is_night=s.is_night, is_infrared=False,
-             image_path=s.image_path, model_version=s.model_version,
-             review_state="pending" if s.verdict is None else "reviewed",
-             verdict=None if s.verdict is None else s.verdict.value) for s in samples])
+    session.execute(_insert(AuditSampleRow), [_audit_values(s) for s in samples])
+
+
+def _audit_values(seed: AuditSampleSeed) -> dict[str, Any]:
+    a = seed.sample
+    return dict(camera_id=a.camera_id, zone_id=a.zone_id, captured_at=a.captured_at,
+                p_bear=a.p_bear, sampling_prob=a.sampling_prob, is_night=a.is_night,
+                is_infrared=a.is_infrared, image_path=a.image_path, model_version=a.model_version,
+                review_state="pending" if seed.verdict is None else "reviewed",
+                verdict=None if seed.verdict is None else seed.verdict.value)
 
 
 def insert_missed_reports(session: Session, reports: Sequence[MissedSeed]) -> None:
     if not reports:
         return
-    session.execute(MissedReport.__table__.insert(), [
+    session.execute(_insert(MissedReport), [
         dict(zone_id=r.zone_id, camera_id=r.camera_id, occurred_at=r.occurred_at,
              is_night=r.is_night, reported_by=None, reported_at=r.reported_at, note="",
              photo_path=None, frame_path=None) for r in reports])
@@ -158,6 +163,6 @@ def insert_missed_reports(session: Session, reports: Sequence[MissedSeed]) -> No
 def insert_camera_events(session: Session, events: Sequence[CameraEventSeed]) -> None:
     if not events:
         return
-    session.execute(CameraEvent.__table__.insert(), [
+    session.execute(_insert(CameraEvent), [
         dict(camera_id=e.camera_id, at=e.at, state=CameraState(e.state).value, detail=e.detail)
         for e in events])

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import AuditSample as AuditSampleRow
+from db.models import AuditSampleRow
 from db.models import ScoreAggregate as ScoreAggregateRow
 from kernel.records import AuditSample, ScoreAggregate
 
@@ -53,7 +53,8 @@ def add_score_counts(session: Session, rows: Sequence[ScoreAggregate]) -> None:
 def score_counts(session: Session, camera_id: str) -> list[ScoreAggregate]:
     """The stored hour rows of a camera, oldest first."""
     out = []
-    for row in session.scalars(select(ScoreAggregateRow).where(ScoreAggregateRow.camera_id == camera_id)
+    for row in session.scalars(select(ScoreAggregateRow)
+                               .where(ScoreAggregateRow.camera_id == camera_id)
                                .order_by(ScoreAggregateRow.hour)):
         out.append(ScoreAggregate(
             camera_id=row.camera_id, model_version=row.model_version, hour=row.hour,

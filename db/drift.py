@@ -38,7 +38,7 @@ def _add(total: list[int], counts: list[int]) -> list[int]:
     if len(total) != len(counts):
         raise ValueError(f"score aggregate histograms change size within a window "
                          f"({len(total)} vs {len(counts)} bins)")
-    return [a + int(b) for a, b in zip(total, counts)]
+    return [a + int(b) for a, b in zip(total, counts, strict=True)]
 
 
 def camera_windows(session: Session, *, since: datetime, until: datetime,

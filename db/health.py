@@ -16,23 +16,6 @@ from db.models import CameraEvent, CameraHealth
 from kernel.records import CameraHealthReport, CameraState, CameraStateChange
 
 
-@dataclass(frozen=True, slots=True)
-class CameraHealthRow:
-    """A camera's latest stored health; times UTC, fps frames/s, counters since ingest start."""
-
-    camera_id: str
-    state: CameraState
-    fps: float
-    frames_total: int
-    frames_gated: int
-    decode_errors: int
-    dropped_frames: int
-    reconnects: int
-    last_frame_at: datetime | None
-    thumbnail_path: str | None
-    updated_at: datetime
-
-
 class OfflineSpan(NamedTuple):
     """A camera was offline from `start` to `end` (UTC, clipped to the window asked for).
     A named tuple, so `for camera_id, start, end in offline_spans(...)` works."""
@@ -74,14 +57,14 @@ def record_event(session: Session, change: CameraStateChange) -> None:
                             detail=f"{before} -> {change.to_state.value}: {change.detail}"))
 
 
-def camera_health(session: Session) -> list[CameraHealthRow]:
-    """Every camera's latest health, by camera id."""
+def camera_health(session: Session) -> list[CameraHealthReport]:
+    """Every camera's latest health report as stored (`at`: when it was written), by camera id."""
     return [
-        CameraHealthRow(camera_id=h.camera_id, state=CameraState(h.state), fps=h.fps,
-                        frames_total=h.frames_total, frames_gated=h.frames_gated,
-                        decode_errors=h.decode_errors, dropped_frames=h.dropped_frames,
-                        reconnects=h.reconnects, last_frame_at=h.last_frame_at,
-                        thumbnail_path=h.thumbnail_path, updated_at=h.updated_at)
+        CameraHealthReport(camera_id=h.camera_id, state=CameraState(h.state), fps=h.fps,
+                           frames_total=h.frames_total, frames_gated=h.frames_gated,
+                           decode_errors=h.decode_errors, dropped_frames=h.dropped_frames,
+                           reconnects=h.reconnects, last_frame_at=h.last_frame_at,
+                           thumbnail_path=h.thumbnail_path, at=h.updated_at)
         for h in session.scalars(select(CameraHealth).order_by(CameraHealth.camera_id))
     ]
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import false, literal, select
 from sqlalchemy.orm import Session
 
-from db.models import AlertRow, AuditSample
+from db.models import AlertRow, AuditSampleRow
 from db.rates import audit_weight
 
 LABELS = ("bear", "no_bear")
@@ -66,12 +66,12 @@ def reviewed_scores(session: Session, q: ScoreQuery) -> list[ReviewedScore]:
               .where(AlertRow.is_drill == false(), AlertRow.verdict.in_(LABELS),
                      *_conds(q, AlertRow.zone_id, AlertRow.first_seen, AlertRow.model_version))
               .order_by(AlertRow.peak_p_bear.desc()))
-    samples = (select(AuditSample.p_bear, AuditSample.verdict, audit_weight(),
-                      AuditSample.model_version)
-               .where(AuditSample.review_state == "reviewed", AuditSample.verdict.in_(LABELS),
-                      *_conds(q, AuditSample.zone_id, AuditSample.captured_at,
-                              AuditSample.model_version))
-               .order_by(AuditSample.p_bear.desc()))
+    samples = (select(AuditSampleRow.p_bear, AuditSampleRow.verdict, audit_weight(),
+                      AuditSampleRow.model_version)
+               .where(AuditSampleRow.review_state == "reviewed", AuditSampleRow.verdict.in_(LABELS),
+                      *_conds(q, AuditSampleRow.zone_id, AuditSampleRow.captured_at,
+                              AuditSampleRow.model_version))
+               .order_by(AuditSampleRow.p_bear.desc()))
     return _rows("alert", session.execute(alerts)) + _rows("audit_sample", session.execute(samples))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.audit import AuditEntry, append
 from db.errors import NotFoundError
-from db.models import AlertFrame, AlertRow, AuditSample, Camera, CameraHealth, MissedReport
+from db.models import AlertFrame, AlertRow, AuditSampleRow, Camera, CameraHealth, MissedReport
 from db.reviews import Reviewer
 
 
@@ -114,8 +114,8 @@ def frames_near(session: Session, camera_id: str, at: datetime, *,
                AlertFrame.image_path.is_not(None)))
     found += [NearbyFrame("alert", t, p, s) for t, p, s in alert_frames if p]
     samples = session.execute(
-        select(AuditSample.captured_at, AuditSample.image_path, AuditSample.p_bear)
-        .where(AuditSample.camera_id == camera_id, AuditSample.captured_at.between(lo, hi)))
+        select(AuditSampleRow.captured_at, AuditSampleRow.image_path, AuditSampleRow.p_bear)
+        .where(AuditSampleRow.camera_id == camera_id, AuditSampleRow.captured_at.between(lo, hi)))
     found += [NearbyFrame("audit", t, p, s) for t, p, s in samples]
     health = session.get(CameraHealth, camera_id)
     if (health is not None and health.thumbnail_path and health.last_frame_at is not None

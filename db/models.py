@@ -36,6 +36,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    # Failed logins in a row and the lock they led to, stored here (not in a UI process) so the
+    # lock holds across UI restarts and several UI processes (db.users.authenticate).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
     __table_args__ = (CheckConstraint("role IN ('operator','admin','analyst')", name="role"),)
 
 
@@ -174,7 +178,8 @@ class AlertFrame(Base):
 
     __tablename__ = "alert_frames"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
+                                                index=True)
     seq: Mapped[int] = mapped_column(Integer)
     captured_at: Mapped[datetime]
     p_bear: Mapped[float] = mapped_column(Float)
@@ -185,7 +190,7 @@ class AlertFrame(Base):
                                        name="uq_alert_frames_alert_seq_time"),)
 
 
-class AuditSample(Base):
+class AuditSampleRow(Base):
     """A frame that did not alert, sampled for review with probability `sampling_prob`."""
 
     __tablename__ = "audit_samples"

@@ -93,7 +93,8 @@ def enqueue(session: Session, subject: str, sink: str, payload: dict[str, Any], 
     return session.execute(stmt).first() is not None
 
 
-def claim_due(session: Session, *, now: datetime, lease_s: float, limit: int = 20) -> list[OutboxItem]:
+def claim_due(session: Session, *, now: datetime, lease_s: float,
+              limit: int = 20) -> list[OutboxItem]:
     """Claim up to `limit` due rows for sending: pending ones whose time has come, and rows a
     dead dispatcher left in `sending` past its lease. Commit right after, then send.
     """
@@ -152,7 +153,8 @@ def outbox_items(session: Session, *, subject_prefix: str = "", status: str | No
 
 def outbox_counts(session: Session) -> dict[str, int]:
     """Rows per status."""
-    rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    rows = session.execute(select(OutboxMessage.status, func.count())
+                           .group_by(OutboxMessage.status))
     return {status: int(n) for status, n in rows}
 
 

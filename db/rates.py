@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from db.health import OfflineSpan
-from db.models import AlertRow, AuditSample, Camera, MissedReport
+from db.models import AlertRow, AuditSampleRow, Camera, MissedReport
 
 GroupBy = Literal["zone", "camera"]
 
@@ -163,19 +163,20 @@ def alert_counts(session: Session, q: RateQuery) -> list[AlertCounts]:
 def audit_weight() -> ColumnElement[Any]:
     """An audit sample's weight: 1 / sampling_prob, the number of non-alert frames it stands
     for (inverse-probability weighting, DESIGN.md §4)."""
-    return 1.0 / AuditSample.sampling_prob
+    return 1.0 / AuditSampleRow.sampling_prob
 
 
 def audit_counts(session: Session, q: RateQuery) -> list[AuditCounts]:
     """Reviewed audit-sample counts and inverse-probability weights per group."""
-    key = AuditSample.zone_id if q.by == "zone" else AuditSample.camera_id
-    bear, night = AuditSample.verdict == "bear", AuditSample.is_night == true()
+    key = AuditSampleRow.zone_id if q.by == "zone" else AuditSampleRow.camera_id
+    bear, night = AuditSampleRow.verdict == "bear", AuditSampleRow.is_night == true()
     w = audit_weight()
     stmt = (select(key, func.count(), _sum_if(bear), _sum_if(bear, w), _sum_if(bear, w * w),
                    _sum_if(and_(bear, night)), _sum_if(and_(bear, night), w),
                    _sum_if(and_(bear, night), w * w))
-            .where(AuditSample.review_state == "reviewed",
-                   *_filters(q, AuditSample.zone_id, AuditSample.camera_id, AuditSample.captured_at))
+            .where(AuditSampleRow.review_state == "reviewed",
+                   *_filters(q, AuditSampleRow.zone_id, AuditSampleRow.camera_id,
+                             AuditSampleRow.captured_at))
             .group_by(key))
     return [AuditCounts(str(r[0]), int(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]),
                         float(r[6]), float(r[7])) for r in session.execute(stmt)]
@@ -190,7 +191,7 @@ def missed_counts(session: Session, q: RateQuery) -> list[MissedCounts]:
     return [MissedCounts(str(r[0]), int(r[1]), int(r[2])) for r in session.execute(stmt)]
 
 
-def _latency_s(session: Session) -> ColumnElement[float]:
+def _latency_s(session: Session) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", AlertRow.reviewed_at - AlertRow.committed_at)
     return (func.julianday(AlertRow.reviewed_at) - func.julianday(AlertRow.committed_at)) * 86400.0
@@ -245,7 +246,8 @@ def hourly_counts(session: Session, q: RateQuery) -> list[HourCount]:
         hour: Any = func.extract("hour", func.timezone("UTC", AlertRow.first_seen))
     else:
         hour = cast(func.strftime("%H", AlertRow.first_seen), Integer)
-    stmt = (select(hour, _sum_if(AlertRow.is_night == false()), _sum_if(AlertRow.is_night == true()))
+    stmt = (select(hour, _sum_if(AlertRow.is_night == false()),
+                   _sum_if(AlertRow.is_night == true()))
             .where(*_alert_filters(q)).group_by(hour))
     by_hour = {int(h): (int(d), int(n)) for h, d, n in session.execute(stmt)}
     return [HourCount(h, *by_hour.get(h, (0, 0))) for h in range(24)]

@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import CursorResult, Select, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.alerts import AlertFrameInfo
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
-from db.models import AlertFrame, AlertRow, AuditSample, Camera, Review, ReviewLease, Zone
-from kernel.records import ReasonCode, Stage, Verdict
+from db.models import AlertFrame, AlertRow, AuditSampleRow, Camera, Review, ReviewLease, Zone
+from kernel.records import AuditSample, EncounterFrame, ReasonCode, Stage, Verdict
 
 ItemKind = Literal["alert", "audit"]
 # How many queue heads one claim reads per round, and how many rounds before it reports the
@@ -93,25 +92,26 @@ class AlertDetail:
     model_version: str
     review_state: str
     verdict: Verdict | None
-    frames: tuple[AlertFrameInfo, ...]
+    frames: tuple[EncounterFrame, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class AuditItem:
-    """A sampled non-alert frame; `sampling_prob` 0..1 is the chance it was sampled."""
+    """A stored audit sample in the review queue: its row id, review state and verdict."""
 
     id: int
-    camera_id: str
-    zone_id: str
-    captured_at: datetime
-    p_bear: float
-    sampling_prob: float
-    is_night: bool
-    is_infrared: bool
-    image_path: str
-    model_version: str
+    sample: AuditSample
     review_state: str
     verdict: Verdict | None
+
+    @classmethod
+    def from_row(cls, row: AuditSampleRow) -> AuditItem:
+        return cls(id=row.id, sample=AuditSample(
+            camera_id=row.camera_id, zone_id=row.zone_id, captured_at=row.captured_at,
+            p_bear=row.p_bear, sampling_prob=row.sampling_prob, is_night=row.is_night,
+            is_infrared=row.is_infrared, image_path=row.image_path or "",
+            model_version=row.model_version),
+            review_state=row.review_state, verdict=Verdict(row.verdict) if row.verdict else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,8 @@ class VerdictInput:
 
     def __post_init__(self) -> None:
         if self.verdict is Verdict.NO_BEAR and self.reason_code is None:
-            raise ValueError("a 'no_bear' verdict needs a reason code (ReasonCode), e.g. 'shadow_or_light'")
+            raise ValueError("a 'no_bear' verdict needs a reason code (ReasonCode), "
+                             "e.g. 'shadow_or_light'")
         if self.verdict is not Verdict.NO_BEAR and self.reason_code is not None:
             raise ValueError(f"reason code {self.reason_code.value!r} is only for 'no_bear', "
                              f"not {self.verdict.value!r}; leave it empty")
@@ -134,7 +135,8 @@ def _lease(row: ReviewLease) -> Lease:
     return Lease(row.item_kind, row.item_id, row.operator_id, row.claimed_at, row.expires_at)
 
 
-def held_lease(session: Session, kind: ItemKind, operator_id: int, *, now: datetime) -> Lease | None:
+def held_lease(session: Session, kind: ItemKind, operator_id: int, *,
+               now: datetime) -> Lease | None:
     """The operator's unexpired lease in this queue, if any (a reload resumes it)."""
     row = session.scalar(
         select(ReviewLease)
@@ -169,7 +171,8 @@ def _still_pending(session: Session, kind: ItemKind, key: str) -> bool:
     if kind == "alert":
         state = session.scalar(select(AlertRow.review_state).where(AlertRow.id == uuid.UUID(key)))
     else:
-        state = session.scalar(select(AuditSample.review_state).where(AuditSample.id == int(key)))
+        state = session.scalar(select(AuditSampleRow.review_state)
+                               .where(AuditSampleRow.id == int(key)))
     return state == "pending"
 
 
@@ -230,9 +233,9 @@ def claim_next_audit(session: Session, reviewer: Reviewer, *, now: datetime,
                      lease_seconds: float) -> AuditItem | None:
     """Claim the oldest pending audit sample, like `claim_next_alert`."""
     def candidates(taken: list[str]) -> Select[Any]:
-        stmt = (select(AuditSample.id).where(AuditSample.review_state == "pending")
-                .order_by(AuditSample.captured_at.asc(), AuditSample.id.asc()))
-        return stmt.where(AuditSample.id.not_in([int(i) for i in taken])) if taken else stmt
+        stmt = (select(AuditSampleRow.id).where(AuditSampleRow.review_state == "pending")
+                .order_by(AuditSampleRow.captured_at.asc(), AuditSampleRow.id.asc()))
+        return stmt.where(AuditSampleRow.id.not_in([int(i) for i in taken])) if taken else stmt
 
     key = _claim(session, "audit", candidates, reviewer, now=now, lease_seconds=lease_seconds)
     return None if key is None else audit_item(session, int(key))
@@ -277,7 +280,7 @@ def record_alert_verdict(session: Session, alert_id: uuid.UUID, reviewer: Review
 def record_audit_verdict(session: Session, sample_id: int, reviewer: Reviewer,
                          decision: VerdictInput, *, now: datetime) -> None:
     """Store the lease holder's verdict on an audit sample (`bear` = a missed alert)."""
-    row = session.get(AuditSample, sample_id, with_for_update=True)
+    row = session.get(AuditSampleRow, sample_id, with_for_update=True)
     if row is None:
         raise NotFoundError(f"no audit sample {sample_id}")
     if row.review_state != "pending":
@@ -298,7 +301,7 @@ def record_audit_verdict(session: Session, sample_id: int, reviewer: Reviewer,
 def release_lease(session: Session, kind: ItemKind, item_id: str, reviewer: Reviewer, *,
                   now: datetime) -> bool:
     """Give an item back to the queue before the lease runs out. False if not held."""
-    res = session.execute(delete(ReviewLease).where(
+    res: CursorResult[Any] = session.execute(delete(ReviewLease).where(  # type: ignore[assignment]
         ReviewLease.item_kind == kind, ReviewLease.item_id == item_id,
         ReviewLease.operator_id == reviewer.id))
     if res.rowcount:
@@ -324,7 +327,7 @@ def alert_detail(session: Session, alert_id: uuid.UUID) -> AlertDetail:
     cam = session.get(Camera, row.camera_id)
     zone = session.get(Zone, row.zone_id)
     frames = tuple(
-        AlertFrameInfo(f.seq, f.captured_at, f.p_bear, f.image_path)
+        EncounterFrame(f.seq, f.captured_at, f.p_bear, f.image_path)
         for f in session.scalars(select(AlertFrame).where(AlertFrame.alert_id == alert_id)
                                  .order_by(AlertFrame.seq)))
     return AlertDetail(
@@ -339,14 +342,10 @@ def alert_detail(session: Session, alert_id: uuid.UUID) -> AlertDetail:
 
 
 def audit_item(session: Session, sample_id: int) -> AuditItem:
-    row = session.get(AuditSample, sample_id)
+    row = session.get(AuditSampleRow, sample_id)
     if row is None:
         raise NotFoundError(f"no audit sample {sample_id}")
-    return AuditItem(
-        id=row.id, camera_id=row.camera_id, zone_id=row.zone_id, captured_at=row.captured_at,
-        p_bear=row.p_bear, sampling_prob=row.sampling_prob, is_night=row.is_night,
-        is_infrared=row.is_infrared, image_path=row.image_path, model_version=row.model_version,
-        review_state=row.review_state, verdict=Verdict(row.verdict) if row.verdict else None)
+    return AuditItem.from_row(row)
 
 
 def pending_alerts(session: Session, *, limit: int = 50, offset: int = 0) -> list[QueueEntry]:
@@ -375,7 +374,7 @@ def queue_counts(session: Session, *, now: datetime) -> QueueCounts:
         alerts_pending=count(select(func.count()).select_from(AlertRow)
                              .where(AlertRow.review_state == "pending")),
         alerts_claimed=count(claimed.where(ReviewLease.item_kind == "alert")),
-        audit_pending=count(select(func.count()).select_from(AuditSample)
-                            .where(AuditSample.review_state == "pending")),
+        audit_pending=count(select(func.count()).select_from(AuditSampleRow)
+                            .where(AuditSampleRow.review_state == "pending")),
         audit_claimed=count(claimed.where(ReviewLease.item_kind == "audit")))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import AlertFrame, AlertRow, AuditSample
+from db.models import AlertFrame, AlertRow, AuditSampleRow
 from kernel.records import Verdict
 
 TRAINABLE = (Verdict.BEAR.value, Verdict.NO_BEAR.value)
@@ -60,9 +60,9 @@ def reviewed_images(session: Session) -> list[ReviewedImage]:
                 out.append(ReviewedImage(f.image_path, a.verdict, light, a.camera_id, enc,
                                          f"{enc}#{f.seq}"))
     samples = session.scalars(
-        select(AuditSample).where(AuditSample.review_state == "reviewed",
-                                  AuditSample.verdict.in_(TRAINABLE))
-        .order_by(AuditSample.captured_at, AuditSample.id))
+        select(AuditSampleRow).where(AuditSampleRow.review_state == "reviewed",
+                                  AuditSampleRow.verdict.in_(TRAINABLE))
+        .order_by(AuditSampleRow.captured_at, AuditSampleRow.id))
     for s in samples:
         assert s.verdict is not None
         hour = s.captured_at.strftime("%Y-%m-%dT%H")

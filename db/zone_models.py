@@ -19,7 +19,7 @@ from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import ModelVersion, ShadowScore
 from db.zones import zone_row, zone_rows
-from kernel.records import ShadowCount
+from kernel.records import ShadowCount, ShadowFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +47,13 @@ class ModelChange:
 
 @dataclass(frozen=True, slots=True)
 class ShadowComparison:
-    """Summed shadow-vs-live counts of one zone, one shadow version, day or night."""
+    """One zone's counts for one shadow version, day or night, summed over a window."""
 
+    # Keyed by zone and window, not by camera and hour as a stored `ShadowCount` is.
     zone_id: str
     model_version: str
     is_night: bool
-    n_frames: int
-    n_above_threshold: int
-    n_agree: int
-    n_shadow_only: int
-    n_live_only: int
-
-    @property
-    def agreement(self) -> float | None:
-        """Share of frames on the same side of the threshold, 0..1 (None with no frames)."""
-        return self.n_agree / self.n_frames if self.n_frames else None
+    figures: ShadowFigures
 
 
 def _check(action: str, zone_id: str, actor: str, reason: str) -> str:
@@ -164,16 +156,17 @@ def add_shadow_counts(session: Session, rows: Sequence[ShadowCount]) -> None:
     """Add the counts to the stored hour rows (creating them as needed)."""
     for r in rows:
         row = session.get(ShadowScore, (r.camera_id, r.model_version, r.hour, r.is_night))
+        f = r.figures
         if row is None:
             row = ShadowScore(camera_id=r.camera_id, model_version=r.model_version, hour=r.hour,
                               is_night=r.is_night, zone_id=r.zone_id, n_frames=0,
                               n_above_threshold=0, n_agree=0, n_shadow_only=0, n_live_only=0)
             session.add(row)
-        row.n_frames += r.n_frames
-        row.n_above_threshold += r.n_above_threshold
-        row.n_agree += r.n_agree
-        row.n_shadow_only += r.n_shadow_only
-        row.n_live_only += r.n_live_only
+        row.n_frames += f.n_frames
+        row.n_above_threshold += f.n_above_threshold
+        row.n_agree += f.n_agree
+        row.n_shadow_only += f.n_shadow_only
+        row.n_live_only += f.n_live_only
 
 
 def shadow_comparison(session: Session, zone_id: str | None, since: datetime,
@@ -188,7 +181,9 @@ def shadow_comparison(session: Session, zone_id: str | None, since: datetime,
             .order_by(s.zone_id, s.model_version, s.is_night))
     if zone_id is not None:
         stmt = stmt.where(s.zone_id == zone_id)
-    return [ShadowComparison(zone_id=z, model_version=v, is_night=bool(night), n_frames=int(n),
-                             n_above_threshold=int(above), n_agree=int(agree),
-                             n_shadow_only=int(s_only), n_live_only=int(l_only))
+    return [ShadowComparison(zone_id=z, model_version=v, is_night=bool(night),
+                             figures=ShadowFigures(n_frames=int(n), n_agree=int(agree),
+                                                   n_shadow_only=int(s_only),
+                                                   n_live_only=int(l_only),
+                                                   n_above_threshold=int(above)))
             for z, v, night, n, above, agree, s_only, l_only in session.execute(stmt)]

@@ -6,7 +6,7 @@ The rules of which change is legal live in `rollout.stages`; this module only st
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import AuditLog, Zone, ZoneStageChange
-from kernel.records import Stage
+from kernel.records import Stage, StageChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,21 +30,6 @@ class ZoneRecord:
     stage_since: datetime
     consecutive_failures: int
     passing_since: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class StageChangeRow:
-    """What `apply_stage_change` writes: the new stage/paused flag and the audit facts."""
-
-    zone_id: str
-    action: str
-    from_stage: Stage
-    to_stage: Stage
-    paused: bool
-    actor: str
-    reason: str
-    at: datetime
-    figures: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +89,7 @@ def list_zones(session: Session) -> list[ZoneRecord]:
     return [_record(z) for z in session.scalars(select(Zone).order_by(Zone.id))]
 
 
-def apply_stage_change(session: Session, change: StageChangeRow) -> None:
+def apply_stage_change(session: Session, change: StageChange) -> None:
     """Write the change: the zone row, its history row and the audit row, in one transaction.
 
     The zone row is updated only if it is still at `from_stage`, so two concurrent changes

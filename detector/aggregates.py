@@ -40,7 +40,8 @@ class ScoreAggregator:
 
     def add(self, det: Detection, *, above_threshold: bool) -> None:
         f = det.frame
-        c = self._acc.setdefault((f.camera_id, det.model_version, hour_of(f.captured_at)), _Counts())
+        c = self._acc.setdefault((f.camera_id, det.model_version, hour_of(f.captured_at)),
+                                 _Counts())
         c.n_frames += 1
         c.n_night += int(f.is_night)
         c.n_above += int(above_threshold)

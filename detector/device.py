@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -45,12 +46,12 @@ def configure_cpu_threads() -> int:
     """Use one intra-op thread per core this process may run on, and one inter-op thread:
     convolutions scale with cores, while extra inter-op threads only contend with the camera
     readers for the same cores. Returns the intra-op thread count."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else (os.cpu_count() or 1))
     n = max(1, cores)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
-    try:
+    # RuntimeError: already set once in this process (inter-op threads are fixed after first use)
+    with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass  # already set once in this process (inter-op threads are fixed after first use)
     return n

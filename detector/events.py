@@ -9,22 +9,31 @@ Rules (per camera, with the threshold of the camera's zone):
 - when no frame has counted for `cooldown_s` (capture time), the encounter closes and the
   window starts empty, so one visit is one alert (a partial window is forgotten the same way).
 
-The snapshot is written before the update is returned, hence before it is committed. The
-alert id is a fresh UUID, the idempotency key of every later commit of this encounter.
+The snapshot is written before the update is returned, hence before it is committed. When it
+cannot be written (disk full, folder gone) the alert still opens, with `snapshot_path` "" (no
+snapshot: the column is not nullable) and an error logged with camera and alert id; a later
+better frame whose snapshot fails keeps the previous one. The alert id is a fresh UUID, the
+idempotency key of every later commit of this encounter.
+
+Cooldowns are measured on capture times, which for a live camera are the wall clock. When the
+wall clock steps (NTP correction, a hand-set clock) the owner tells the tracker with
+`shift_clock`, so an open encounter's cooldown is neither cut short nor stretched by the step.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from detector.sink import AlertUpdate, EncounterFrame
 from detector.snapshots import SnapshotStore
-from kernel.config import BearwatchConfig
-from kernel.records import Alert, Detection, Stage
+from kernel.config import CameraConfig, DetectorConfig, ZoneConfig
+from kernel.records import Alert, AlertUpdate, Detection, EncounterFrame, Stage
+
+log = logging.getLogger("detector")
 
 StageOf = Callable[[str], Stage]
 """Returns a zone's current rollout stage (in the wiring: `db.catalog.zone_stage`)."""
@@ -63,11 +72,14 @@ class EncounterRules:
         return self.camera_k_of_n.get(camera_id, (self.k, self.n))
 
     @classmethod
-    def from_config(cls, config: BearwatchConfig) -> EncounterRules:
-        d = config.detector
+    def from_config(cls, detector: DetectorConfig, *, zones: Sequence[ZoneConfig] = (),
+                    cameras: Sequence[CameraConfig] = ()) -> EncounterRules:
+        """The detector's k, n and cooldown, each zone's threshold (else the detector's) and
+        each camera's own k of n where it sets one."""
+        d = detector
         return cls(k=d.k, n=d.n, cooldown_s=d.cooldown_s, default_threshold=d.default_threshold,
-                   zone_thresholds={z.id: config.zone_threshold(z.id) for z in config.zones},
-                   camera_k_of_n={c.id: (c.k, c.n) for c in config.cameras
+                   zone_thresholds={z.id: z.threshold_or(d.default_threshold) for z in zones},
+                   camera_k_of_n={c.id: (c.k, c.n) for c in cameras
                                   if c.k is not None and c.n is not None})
 
 
@@ -117,6 +129,14 @@ class EncounterTracker:
                 self._close(st)
         return closed
 
+    def shift_clock(self, delta_s: float) -> None:
+        """The wall clock stepped by `delta_s` seconds (+ forward): move each camera's last
+        counting time with it, so cooldowns keep their length in real time."""
+        step = timedelta(seconds=delta_s)
+        for st in self._cams.values():
+            if st.last_counted is not None:
+                st.last_counted += step
+
     def observe(self, det: Detection) -> AlertUpdate | None:
         """Account one scored frame; returns the alert update it causes, if any."""
         frame = det.frame
@@ -140,7 +160,8 @@ class EncounterTracker:
         return self._open(st, hits)
 
     def _quiet(self, st: _Camera, now: datetime) -> bool:
-        return st.last_counted is None or (now - st.last_counted).total_seconds() > self.rules.cooldown_s
+        return (st.last_counted is None
+                or (now - st.last_counted).total_seconds() > self.rules.cooldown_s)
 
     def _close(self, st: _Camera) -> None:
         st.alert = None
@@ -153,13 +174,13 @@ class EncounterTracker:
             prior = self.resume(f0.camera_id, since)
             if prior is not None:
                 st.alert = prior
-                frames: list[EncounterFrame] = []
+                widened: list[EncounterFrame] = []
                 for d in hits:
-                    frames.extend(self._widen(st, d).frames)
-                return AlertUpdate(alert=st.alert, frames=tuple(frames), opened=False)
+                    widened.extend(self._widen(st, d).frames)
+                return AlertUpdate(alert=st.alert, frames=tuple(widened), opened=False)
         best = max(hits, key=lambda d: d.p_bear)
         alert_id = self.new_id()
-        path = self.snapshots.alert_snapshot(best.frame, alert_id, best.region)
+        path = self._snapshot(best, alert_id)
         st.alert = Alert(
             camera_id=f0.camera_id, zone_id=f0.zone_id, first_seen=f0.captured_at,
             last_seen=max(d.frame.captured_at for d in hits), peak_p_bear=best.p_bear,
@@ -167,7 +188,8 @@ class EncounterTracker:
             is_infrared=any(d.frame.is_infrared for d in hits), snapshot_path=path,
             stage=self.stage_of(f0.zone_id), model_version=best.model_version, id=alert_id,
         )
-        frames = tuple(_encounter_frame(d, path if d is best else None) for d in hits)
+        frames = tuple(_encounter_frame(d, (path or None) if d is best else None)
+                       for d in hits)
         return AlertUpdate(alert=st.alert, frames=frames, opened=True)
 
     def _widen(self, st: _Camera, det: Detection) -> AlertUpdate:
@@ -175,15 +197,26 @@ class EncounterTracker:
         assert a is not None
         frame = det.frame
         better = det.p_bear > a.peak_p_bear
-        path = (self.snapshots.alert_snapshot(frame, a.id, det.region) if better
-                else a.snapshot_path)
+        written = self._snapshot(det, a.id) if better else ""
+        path = written or a.snapshot_path
         st.alert = replace(
             a, last_seen=max(a.last_seen, frame.captured_at), n_frames=a.n_frames + 1,
             peak_p_bear=max(a.peak_p_bear, det.p_bear), snapshot_path=path,
-            is_night=a.is_night or frame.is_night, is_infrared=a.is_infrared or frame.is_infrared,
+            is_night=a.is_night or frame.is_night,
+            is_infrared=a.is_infrared or frame.is_infrared,
         )
-        return AlertUpdate(alert=st.alert, frames=(_encounter_frame(det, path if better else None),),
-                           opened=False)
+        frames = (_encounter_frame(det, written or None),)
+        return AlertUpdate(alert=st.alert, frames=frames, opened=False)
+
+    def _snapshot(self, det: Detection, alert_id: uuid.UUID) -> str:
+        """Write the alert's snapshot; "" (and an error logged) when the disk refuses it."""
+        frame = det.frame
+        try:
+            return self.snapshots.alert_snapshot(frame, alert_id, det.region)
+        except OSError as exc:
+            log.error("alert snapshot not written; the alert is kept without it", extra={
+                "camera_id": frame.camera_id, "alert_id": str(alert_id), "error": str(exc)})
+            return ""
 
 
 def _encounter_frame(det: Detection, image_path: str | None) -> EncounterFrame:

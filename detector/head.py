@@ -51,6 +51,7 @@ class Lite0Features(nn.Module):
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
+        self.bears: Tensor
         bears = torch.zeros(1000, dtype=torch.bool)
         bears[list(IMAGENET_BEAR_CLASSES)] = True
         self.register_buffer("bears", bears, persistent=False)
@@ -148,21 +149,27 @@ class BearHead:
                 f"model file {path} is a safetensors file but not a {HEAD_FORMAT} head "
                 f"(format {meta.get('format')!r}, missing {missing}); rebuild it with "
                 "`make model`")
-        arr = {k: tensors[k].numpy().astype(np.float64) for k in _TENSORS}
-        return cls(mean=arr["mean"], scale=arr["scale"], weight=arr["weight"],
-                   zero_shot_weight=float(arr["zero_shot_weight"][0]),
-                   bias=float(arr["bias"][0]), version=meta.get("version", path.stem),
-                   threshold=float(meta.get("threshold", "0.5")),
-                   false_alarm_budget=float(meta.get("false_alarm_budget", "0.01")),
-                   backbone_sha256=meta.get("backbone_sha256", ""),
-                   recipe=meta.get("recipe", ""))
+        try:
+            arr = {k: tensors[k].numpy().astype(np.float64) for k in _TENSORS}
+            return cls(mean=arr["mean"], scale=arr["scale"], weight=arr["weight"],
+                       zero_shot_weight=float(arr["zero_shot_weight"][0]),
+                       bias=float(arr["bias"][0]), version=meta.get("version", path.stem),
+                       threshold=float(meta.get("threshold", "0.5")),
+                       false_alarm_budget=float(meta.get("false_alarm_budget", "0.01")),
+                       backbone_sha256=meta.get("backbone_sha256", ""),
+                       recipe=meta.get("recipe", ""))
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ModelLoadError(
+                f"model file {path} is a {HEAD_FORMAT} head with bad contents ({exc}); rebuild "
+                "it with `make model` or `bearwatch train --recipe default`") from exc
 
 
 def _canonical_header(path: Path) -> None:
     """Rewrite a safetensors file's JSON header with sorted keys. safetensors writes it from
     a hash map, in a different order each time, so the same head would get a different
-    sha256 on every save; sorted, `make model` on the same kind of CPU rebuilds the committed file bit for bit. The
-    header keeps its length (same JSON, other order), so the data offsets stay valid."""
+    sha256 on every save; sorted, `make model` on the same kind of CPU rebuilds the committed
+    file bit for bit. The header keeps its length (same JSON, other order), so the data
+    offsets stay valid."""
     raw = path.read_bytes()
     size = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8:8 + size])

@@ -98,7 +98,7 @@ def learner_input_spec(learn: Any, default_size: int) -> InputSpec:
             mean = tuple(float(v) for v in torch.as_tensor(tfm.mean).flatten()[:3])  # type: ignore[assignment]
             std = tuple(float(v) for v in torch.as_tensor(tfm.std).flatten()[:3])  # type: ignore[assignment]
     chosen: ResizeMethod = method if method in ("squish", "crop", "pad") else "squish"  # type: ignore[assignment]
-    return InputSpec(size=size, mean=mean, std=std, method=chosen)  # type: ignore[arg-type]
+    return InputSpec(size=size, mean=mean, std=std, method=chosen)
 
 
 def _bear_indices(learn: Any, bear_classes: Sequence[str], path: Path) -> list[int]:
@@ -169,6 +169,8 @@ def load_model(config: DetectorConfig, *, models_dir: Path,
             raise ModelLoadError(
                 f"model file {path} does not exist; rebuild the shipped model with `make "
                 "model`, or set detector.model to 'builtin'")
+        if config.model_sha256 is not None:  # optional for a head: it runs no code
+            _reject_checksum(path, sha256_of(path), config.model_sha256)
         model = head_model(path, dev)
         log.info("loaded model", extra={"model_version": model.version, "path": str(path),
                                         "sha256": sha256_of(path)})

@@ -112,7 +112,8 @@ class Preprocessor:
             offsets.append(off)
             off += n
         flat = self._staging[:total].to(self.device, non_blocking=True)
-        return [flat[o:o + img.size].view(img.shape) for o, img in zip(offsets, images, strict=True)]
+        return [flat[o:o + img.size].view(img.shape)
+                for o, img in zip(offsets, images, strict=True)]
 
     def _resize(self, batch_hwc: torch.Tensor) -> torch.Tensor:
         """(B,H,W,3) uint8 → (B,3,size,size) float on the 0..255 scale."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detector.model import Model
+from kernel.config import ProposalConfig
 from kernel.records import Box, Frame
 
 DEFAULT_FRACTIONS = (0.5, 1 / 3, 1 / 6)
@@ -49,6 +50,15 @@ class ProposalRules:
     tile_fractions: tuple[float, ...] = DEFAULT_FRACTIONS
     tile_overlap: float = 0.33
     tile_stills: bool = True
+
+    @classmethod
+    def from_config(cls, section: ProposalConfig) -> ProposalRules:
+        """The rules of `detector.proposals`: the same fields, tile fractions as a tuple.
+
+        The defaults here differ on purpose (`tile_stills` on: tests and benches score tiles
+        unless told not to; the config leaves them off for the built-in model)."""
+        fields = section.model_dump()
+        return cls(**{**fields, "tile_fractions": tuple(fields["tile_fractions"])})
 
     def regions(self, frame: Frame) -> list[Box]:
         """The regions of `frame` to score besides the whole frame: square crops around its
@@ -196,7 +206,7 @@ def _score_crops(model: Model, images: Sequence[np.ndarray], regions: Sequence[S
     if len(images) != len(regions):
         raise ValueError(f"{len(images)} images but {len(regions)} region lists")
     crops: list[np.ndarray] = list(images)
-    for image, boxes in zip(images, regions):
+    for image, boxes in zip(images, regions, strict=True):
         crops.extend(image[y:y + h, x:x + w] for x, y, w, h in boxes)
     scores = np.concatenate([model.score_images(crops[i:i + CHUNK])
                              for i in range(0, len(crops), CHUNK)]) if crops else np.zeros(0)

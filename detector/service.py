@@ -10,30 +10,34 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TypeVar
 
 import numpy as np
 
 from detector.aggregates import ScoreAggregator
-from detector.audit import AuditSampler
 from detector.batcher import Batch, Batcher, BatchStats
 from detector.errors import SinkUnavailable
 from detector.events import EncounterTracker
 from detector.model import Model
-from detector.proposals import WHOLE_FRAME_ONLY, ProposalRules, RegionScore, score_with_regions
-from detector.shadow import ShadowScorer, ShadowSetup
-from detector.sink import AlertSink, AlertUpdate, AuditSample
-from detector.snapshots import SnapshotStore
-from kernel.records import Detection, Frame, utc_now
+from detector.proposals import RegionScore, score_with_regions
+from detector.shadow import ShadowScorer
+from detector.wiring import LoopOptions, LoopOutput, ModelRouter
+from kernel.records import AlertUpdate, AuditSample, Detection, Frame
 
 log = logging.getLogger("detector")
+
+# A change of more than this between the wall clock and the interval clock is a step of the
+# wall clock (NTP slews by far less), which the encounter cooldowns are corrected for.
+CLOCK_STEP_S = 1.0
 
 _Row = TypeVar("_Row")
 
 # With no frames arriving, periodic work (cooldowns, flushes, the throughput line) still runs
 # this often, s.
 IDLE_TICK_S = 1.0
+
+# A loop built without options: whole frames only, default intervals, no callbacks, real clocks.
+_NO_OPTIONS = LoopOptions()
 
 
 @dataclass(slots=True)
@@ -50,73 +54,42 @@ class Throughput:
     window_started: float = field(default_factory=time.monotonic)
 
 
-@dataclass(frozen=True, slots=True)
-class LoopTimings:
-    """How often the loop flushes aggregates and logs throughput, s."""
-
-    aggregate_flush_s: float = 60.0
-    throughput_log_s: float = 30.0
-
-
 class DetectorLoop:
     """Runs the detector over a batcher until told to stop.
 
     Args:
         batcher: forms batches (its priority callable should be `tracker.open_cameras`).
-        model: scores frames.
+        models: the model each zone's frames are scored with (its promoted live model, else
+            the default) and the shadow model, if any.
         tracker: turns scores into alert updates.
-        sink: stores updates, audit samples and aggregates.
-        audit: the audit sampler and where audit JPEGs go.
-        timings: flush and log intervals.
-        utc: UTC clock; `monotonic` the interval clock (inject both in tests).
-        on_commit: called after each alert update is handed to the sink (benchmark latency).
-        queue_depth: reports frames waiting upstream, for the throughput line.
-        queue_drops: reports frames the upstream queue dropped (full), for the same line.
-        on_scored: called with each batch's frames once their alerts are committed (or
-            spooled): upload folders then mark those files done, so a crash re-reads only
-            files whose outcome was not yet durable.
-        shadow: a shadow model and the zones that run it; it scores their frames after the
-            live model and its counts go to `sink.shadow_counts` — it never feeds the
-            tracker, so it raises no alert.
-        proposals: the regions scored besides each whole frame (moving regions, tiles of
-            stills); the live and the shadow model both use them.
-        live_model: the model that is live in a zone, where an admin or the controller
-            promoted one (issue 7); None, or a zone it returns None for, uses `model`.
+        output: the sink for updates, audit samples and aggregates; the audit sampler and
+            where audit JPEGs go.
+        options: flush and log intervals, region proposals, callbacks to the outside and
+            the clocks (inject those in tests).
     """
 
-    def __init__(self, batcher: Batcher, model: Model, tracker: EncounterTracker,
-                 sink: AlertSink, audit: tuple[AuditSampler, SnapshotStore], *,
-                 timings: LoopTimings = LoopTimings(),
-                 utc: Callable[[], datetime] = utc_now,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 on_commit: Callable[[AlertUpdate], None] | None = None,
-                 queue_depth: Callable[[], int] = lambda: 0,
-                 queue_drops: Callable[[], int] = lambda: 0,
-                 on_scored: Callable[[Sequence[Frame]], None] | None = None,
-                 shadow: ShadowSetup | None = None,
-                 proposals: ProposalRules = WHOLE_FRAME_ONLY,
-                 live_model: Callable[[str], Model | None] | None = None) -> None:
+    def __init__(self, batcher: Batcher, models: ModelRouter, tracker: EncounterTracker,
+                 output: LoopOutput, *, options: LoopOptions = _NO_OPTIONS) -> None:
         self.batcher = batcher
-        self.model = model
+        self.models = models
         self.tracker = tracker
-        self.sink = sink
-        self.sampler, self.images = audit
-        self.timings = timings
-        self.utc = utc
-        self.monotonic = monotonic
-        self.on_commit = on_commit
-        self.queue_depth = queue_depth
-        self.queue_drops = queue_drops
-        self.on_scored = on_scored
+        self.sink = output.sink
+        self.sampler = output.audit
+        self.images = output.images
+        self.timings = options.timings
+        self.utc = options.clocks.utc
+        self.monotonic = options.clocks.monotonic
+        self.hooks = options.hooks
         self.aggregator = ScoreAggregator()
-        self.proposals = proposals
-        self.live_model = live_model
-        self.shadow = ShadowScorer(shadow, proposals) if shadow is not None else None
-        self.stats = Throughput(window_started=monotonic())
+        self.proposals = options.proposals
+        self.shadow = (ShadowScorer(models.shadow, options.proposals)
+                       if models.shadow is not None else None)
+        self.stats = Throughput(window_started=self.monotonic())
         self.batch_log: list[BatchStats] = []
-        self._last_flush = monotonic()
+        self._last_flush = self.monotonic()
         self._held: dict[str, deque[Detection]] = {}
         self._joined: dict[str, set[int]] = {}
+        self._clock_offset = self._wall_minus_interval()
 
     def run(self, stop: threading.Event) -> None:
         """Process batches until `stop` is set and every received frame is scored; then flush."""
@@ -135,6 +108,7 @@ class DetectorLoop:
 
     def process(self, batch: Batch) -> BatchStats:
         """Score one batch and act on every frame of it."""
+        self.watch_clock()
         t0 = time.perf_counter()
         scored = self._score(batch.frames)
         forward_ms = (time.perf_counter() - t0) * 1000.0
@@ -161,8 +135,8 @@ class DetectorLoop:
         if self.shadow is not None:
             # After the live commits, so the shadow model never delays an alert.
             self.shadow.observe(batch.frames, scores, self.tracker.rules.threshold)
-        if self.on_scored is not None:
-            self.on_scored(batch.frames)
+        if self.hooks.on_scored is not None:
+            self.hooks.on_scored(batch.frames)
         return stats
 
     def _score(self, frames: Sequence[Frame]) -> list[tuple[RegionScore, str]]:
@@ -170,8 +144,7 @@ class DetectorLoop:
         model, one forward pass per model in the batch."""
         by_model: dict[int, tuple[Model, list[int]]] = {}
         for i, f in enumerate(frames):
-            model = (self.live_model(f.zone_id) if self.live_model is not None else None) \
-                or self.model
+            model = self.models.live_model(f.zone_id)
             by_model.setdefault(id(model), (model, []))[1].append(i)
         out: list[tuple[RegionScore, str] | None] = [None] * len(frames)
         for model, idx in by_model.values():
@@ -182,12 +155,29 @@ class DetectorLoop:
 
     def tick(self) -> None:
         """Periodic work: close quiet encounters, flush aggregates, log throughput."""
+        self.watch_clock()
         self.tracker.expire(self.utc())
         now = self.monotonic()
         if now - self._last_flush >= self.timings.aggregate_flush_s:
             self.flush_aggregates()
         if now - self.stats.window_started >= self.timings.throughput_log_s:
             self.log_throughput()
+
+    def _wall_minus_interval(self) -> float:
+        return self.utc().timestamp() - self.monotonic()
+
+    def watch_clock(self) -> None:
+        """Detect a step of the wall clock (against the interval clock) and shift the
+        encounter cooldowns by it, so a jump of an hour neither closes an open encounter at
+        once nor keeps it open an hour longer. Frames stamped before the step but scored after
+        it still carry the old time: a step within a batch's latency is not corrected."""
+        offset = self._wall_minus_interval()
+        step = offset - self._clock_offset
+        self._clock_offset = offset
+        if abs(step) > CLOCK_STEP_S:
+            log.warning("wall clock stepped; encounter cooldowns shifted with it",
+                        extra={"step_s": round(step, 3)})
+            self.tracker.shift_clock(step)
 
     def flush_aggregates(self) -> None:
         self._last_flush = self.monotonic()
@@ -205,7 +195,7 @@ class DetectorLoop:
         mean_batch = st.window_frames / st.window_batches if st.window_batches else 0.0
         log.info(f"throughput {fps:.1f} frames/s", extra={
             "fps": round(fps, 2), "mean_batch": round(mean_batch, 2),
-            "queue_depth": self.queue_depth(), "queue_dropped": self.queue_drops(),
+            "queue_depth": self.hooks.queue_depth(), "queue_dropped": self.hooks.queue_drops(),
             "stale_dropped": self.batcher.counters.stale_total,
             "frames": st.frames, "alerts": st.alerts_opened,
         })
@@ -232,8 +222,8 @@ class DetectorLoop:
             log.info("alert", extra={"camera_id": a.camera_id, "alert_id": str(a.id),
                                      "p_bear": round(a.peak_p_bear, 4), "zone_id": a.zone_id,
                                      "stage": a.stage.value})
-        if self.on_commit is not None:
-            self.on_commit(update)
+        if self.hooks.on_commit is not None:
+            self.hooks.on_commit(update)
 
     def _hold_for_audit(self, det: Detection, update: AlertUpdate | None) -> None:
         """A frame may still join an alert while it is among its camera's last n frames (k of
@@ -265,7 +255,12 @@ class DetectorLoop:
         prob = self.sampler.draw(det.p_bear, threshold, f.is_night)
         if prob is None:
             return
-        path = self.images.audit_image(f)
+        try:
+            path = self.images.audit_image(f)
+        except OSError as exc:  # disk full: an audit sample without its image is no use
+            log.error("audit image not written; sample dropped", extra={
+                "camera_id": f.camera_id, "seq": f.seq, "error": str(exc)})
+            return
         self.sink.audit_sample(AuditSample(
             camera_id=f.camera_id, zone_id=f.zone_id, captured_at=f.captured_at,
             p_bear=det.p_bear, sampling_prob=prob, is_night=f.is_night,

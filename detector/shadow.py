@@ -14,12 +14,11 @@ import numpy as np
 from detector.aggregates import hour_of
 from detector.model import Model
 from detector.proposals import WHOLE_FRAME_ONLY, ProposalRules, score_with_regions
-from detector.sink import ShadowCount
-from kernel.records import Frame
+from kernel.records import Frame, ShadowCount, ShadowFigures
 
 log = logging.getLogger("detector")
 
-# (camera, zone, hour, is_night) → [frames, above, agree, shadow_only, live_only]
+# (camera, zone, hour, is_night): the grain of a `ShadowCount`.
 _Key = tuple[str, str, datetime, bool]
 
 
@@ -42,7 +41,7 @@ class ShadowScorer:
         self.proposals = proposals
         self.zones = setup.zones
         self.failures = 0
-        self._acc: dict[_Key, list[int]] = {}
+        self._acc: dict[_Key, ShadowFigures] = {}
 
     def observe(self, frames: Sequence[Frame], live: np.ndarray,
                 threshold: Callable[[str], float]) -> int:
@@ -66,28 +65,25 @@ class ShadowScorer:
             f = frames[i]
             t = threshold(f.zone_id)
             s_above, l_above = float(p) >= t, float(live[i]) >= t
-            c = self._acc.setdefault((f.camera_id, f.zone_id, hour_of(f.captured_at), f.is_night),
-                                     [0, 0, 0, 0, 0])
-            c[0] += 1
-            c[1] += int(s_above)
-            c[2] += int(s_above == l_above)
-            c[3] += int(s_above and not l_above)
-            c[4] += int(l_above and not s_above)
+            self._add((f.camera_id, f.zone_id, hour_of(f.captured_at), f.is_night),
+                      ShadowFigures(n_frames=1, n_agree=int(s_above == l_above),
+                                    n_shadow_only=int(s_above and not l_above),
+                                    n_live_only=int(l_above and not s_above),
+                                    n_above_threshold=int(s_above)))
         return len(picked)
 
     def flush(self) -> list[ShadowCount]:
         """The accumulated rows; the scorer starts empty again."""
         rows = [ShadowCount(camera_id=cam, zone_id=zone, model_version=self.model.version,
-                            hour=hour, is_night=night, n_frames=c[0], n_above_threshold=c[1],
-                            n_agree=c[2], n_shadow_only=c[3], n_live_only=c[4])
-                for (cam, zone, hour, night), c in self._acc.items()]
+                            hour=hour, is_night=night, figures=counts)
+                for (cam, zone, hour, night), counts in self._acc.items()]
         self._acc = {}
         return rows
 
     def restore(self, rows: Sequence[ShadowCount]) -> None:
         """Merge rows back (after a failed store)."""
         for r in rows:
-            c = self._acc.setdefault((r.camera_id, r.zone_id, r.hour, r.is_night), [0, 0, 0, 0, 0])
-            for j, v in enumerate((r.n_frames, r.n_above_threshold, r.n_agree, r.n_shadow_only,
-                                   r.n_live_only)):
-                c[j] += v
+            self._add((r.camera_id, r.zone_id, r.hour, r.is_night), r.figures)
+
+    def _add(self, key: _Key, counts: ShadowFigures) -> None:
+        self._acc[key] = self._acc.get(key, ShadowFigures()) + counts

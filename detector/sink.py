@@ -1,39 +1,13 @@
-"""What the detector hands to storage: alert updates, audit samples and score aggregates,
-through one small `AlertSink` protocol (the database implementation lives in
-`bearwatch.pipeline`; an in-memory fake in `detector.testing`)."""
+"""What the detector hands to storage (alert updates, audit samples and score aggregates, all
+`kernel.records`) through one small `AlertSink` protocol (the database implementation lives
+in `bearwatch.pipeline`; an in-memory fake in `detector.testing`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
-from kernel.records import Alert, AuditSample, ScoreAggregate, ShadowCount
-
-
-@dataclass(frozen=True, slots=True)
-class EncounterFrame:
-    """One frame counted in an encounter: camera sequence number, capture time (UTC), score
-    0..1 and, for the best frame, its JPEG file."""
-
-    seq: int
-    captured_at: datetime
-    p_bear: float
-    image_path: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertUpdate:
-    """An alert as it stands now, and the frames added since its last commit.
-
-    `opened` is true for the commit that creates the alert. The same `alert.id` is committed
-    again as later frames widen the encounter (idempotent upsert).
-    """
-
-    alert: Alert
-    frames: tuple[EncounterFrame, ...]
-    opened: bool
+from kernel.records import Alert, AuditSample, EncounterFrame, ScoreAggregate, ShadowCount
 
 
 class AlertSink(Protocol):

@@ -6,17 +6,25 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from detector.errors import SinkUnavailable
-from detector.sink import AuditSample, EncounterFrame, ScoreAggregate, ShadowCount
-from kernel.records import Alert, Frame, NightSource
+from detector.wiring import LoopClocks
+from kernel.records import (
+    Alert,
+    AuditSample,
+    EncounterFrame,
+    Frame,
+    NightSource,
+    ScoreAggregate,
+    ShadowCount,
+)
 
-T0 = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
 
 class FakeClock:
@@ -29,10 +37,14 @@ class FakeClock:
         return self.t
 
     def utc(self) -> datetime:
-        return datetime.fromtimestamp(self.t, timezone.utc)
+        return datetime.fromtimestamp(self.t, UTC)
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+    def loop_clocks(self) -> LoopClocks:
+        """This clock as a detector loop's UTC and interval clocks."""
+        return LoopClocks(utc=self.utc, monotonic=self.now)
 
 
 def make_frame(camera_id: str = "c1", seq: int = 0, *, zone_id: str = "z1",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 # Empty bins would make ln(q/p) infinite; this floor (share per bin) keeps PSI finite while
 # a bin that went from empty to populated still counts heavily.
@@ -34,7 +35,8 @@ class Histogram:
         if len(self.edges) != len(self.counts) + 1 or len(self.counts) == 0:
             raise ValueError(f"Histogram needs len(edges) == len(counts) + 1 >= 2, got "
                              f"{len(self.edges)} edges and {len(self.counts)} counts")
-        if any(b <= a for a, b in zip(self.edges, self.edges[1:])):
+        # strict=False: pairs each edge with the next, so the shifted copy is one shorter
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
             raise ValueError(f"Histogram edges must increase, got {self.edges}")
         if any(c < 0 for c in self.counts):
             raise ValueError(f"Histogram counts must be >= 0, got {self.counts}")
@@ -63,7 +65,59 @@ class Histogram:
     def plus(self, other: Histogram) -> Histogram:
         """Bin-wise sum of two histograms over the same edges (hours → a window)."""
         _same_edges(self, other)
-        return Histogram(self.edges, tuple(a + b for a, b in zip(self.counts, other.counts)))
+        return Histogram(self.edges,
+                         tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)))
+
+
+class HistogramDoc(BaseModel):
+    """A `Histogram` as stored in JSON (`{"edges": [...], "counts": [...]}`), checked on read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    edges: tuple[float, ...]
+    counts: tuple[float, ...]
+
+    @model_validator(mode="after")
+    def _is_a_histogram(self) -> HistogramDoc:
+        self.histogram()  # its own checks: edge count, increasing edges, counts >= 0
+        return self
+
+    @classmethod
+    def of(cls, hist: Histogram) -> HistogramDoc:
+        return cls(edges=hist.edges, counts=hist.counts)
+
+    def histogram(self) -> Histogram:
+        return Histogram(self.edges, self.counts)
+
+
+class DriftReference(BaseModel):
+    """The training reference a model version stores in `metrics["reference"]`: held-out
+    p_bear and the luma of the images it learnt from, compared with each camera's window."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    score: HistogramDoc
+    luma: HistogramDoc
+
+    @classmethod
+    def from_metrics(cls, metrics: Mapping[str, Any], *, version: str) -> DriftReference | None:
+        """The reference in a model version's metrics; None when it has none (or only part:
+        a version trained before both were recorded).
+
+        Raises:
+            ValueError: a reference is stored but malformed (names the version and why).
+        """
+        doc = metrics.get("reference")
+        if not isinstance(doc, Mapping) or "score" not in doc or "luma" not in doc:
+            return None
+        try:
+            return cls.model_validate(doc)
+        except ValidationError as exc:
+            raise ValueError(f"model version {version!r} has a malformed drift reference in "
+                             f"its metrics: {exc}; retrain it to record a new one") from exc
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +185,17 @@ def compare(measure: str, reference: Histogram, recent: Histogram, *, psi_max: f
 class WindowCounts(Protocol):
     """A camera's recent frames as histograms (what `db.drift.CameraWindow` holds)."""
 
-    camera_id: str
-    model_version: str
-    n_frames: int
-    p_bear_counts: tuple[int, ...]
-    luma_counts: tuple[int, ...]
+    # Read-only properties: frozen records (db.drift.CameraWindow) satisfy it.
+    @property
+    def camera_id(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def n_frames(self) -> int: ...
+    @property
+    def p_bear_counts(self) -> tuple[int, ...]: ...
+    @property
+    def luma_counts(self) -> tuple[int, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,21 +216,21 @@ class CameraDrift:
     reason: str
 
 
-def assess_camera(window: WindowCounts, reference: Mapping[str, Any] | None, *,
+def assess_camera(window: WindowCounts, reference: DriftReference | None, *,
                   psi_max: float, min_frames: int) -> CameraDrift:
-    """Compare a window with `reference` (`{"score": hist, "luma": hist}` as stored in the
-    model version's metrics). Too few frames, or a model without a reference, is not
-    assessed and never flagged: no evidence is not a shift."""
+    """Compare a window with the `reference` of the model version that scored it. Too few
+    frames, or a model without a reference, is not assessed and never flagged: no evidence
+    is not a shift."""
     def unassessed(reason: str) -> CameraDrift:
         return CameraDrift(window.camera_id, window.model_version, window.n_frames, None, None,
                            False, reason)
 
-    if not reference or "score" not in reference or "luma" not in reference:
+    if reference is None:
         return unassessed(f"model {window.model_version} has no training reference")
     if window.n_frames < min_frames:
         return unassessed(f"{window.n_frames} frames < {min_frames} needed")
-    score_ref = Histogram.from_json(reference["score"])
-    luma_ref = Histogram.from_json(reference["luma"])
+    score_ref = reference.score.histogram()
+    luma_ref = reference.luma.histogram()
     score = compare("score", score_ref, Histogram(score_ref.edges, tuple(
         float(c) for c in window.p_bear_counts)), psi_max=psi_max)
     luma = compare("luma", luma_ref, Histogram(luma_ref.edges, tuple(
@@ -183,7 +243,7 @@ def assess_camera(window: WindowCounts, reference: Mapping[str, Any] | None, *,
 
 
 def flagged_cameras(windows: Sequence[WindowCounts],
-                    references: Mapping[str, Mapping[str, Any] | None], *, psi_max: float,
+                    references: Mapping[str, DriftReference | None], *, psi_max: float,
                     min_frames: int) -> list[CameraDrift]:
     """The cameras whose window drifted from the reference of the model that scored it
     (`references` is keyed by model version), most drifted first."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -20,11 +20,11 @@ from db import reviews
 from db.errors import ConflictError
 from db.missed import MissedReportInput, add_missed_report, attach_frame
 from db.reviews import AlertDetail, AuditItem, ItemKind, Reviewer, VerdictInput
-from db.users import UserInfo, add_user, update_user
+from db.users import LoginPolicy, UserInfo, add_user, update_user
 from db.zone_models import ModelChange, promote_model, rollback_model
 from db.zone_thresholds import ThresholdChange
 from kernel.config import BearwatchConfig
-from kernel.records import Role, Stage, utc_now
+from kernel.records import Role, Stage, StageChange, utc_now
 from review_ui.auth import OPERATORS, require_role
 from review_ui.errors import ReviewUIError
 from rollout import (
@@ -32,17 +32,18 @@ from rollout import (
     CalibrationRefused,
     CalibrationRequest,
     ChangeNote,
+    ConfiguredThresholds,
+    DriftSettings,
     RoutingDecision,
     RoutingPolicy,
-    StageChange,
     apply_calibration,
     change_stage,
     clear_threshold,
     on_verdict,
     warn_now,
     zone_calibration,
-    zone_overview,
 )
+from rollout.reports import zone_overview
 
 PHOTO_TYPES = ("jpg", "jpeg", "png", "webp")
 ModelAction = Literal["promote", "rollback"]
@@ -50,11 +51,37 @@ ModelAction = Literal["promote", "rollback"]
 
 @dataclass(frozen=True, slots=True)
 class UIContext:
-    """What every action needs: the validated config, the session factory and a clock (UTC)."""
+    """What every action needs: the validated config, the session factory and a clock (UTC).
+
+    The UI is an entry point, so it holds the whole config; the rollout functions it calls get
+    the records below, each built from the sections it reads.
+    """
 
     config: BearwatchConfig
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def routing(self) -> RoutingPolicy:
+        """Where alerts notify: the `notifier` section's sinks, the zones' pilot thresholds."""
+        return RoutingPolicy.from_config(self.config.notifier, self.config.zones)
+
+    @property
+    def thresholds(self) -> ConfiguredThresholds:
+        """The zones' thresholds from the config, else the detector's."""
+        return ConfiguredThresholds.from_config(self.config.detector, self.config.zones)
+
+    @property
+    def drift(self) -> DriftSettings:
+        """The drift watch's limits (`detector.drift_*`)."""
+        return DriftSettings.from_config(self.config.detector)
+
+    @property
+    def login_policy(self) -> LoginPolicy:
+        """When failed logins lock an account (`review_ui.max_failed_logins`, `lockout_minutes`)."""
+        ui = self.config.review_ui
+        return LoginPolicy(max_failed_logins=ui.max_failed_logins,
+                           lockout=timedelta(minutes=ui.lockout_minutes))
 
 
 def _reviewer(user: UserInfo) -> Reviewer:
@@ -78,7 +105,7 @@ def decide_alert(ctx: UIContext, user: UserInfo, alert_id: uuid.UUID,
         now = ctx.clock()
         reviews.record_alert_verdict(s, alert_id, _reviewer(me), decision, now=now)
         on_verdict(s, alert_id, decision.verdict, actor=me.name, now=now,
-                   routing=RoutingPolicy.from_config(ctx.config))
+                   routing=ctx.routing)
 
 
 def warn(ctx: UIContext, user: UserInfo, alert_id: uuid.UUID) -> RoutingDecision:
@@ -86,7 +113,7 @@ def warn(ctx: UIContext, user: UserInfo, alert_id: uuid.UUID) -> RoutingDecision
     with ctx.sessions.begin() as s:
         me = require_role(s, user, *OPERATORS)
         return warn_now(s, alert_id, actor=me.name, now=ctx.clock(),
-                        routing=RoutingPolicy.from_config(ctx.config))
+                        routing=ctx.routing)
 
 
 def change_zone(ctx: UIContext, admin: UserInfo, zone_id: str, action: Action, *,
@@ -102,8 +129,9 @@ def change_zone(ctx: UIContext, admin: UserInfo, zone_id: str, action: Action, *
         me = require_role(s, admin, Role.ADMIN)
         now = ctx.clock()
         zone_cfg = next((z for z in ctx.config.zones if z.id == zone_id), None)
-        figures = next((o.rates for o in zone_overview(s, ctx.config, now=now)
-                        if o.zone_id == zone_id), None)
+        overview = zone_overview(s, ctx.config.rollout, now=now, zones=ctx.config.zones,
+                                 drift=ctx.drift)
+        figures = next((o.rates for o in overview if o.zone_id == zone_id), None)
         return change_stage(s, zone_id, action, actor=me.name, reason=reason, now=now,
                             figures=figures,
                             kill_to=Stage(zone_cfg.kill_to) if zone_cfg else Stage.OFF)
@@ -146,8 +174,8 @@ def apply_threshold(ctx: UIContext, admin: UserInfo, shown: ShownProposal, *,
     """
     with ctx.sessions.begin() as s:
         me = require_role(s, admin, Role.ADMIN)
-        cal = zone_calibration(s, ctx.config, CalibrationRequest(zone_id=shown.zone_id,
-                                                                 target=shown.target))
+        cal = zone_calibration(s, ctx.thresholds, CalibrationRequest(zone_id=shown.zone_id,
+                                                                     target=shown.target))
         if cal.proposed is None:
             raise CalibrationRefused(cal.message)
         if cal.proposed.threshold != shown.threshold:
@@ -155,8 +183,8 @@ def apply_threshold(ctx: UIContext, admin: UserInfo, shown: ShownProposal, *,
                 f"the proposal for zone {shown.zone_id!r} changed from {shown.threshold:.4f} to "
                 f"{cal.proposed.threshold:.4f} since the page was drawn (new reviews); check "
                 "the new figures and apply again")
-        return apply_calibration(s, ctx.config, cal, ChangeNote(actor=me.name, reason=reason,
-                                                                at=ctx.clock()))
+        return apply_calibration(s, ctx.thresholds, cal, ChangeNote(actor=me.name, reason=reason,
+                                                                    at=ctx.clock()))
 
 
 def clear_zone_threshold(ctx: UIContext, admin: UserInfo, zone_id: str, *,
@@ -169,8 +197,8 @@ def clear_zone_threshold(ctx: UIContext, admin: UserInfo, zone_id: str, *,
     """
     with ctx.sessions.begin() as s:
         me = require_role(s, admin, Role.ADMIN)
-        return clear_threshold(s, ctx.config, zone_id, ChangeNote(actor=me.name, reason=reason,
-                                                                  at=ctx.clock()))
+        return clear_threshold(s, ctx.thresholds, zone_id, ChangeNote(actor=me.name, reason=reason,
+                                                                      at=ctx.clock()))
 
 
 def claim_audit(ctx: UIContext, user: UserInfo) -> AuditItem | None:
@@ -229,7 +257,8 @@ def create_user(ctx: UIContext, admin: UserInfo, *, name: str, role: Role,
     with ctx.sessions.begin() as s:
         require_role(s, admin, Role.ADMIN)
         return add_user(s, name=name.strip(), role=role, password=password, actor=admin.name,
-                        now=ctx.clock())
+                        now=ctx.clock(),
+                        min_password_length=ctx.config.review_ui.min_password_length)
 
 
 def change_user(ctx: UIContext, admin: UserInfo, name: str, *, role: Role | None = None,
@@ -246,4 +275,5 @@ def change_user(ctx: UIContext, admin: UserInfo, name: str, *, role: Role | None
             raise ReviewUIError(f"{me.name!r} cannot disable or demote themself; "
                                 "ask another admin")
         return update_user(s, name, actor=me.name, now=ctx.clock(), role=role,
-                           disabled=disabled, password=password)
+                           disabled=disabled, password=password,
+                           min_password_length=ctx.config.review_ui.min_password_length)

@@ -7,10 +7,12 @@ mid-shift is refused at once, whatever their browser still shows.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from db.errors import NotFoundError
-from db.users import UserInfo, authenticate, get_user
+from db.users import LoginPolicy, UserInfo, authenticate, get_user
 from kernel.records import Role
 from review_ui.errors import PermissionDenied
 
@@ -27,9 +29,12 @@ def pages_for(role: Role) -> tuple[str, ...]:
     return PAGES_BY_ROLE[role]
 
 
-def login(session: Session, name: str, password: str) -> UserInfo | None:
-    """The user when name and password match an enabled account, else None (no hint which)."""
-    return authenticate(session, name.strip(), password)
+def login(session: Session, name: str, password: str, *, now: datetime,
+          policy: LoginPolicy) -> UserInfo | None:
+    """The user when name and password match an enabled, unlocked account, else None (no
+    hint which). Commit `session` either way: a refusal writes its audit row and counts
+    towards the lock (`db.users.authenticate`)."""
+    return authenticate(session, name.strip(), password, now=now, policy=policy)
 
 
 def require_role(session: Session, user: UserInfo, *roles: Role) -> UserInfo:

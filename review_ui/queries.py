@@ -14,19 +14,18 @@ import streamlit as st
 from db import make_engine, make_sessionmaker
 from db.camera_status import CameraInfo, list_cameras
 from db.catalog import ZoneState, zone_states
-from db.health import CameraHealthRow, camera_health
+from db.health import camera_health
 from db.missed import NearbyFrame, frames_near
 from db.rates import HourCount, ScoreVerdictCount
 from db.reviews import QueueCounts, QueueEntry, pending_alerts, queue_counts
 from db.users import UserInfo, list_users
 from kernel.config import load_config
 from kernel.model_defaults import with_model_defaults
+from kernel.records import CameraHealthReport
 from review_ui.actions import UIContext
-from rollout import (
-    Calibration,
-    CalibrationRequest,
+from rollout import Calibration, CalibrationRequest, zone_calibration
+from rollout.reports import (
     CameraDriftStatus,
-    DriftSettings,
     EffectiveThreshold,
     GroupRates,
     RatesAt,
@@ -42,7 +41,6 @@ from rollout import (
     rates_over_time,
     score_verdict_matrix,
     shadow_report,
-    zone_calibration,
     zone_overview,
 )
 
@@ -81,7 +79,7 @@ def counts(path: str) -> QueueCounts:
 
 
 @st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
-def health(path: str) -> list[CameraHealthRow]:
+def health(path: str) -> list[CameraHealthReport]:
     with _context(path).sessions() as s:
         return camera_health(s)
 
@@ -138,7 +136,8 @@ def score_vs_verdict(path: str, window: RateWindow) -> list[ScoreVerdictCount]:
 def overview(path: str) -> list[ZoneOverview]:
     ctx = _context(path)
     with ctx.sessions() as s:
-        return zone_overview(s, ctx.config, now=ctx.clock())
+        return zone_overview(s, ctx.config.rollout, now=ctx.clock(), zones=ctx.config.zones,
+                             drift=ctx.drift)
 
 
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
@@ -146,7 +145,7 @@ def drift(path: str) -> list[CameraDriftStatus]:
     """Each camera's domain-shift status over the drift watch's recent window (flagged first)."""
     ctx = _context(path)
     with ctx.sessions() as s:
-        return camera_drift(s, DriftSettings.from_config(ctx.config), now=ctx.clock())
+        return camera_drift(s, ctx.drift, now=ctx.clock())
 
 
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
@@ -169,7 +168,7 @@ def thresholds(path: str) -> list[EffectiveThreshold]:
     """Each zone's effective threshold and where it comes from (config or calibrated)."""
     ctx = _context(path)
     with ctx.sessions() as s:
-        return effective_thresholds(s, ctx.config)
+        return effective_thresholds(s, ctx.thresholds)
 
 
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
@@ -178,4 +177,5 @@ def calibration(path: str, zone_id: str, target: float) -> Calibration:
     labelled alerts and audit samples, beside the figures at its threshold now."""
     ctx = _context(path)
     with ctx.sessions() as s:
-        return zone_calibration(s, ctx.config, CalibrationRequest(zone_id=zone_id, target=target))
+        return zone_calibration(s, ctx.thresholds,
+                                CalibrationRequest(zone_id=zone_id, target=target))

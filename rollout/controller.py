@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +22,7 @@ from db.audit import AuditEntry, append
 from db.locks import acquire, release
 from db.outbox import enqueue
 from db.zones import get_zone, last_audit, list_zones, set_controller_state
-from kernel.config import BearwatchConfig, RolloutConfig
+from kernel.config import DetectorConfig, RolloutConfig, ZoneConfig
 from kernel.records import utc_now
 from rollout.drift_gate import DriftSettings
 from rollout.gates import Decision, DecisionAction, Reason, decide
@@ -51,10 +51,13 @@ class ControllerSettings:
     drift: DriftSettings | None = None
 
     @classmethod
-    def from_config(cls, config: BearwatchConfig) -> ControllerSettings:
-        return cls(rollout=config.rollout,
-                   manual_promotion=frozenset(z.id for z in config.zones if z.manual_promotion),
-                   drift=DriftSettings.from_config(config))
+    def from_config(cls, rollout: RolloutConfig, *, zones: Sequence[ZoneConfig] = (),
+                    detector: DetectorConfig | None = None) -> ControllerSettings:
+        """The rollout section, the zones promoted by hand only, and the drift watch limits of
+        `detector` (None: no drift gate)."""
+        return cls(rollout=rollout,
+                   manual_promotion=frozenset(z.id for z in zones if z.manual_promotion),
+                   drift=None if detector is None else DriftSettings.from_config(detector))
 
 
 def queue_zone_status(session: Session, zone_id: str, *, now: datetime,

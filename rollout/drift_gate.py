@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from db.camera_status import list_cameras
 from db.drift import camera_windows
 from db.model_versions import list_versions
-from kernel.config import BearwatchConfig, DetectorConfig
+from kernel.config import DetectorConfig
 
 # Model versions whose reference is looked up; far above any real registry.
 MAX_VERSIONS = 10_000
@@ -38,10 +38,9 @@ class DriftSettings:
     min_frames: int
 
     @classmethod
-    def from_config(cls, config: BearwatchConfig | DetectorConfig) -> DriftSettings:
-        det = config.detector if isinstance(config, BearwatchConfig) else config
-        return cls(psi_max=det.drift_psi_max, window_hours=det.drift_window_hours,
-                   min_frames=det.drift_min_frames)
+    def from_config(cls, detector: DetectorConfig) -> DriftSettings:
+        return cls(psi_max=detector.drift_psi_max, window_hours=detector.drift_window_hours,
+                   min_frames=detector.drift_min_frames)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +91,13 @@ def camera_drift(session: Session, settings: DriftSettings, *, now: datetime
     Flagged rows first (most drifted first), then by camera id."""
     # Imported here: the top-level `detector` surface loads torch, which the rollout
     # controller and the review UI should only pay for when drift is actually computed.
-    from kernel.drift import assess_camera
+    from kernel.drift import DriftReference, assess_camera
 
     since = now - timedelta(hours=settings.window_hours)
     zone_of = {c.id: c.zone_id for c in list_cameras(session)}
     windows = camera_windows(session, since=since, until=now)
-    refs = {v.id: v.metrics.get("reference") for v in list_versions(session, limit=MAX_VERSIONS)}
+    refs = {v.id: DriftReference.from_metrics(v.metrics, version=v.id)
+            for v in list_versions(session, limit=MAX_VERSIONS)}
     out = []
     for w in windows:
         d = assess_camera(w, refs.get(w.model_version), psi_max=settings.psi_max,

@@ -185,6 +185,7 @@ def rates_over_time(session: Session, window: RateWindow, bucket_days: float) ->
     start, step = window.since, timedelta(days=bucket_days)
     while start < window.until:
         end = min(start + step, window.until)
-        out.append(RatesAt(start, end, compute_rates(session, replace(window, since=start, until=end))))
+        out.append(RatesAt(start, end,
+                           compute_rates(session, replace(window, since=start, until=end))))
         start = end
     return out

@@ -11,7 +11,7 @@ disagreement rates on the upper bound. Too few frames always holds. `decide_mode
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db.audit import AuditEntry, append
-from db.zone_models import ShadowComparison, promote_model, shadow_comparison, zone_models
+from db.zone_models import promote_model, shadow_comparison, zone_models
 from db.zones import get_zone, last_audit
 from kernel.config import ModelPromotionConfig
 from kernel.intervals import Rate
+from kernel.records import ShadowFigures
 from rollout.gates import DecisionAction, GateStatus
 from rollout.routing import RoutingPolicy, notify_admins
 
@@ -48,51 +49,6 @@ class ModelReason(StrEnum):
     GATE_FAILED = "gate_failed"
     INCONCLUSIVE = "inconclusive"
     ALL_GATES_PASSED = "all_gates_passed"
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowFigures:
-    """Summed shadow-vs-live counts (frames), with the three rates the gates judge."""
-
-    n_frames: int = 0
-    n_agree: int = 0
-    n_shadow_only: int = 0
-    n_live_only: int = 0
-
-    @classmethod
-    def from_comparisons(cls, rows: Iterable[ShadowComparison]) -> ShadowFigures:
-        total = cls()
-        for r in rows:
-            total = total + cls(r.n_frames, r.n_agree, r.n_shadow_only, r.n_live_only)
-        return total
-
-    def __add__(self, other: ShadowFigures) -> ShadowFigures:
-        return ShadowFigures(self.n_frames + other.n_frames, self.n_agree + other.n_agree,
-                             self.n_shadow_only + other.n_shadow_only,
-                             self.n_live_only + other.n_live_only)
-
-    @property
-    def agreement(self) -> Rate:
-        return Rate.of(self.n_agree, self.n_frames)
-
-    @property
-    def shadow_only(self) -> Rate:
-        return Rate.of(self.n_shadow_only, self.n_frames)
-
-    @property
-    def live_only(self) -> Rate:
-        return Rate.of(self.n_live_only, self.n_frames)
-
-    def to_figures(self) -> dict[str, Any]:
-        return {"frames": self.n_frames, "agree": self.n_agree,
-                "shadow_only": self.n_shadow_only, "live_only": self.n_live_only}
-
-    def describe(self) -> str:
-        if not self.n_frames:
-            return "0 frames"
-        share = self.n_agree / self.n_frames
-        return (f"{self.n_frames} frames, agree {self.n_agree} ({share:.4f}), "
-                f"shadow-only {self.n_shadow_only}, live-only {self.n_live_only}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +187,8 @@ def model_evidence(session: Session, settings: ModelPromotionConfig, *,
         out.append(ModelEvidence(
             zone_id=z.zone_id, version=z.shadow, live=z.live,
             paused=get_zone(session, z.zone_id).paused, since=since, until=now,
-            day=ShadowFigures.from_comparisons(r for r in rows if not r.is_night),
-            night=ShadowFigures.from_comparisons(r for r in rows if r.is_night)))
+            day=ShadowFigures.total(r.figures for r in rows if not r.is_night),
+            night=ShadowFigures.total(r.figures for r in rows if r.is_night)))
     return out
 
 
@@ -302,8 +258,8 @@ def shadow_report(session: Session, since: datetime, until: datetime) -> list[Zo
             of_v = [r for r in mine if r.model_version == v]
             out.append(ZoneShadowReport(
                 zone_id=z.zone_id, live=z.live, shadow=z.shadow, version=v,
-                day=ShadowFigures.from_comparisons(r for r in of_v if not r.is_night),
-                night=ShadowFigures.from_comparisons(r for r in of_v if r.is_night)))
+                day=ShadowFigures.total(r.figures for r in of_v if not r.is_night),
+                night=ShadowFigures.total(r.figures for r in of_v if r.is_night)))
     return out
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from db.audit import AuditEntry
 from db.zones import StageHistoryEntry, ZoneRecord, last_audit, list_zones, stage_history
-from kernel.config import BearwatchConfig, RolloutConfig, ZoneConfig
+from kernel.config import RolloutConfig, ZoneConfig
 from kernel.records import Stage
 from rollout.drift_gate import CameraDriftStatus, DriftSettings, by_zone, camera_drift
 from rollout.gates import Decision, GateName, GateResult, ZoneSnapshot, decide
@@ -60,7 +60,8 @@ def zone_drift(session: Session, rollout: RolloutConfig, settings: DriftSettings
 
 def snapshot(zone: ZoneRecord, *, manual_promotion: bool) -> ZoneSnapshot:
     return ZoneSnapshot(id=zone.id, stage=zone.stage, paused=zone.paused,
-                        stage_since=zone.stage_since, consecutive_failures=zone.consecutive_failures,
+                        stage_since=zone.stage_since,
+                        consecutive_failures=zone.consecutive_failures,
                         passing_since=zone.passing_since, manual_promotion=manual_promotion)
 
 
@@ -73,23 +74,16 @@ def zone_window(zone: ZoneRecord, rollout: RolloutConfig, *, now: datetime) -> R
     return RateWindow(since=since, until=now, by="zone", zone_id=zone.id)
 
 
-def zone_overview(session: Session, config: RolloutConfig | BearwatchConfig, *, now: datetime,
+def zone_overview(session: Session, rollout: RolloutConfig, *, now: datetime,
                   zones: Sequence[ZoneConfig] = (),
                   drift: DriftSettings | None = None) -> list[ZoneOverview]:
     """Every zone's rollout state for the admins' page.
 
     Args:
-        config: the rollout section, or the whole config (then its zones and drift watch
-            limits are used).
-        zones: zone configs (manual promotion, kill stage) when passing only the rollout section.
-        drift: drift watch limits when passing only the rollout section (None: the drift gate
-            sees no camera and passes).
+        rollout: the rollout section (window, gates, hold, failure limit).
+        zones: zone configs (manual promotion, kill stage).
+        drift: drift watch limits (None: the drift gate sees no camera and passes).
     """
-    if isinstance(config, BearwatchConfig):
-        rollout, zones = config.rollout, config.zones
-        drift = drift or DriftSettings.from_config(config)
-    else:
-        rollout = config
     drifts = zone_drift(session, rollout, drift, now=now)
     zone_cfg = {z.id: z for z in zones}
     out = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.audit import AuditEntry, append
 from db.outbox import AlertFacts, alert_facts, camera_events_since, enqueue
-from kernel.config import BearwatchConfig
+from kernel.config import NotifierConfig, ZoneConfig
 from kernel.records import Alert, Stage, Verdict
 
 log = logging.getLogger("bearwatch.rollout")
@@ -59,12 +59,14 @@ class RoutingPolicy:
     default_high_confidence: float = 0.9
 
     @classmethod
-    def from_config(cls, config: BearwatchConfig) -> RoutingPolicy:
-        n = config.notifier
-        sinks = (["mqtt"] if n.mqtt.enabled else []) + [f"webhook:{i}" for i in range(len(n.webhooks))]
-        sinks += [f"apprise:{env}" for env in n.apprise_urls_env]
+    def from_config(cls, notifier: NotifierConfig,
+                    zones: Sequence[ZoneConfig] = ()) -> RoutingPolicy:
+        """One sink per enabled channel of `notifier`; each zone's high-confidence threshold."""
+        sinks = ["mqtt"] if notifier.mqtt.enabled else []
+        sinks += [f"webhook:{i}" for i in range(len(notifier.webhooks))]
+        sinks += [f"apprise:{env}" for env in notifier.apprise_urls_env]
         return cls(sinks=tuple(sinks), high_confidence=MappingProxyType(
-            {z.id: z.high_confidence_threshold for z in config.zones}))
+            {z.id: z.high_confidence_threshold for z in zones}))
 
     def threshold(self, zone_id: str) -> float:
         return self.high_confidence.get(zone_id, self.default_high_confidence)

@@ -33,10 +33,12 @@ from db.catalog import CameraSpec, ZoneSpec, sync
 from db.outbox import outbox_counts
 from db.zones import list_zones, stage_history
 from kernel.config import RolloutConfig
-from kernel.records import Alert, CameraState, Role, Stage, Verdict
+from kernel.records import Alert, AuditSample, CameraState, Role, Stage, Verdict
 from rollout.controller import Controller, ControllerSettings
 from rollout.errors import ScenarioError
 from rollout.routing import RoutingPolicy, on_verdict, route_alert
+
+__all__ = ["Scenario", "SimZone", "Traffic", "Outage", "simulate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +158,8 @@ def _events(sc: Scenario) -> list[_Event]:
                 sc.start + timedelta(days=o.start_day, hours=o.hours)) for o in sc.outages]
     for o in sc.outages:
         start = sc.start + timedelta(days=o.start_day)
-        out.append(_Event(start, n := n + 1, "outage", o.camera, end=start + timedelta(hours=o.hours)))
+        out.append(_Event(start, n := n + 1, "outage", o.camera,
+                          end=start + timedelta(hours=o.hours)))
     for t in sc.traffic:
         d = t.from_day
         while d < min(t.to_day, sc.days):
@@ -172,7 +175,8 @@ def _events(sc: Scenario) -> list[_Event]:
                     verdict = Verdict.BEAR if bear else (
                         Verdict.UNSURE if rng.random() < t.unsure_share else Verdict.NO_BEAR)
                 out.append(_Event(at, n := n + 1, "alert", t.camera, night, verdict,
-                                  at + timedelta(minutes=t.review_delay_minutes), peak=t.peak_p_bear))
+                                  at + timedelta(minutes=t.review_delay_minutes),
+                                  peak=t.peak_p_bear))
             for _ in range(_count(rng, t.missed_per_day)):
                 night = rng.random() < t.night_share
                 out.append(_Event(_when(rng, day, night), n := n + 1, "missed", t.camera, night))
@@ -190,12 +194,13 @@ def _validate(sc: Scenario) -> None:
     cams = dict(sc.cameras)
     for cam, zone in sc.cameras:
         if zone not in zones:
-            raise ScenarioError(f"scenario {sc.name!r}: camera {cam!r} names unknown zone {zone!r}; "
-                                f"zones are {sorted(zones)}")
-    for item in (*sc.traffic, *sc.outages):
+            raise ScenarioError(f"scenario {sc.name!r}: camera {cam!r} names unknown "
+                                f"zone {zone!r}; zones are {sorted(zones)}")
+    checked: list[Traffic | Outage] = [*sc.traffic, *sc.outages]
+    for item in checked:
         if item.camera not in cams:
-            raise ScenarioError(f"scenario {sc.name!r}: {type(item).__name__.lower()} names unknown "
-                                f"camera {item.camera!r}; cameras are {sorted(cams)}")
+            raise ScenarioError(f"scenario {sc.name!r}: {type(item).__name__.lower()} names "
+                                f"unknown camera {item.camera!r}; cameras are {sorted(cams)}")
 
 
 class _Replay:
@@ -204,7 +209,8 @@ class _Replay:
         self.routing = RoutingPolicy(sinks=("simulated",))
         self.now = sc.start
         self.controller = Controller(sessions, ControllerSettings(
-            rollout=sc.rollout, manual_promotion=frozenset(z.id for z in sc.zones if z.manual_promotion)),
+            rollout=sc.rollout,
+            manual_promotion=frozenset(z.id for z in sc.zones if z.manual_promotion)),
             self.routing, holder="simulator", clock=lambda: self.now)
         self.pending_reviews: list[tuple[datetime, Alert, Verdict]] = []
         self.alerts = 0
@@ -224,11 +230,14 @@ class _Replay:
         elif e.kind == "missed":
             insert_missed_reports(s, [MissedSeed(zone, e.camera, e.at, e.night, e.at)])
         elif e.kind == "audit":
-            insert_audit_samples(s, [AuditSampleSeed(e.camera, zone, e.at, 0.3, e.prob, e.night,
-                                                     e.verdict)])
+            sample = AuditSample(camera_id=e.camera, zone_id=zone, captured_at=e.at, p_bear=0.3,
+                                 sampling_prob=e.prob, is_night=e.night, is_infrared=False,
+                                 image_path="", model_version="sim")
+            insert_audit_samples(s, [AuditSampleSeed(sample, e.verdict)])
         elif e.kind == "outage" and e.end is not None:
-            insert_camera_events(s, [CameraEventSeed(e.camera, e.at, CameraState.OFFLINE, "simulated"),
-                                     CameraEventSeed(e.camera, e.end, CameraState.ONLINE, "simulated")])
+            insert_camera_events(s, [
+                CameraEventSeed(e.camera, e.at, CameraState.OFFLINE, "simulated"),
+                CameraEventSeed(e.camera, e.end, CameraState.ONLINE, "simulated")])
 
     def review_due(self, s: Session, op: int) -> None:
         due = [r for r in self.pending_reviews if r[0] <= self.now]
@@ -266,7 +275,8 @@ def _run(sc: Scenario, sessions: sessionmaker[Session]) -> SimulationResult:
     timeline: list[TimelineEntry] = []
     last_reason: dict[str, str] = {}
     last_text: dict[str, str] = {}
-    step, end, i, rounds = timedelta(minutes=sc.step_minutes), sc.start + timedelta(days=sc.days), 0, 0
+    step, end = timedelta(minutes=sc.step_minutes), sc.start + timedelta(days=sc.days)
+    i, rounds = 0, 0
     while replay.now < end:
         replay.now = min(replay.now + step, end)
         with sessions.begin() as s:
@@ -280,14 +290,15 @@ def _run(sc: Scenario, sessions: sessionmaker[Session]) -> SimulationResult:
             if last_reason.get(d.zone_id) != d.reason.value:
                 last_reason[d.zone_id] = d.reason.value
                 timeline.append(TimelineEntry(replay.now, _day(sc, replay.now), d.zone_id,
-                                              "decision", d.stage, f"{d.action.value}: {d.message}"))
+                                              "decision", d.stage,
+                                              f"{d.action.value}: {d.message}"))
     with sessions() as s:
         for z in sc.zones:
             for h in stage_history(s, z.id, limit=1000):
                 if h.actor == "controller":
+                    from_value = h.from_stage.value if h.from_stage else "-"
                     timeline.append(TimelineEntry(h.at, _day(sc, h.at), z.id, "stage", h.to_stage,
-                                                  f"{h.from_stage.value if h.from_stage else '-'} -> "
-                                                  f"{h.to_stage.value}"))
+                                                  f"{from_value} -> {h.to_stage.value}"))
         final = {z.id: z.stage for z in list_zones(s)}
         counts = outbox_counts(s)
     timeline.sort(key=lambda e: (e.at, e.kind != "decision"))

@@ -14,15 +14,14 @@ Transitions (a paused zone can still be moved by hand; only the controller leave
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from db.zones import StageChangeRow, ZoneRecord, apply_stage_change, get_zone
-from kernel.records import STAGE_ORDER, Stage
+from db.zones import ZoneRecord, apply_stage_change, get_zone
+from kernel.records import STAGE_ORDER, Stage, StageChange
 from rollout.errors import IllegalTransition
 
 
@@ -38,21 +37,6 @@ class Action(StrEnum):
 
 class HasFigures(Protocol):
     def to_figures(self) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StageChange:
-    """An applied change: from/to stage, paused after, who, when (UTC), why, the figures."""
-
-    zone_id: str
-    action: Action
-    from_stage: Stage
-    to_stage: Stage
-    paused: bool
-    actor: str
-    reason: str
-    at: datetime
-    figures: dict[str, Any]
 
 
 def _step(stage: Stage, delta: int) -> Stage | None:
@@ -82,7 +66,8 @@ def allowed_actions(zone: ZoneRecord, *, kill_to: Stage = Stage.OFF) -> list[Act
     return [a for a in Action if not isinstance(_outcome(zone, a, kill_to), str)]
 
 
-def target_of(zone: ZoneRecord, action: Action, *, kill_to: Stage = Stage.OFF) -> tuple[Stage, bool]:
+def target_of(zone: ZoneRecord, action: Action, *,
+              kill_to: Stage = Stage.OFF) -> tuple[Stage, bool]:
     """The (stage, paused) the action would lead to.
 
     Raises:
@@ -121,10 +106,10 @@ def change_stage(session: Session, zone_id: str, action: Action, *, actor: str, 
         raise ValueError(f"kill_to must be off or shadow, got {kill_to.value}")
     zone = get_zone(session, zone_id, for_update=True)
     to_stage, paused = target_of(zone, action, kill_to=kill_to)
-    figs = figures.to_figures() if figures is not None and not isinstance(figures, dict) else dict(figures or {})
-    change = StageChange(zone_id=zone_id, action=action, from_stage=zone.stage, to_stage=to_stage,
-                         paused=paused, actor=actor, reason=reason.strip(), at=now, figures=figs)
-    apply_stage_change(session, StageChangeRow(
-        zone_id=zone_id, action=action.value, from_stage=zone.stage, to_stage=to_stage,
-        paused=paused, actor=actor, reason=change.reason, at=now, figures=figs))
+    figs = (figures.to_figures() if figures is not None and not isinstance(figures, dict)
+            else dict(figures or {}))
+    change = StageChange(zone_id=zone_id, action=action.value, from_stage=zone.stage,
+                         to_stage=to_stage, paused=paused, actor=actor, reason=reason.strip(),
+                         at=now, figures=figs)
+    apply_stage_change(session, change)
     return change

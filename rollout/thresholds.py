@@ -7,10 +7,11 @@ with who, when, from, to, why and the figures, in the caller's transaction
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from db.zone_thresholds import (
     change_zone_threshold,
     zone_thresholds,
 )
-from kernel.config import BearwatchConfig
+from kernel.config import DetectorConfig, ZoneConfig
 from rollout.calibration import Calibration, LabelledScore, calibrate, figures_at
 from rollout.errors import CalibrationRefused
 
@@ -80,28 +81,41 @@ class ChangeNote:
     at: datetime
 
 
-def configured_threshold(config: BearwatchConfig, zone_id: str) -> float:
-    """The config's threshold for a zone: zones[].threshold, else detector.threshold."""
-    try:
-        return config.zone_threshold(zone_id)
-    except KeyError:
-        return config.detector.default_threshold
+@dataclass(frozen=True, slots=True)
+class ConfiguredThresholds:
+    """The config's per-frame thresholds (p_bear 0..1): `by_zone` zone id → zones[].threshold
+    where set; every other zone, and a zone no longer in the config, uses `default`
+    (detector.threshold, else the model's calibrated one)."""
+
+    default: float
+    by_zone: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def from_config(cls, detector: DetectorConfig,
+                    zones: Sequence[ZoneConfig] = ()) -> ConfiguredThresholds:
+        return cls(default=detector.default_threshold, by_zone=MappingProxyType(
+            {z.id: z.threshold_or(detector.default_threshold) for z in zones}))
+
+    def of(self, zone_id: str) -> float:
+        """The config's threshold for a zone: zones[].threshold, else detector.threshold."""
+        return self.by_zone.get(zone_id, self.default)
 
 
-def _effective(config: BearwatchConfig, z: ZoneThreshold) -> EffectiveThreshold:
-    configured = configured_threshold(config, z.zone_id)
+def _effective(config: ConfiguredThresholds, z: ZoneThreshold) -> EffectiveThreshold:
+    configured = config.of(z.zone_id)
     if z.override is None:
         return EffectiveThreshold(z.zone_id, configured, ThresholdSource.CONFIG, configured)
     return EffectiveThreshold(z.zone_id, z.override, ThresholdSource.CALIBRATED, configured,
                               set_by=z.set_by, set_at=z.set_at)
 
 
-def effective_thresholds(session: Session, config: BearwatchConfig) -> list[EffectiveThreshold]:
+def effective_thresholds(session: Session,
+                         config: ConfiguredThresholds) -> list[EffectiveThreshold]:
     """Every stored zone's effective threshold, by zone id."""
     return [_effective(config, z) for z in zone_thresholds(session)]
 
 
-def effective_threshold(session: Session, config: BearwatchConfig,
+def effective_threshold(session: Session, config: ConfiguredThresholds,
                         zone_id: str) -> EffectiveThreshold:
     """One zone's effective threshold.
 
@@ -122,7 +136,7 @@ def _items(session: Session, request: CalibrationRequest) -> list[LabelledScore]
     return [LabelledScore.from_reviewed(r) for r in rows]
 
 
-def zone_calibration(session: Session, config: BearwatchConfig,
+def zone_calibration(session: Session, config: ConfiguredThresholds,
                      request: CalibrationRequest) -> Calibration:
     """The proposal from the zone's labelled alerts and audit samples, beside the figures at
     its effective threshold now (`rollout.calibration` for the definitions).
@@ -136,7 +150,7 @@ def zone_calibration(session: Session, config: BearwatchConfig,
                      current=current.threshold)
 
 
-def apply_calibration(session: Session, config: BearwatchConfig, calibration: Calibration,
+def apply_calibration(session: Session, config: ConfiguredThresholds, calibration: Calibration,
                       note: ChangeNote) -> ThresholdChange:
     """Make the calibration's proposal the zone's threshold; audited with the calibration's
     figures. Compute `calibration` in the same transaction, so what is stored is what the
@@ -151,11 +165,11 @@ def apply_calibration(session: Session, config: BearwatchConfig, calibration: Ca
         raise CalibrationRefused(calibration.message)
     return change_zone_threshold(session, ThresholdRequest(
         zone_id=calibration.zone_id, threshold=calibration.proposed.threshold,
-        configured=configured_threshold(config, calibration.zone_id), actor=note.actor,
+        configured=config.of(calibration.zone_id), actor=note.actor,
         reason=note.reason, at=note.at, figures={"calibration": calibration.to_figures()}))
 
 
-def clear_threshold(session: Session, config: BearwatchConfig, zone_id: str,
+def clear_threshold(session: Session, config: ConfiguredThresholds, zone_id: str,
                     note: ChangeNote) -> ThresholdChange:
     """Drop the zone's calibrated threshold: back to the config's. Audited with the figures
     (on all the zone's labelled evidence) at the threshold left and the one restored.

@@ -82,5 +82,6 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def bears_dir() -> Path:
     if not (BEARS / "manifest.csv").exists():
-        pytest.skip(f"real photos not found at {BEARS} (needs ../shared/data/bears beside the repo)")
+        pytest.skip(f"real photos not found at {BEARS} "
+                    "(needs ../shared/data/bears beside the repo)")
     return BEARS

@@ -60,20 +60,48 @@ def test_public_surface_is_declared_and_defined(package: str) -> None:
     assert not hasattr(module, "__getattr__"), f"{package}: no lazy module __getattr__"
 
 
+def _surfaces(package: str) -> list[str]:
+    """A stage's public surfaces: its __init__ and the modules it lists in PUBLIC_MODULES
+    (`rollout.reports`, `detector.models`, …), each a small `__all__` for one audience."""
+    return [package, *getattr(importlib.import_module(package), "PUBLIC_MODULES", ())]
+
+
 @pytest.mark.parametrize("package", STAGES)
 def test_every_exported_name_is_used_by_another_package(package: str) -> None:
-    """A stage's __all__ is what the other packages use (tests may reach further)."""
-    used: set[str] = set()
-    for other in PACKAGES:
-        if other == package:
-            continue
-        for path in _sources(other):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.ImportFrom) and node.module == package:
-                    used.update(a.name for a in node.names)
-    exported = set(importlib.import_module(package).__all__)
-    assert not exported - used, (f"{package}.__all__ exports names no other package imports: "
-                                 f"{sorted(exported - used)}; drop them from __all__")
+    """A surface's __all__ is what the other packages use (tests may reach further)."""
+    for surface in _surfaces(package):
+        used: set[str] = set()
+        for other in PACKAGES:
+            if other == package:
+                continue
+            for path in _sources(other):
+                for node in ast.walk(ast.parse(path.read_text())):
+                    if isinstance(node, ast.ImportFrom) and node.module == surface:
+                        used.update(a.name for a in node.names)
+        exported = set(importlib.import_module(surface).__all__)
+        assert not exported - used, (f"{surface}.__all__ exports names no other package "
+                                     f"imports: {sorted(exported - used)}; drop them")
+
+
+@pytest.mark.parametrize("package", STAGES)
+def test_each_surface_is_small(package: str) -> None:
+    for surface in _surfaces(package):
+        exported = importlib.import_module(surface).__all__
+        assert len(exported) <= SURFACE_TARGET, (
+            f"{surface} exports {len(exported)} names (target {SURFACE_TARGET}): split it by "
+            "audience into a public module listed in PUBLIC_MODULES")
+
+
+@pytest.mark.parametrize("package", STAGES)
+def test_public_modules_are_listed_and_import_linter_allows_exactly_them(package: str) -> None:
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    [contract] = [c for c in config["contracts"] if c["id"] == "stage-internals"]
+    allowed = {rule.split(" -> ")[1] for rule in contract.get("ignore_imports", [])
+               if rule.startswith("** -> ")}
+    listed = set(_surfaces(package)[1:])
+    assert {m for m in allowed if m.startswith(package + ".")} == listed
 
 
 @pytest.mark.parametrize("package", (*STAGES, "db", "kernel", "training"))

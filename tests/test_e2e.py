@@ -55,7 +55,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(what: str, check: Callable[[], object], timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> object:
+def _wait(what: str, check: Callable[[], object], timeout_s: float,
+          proc: subprocess.Popen[bytes] | None = None) -> object:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = check()

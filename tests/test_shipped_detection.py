@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from db import make_engine, make_sessionmaker
 from db.models import AlertRow
-from detector import BearHead
+from detector.models import BearHead
 from detector.snapshots import MARK_RGB
 from kernel.config import load_config
 from kernel.model_defaults import calibrated_threshold, shipped_model_path, with_model_defaults

@@ -13,7 +13,10 @@ fastai, scikit-learn and matplotlib, which serving never needs.
 """
 
 from training.compare import (
+    EqualFalseAlarmRecall,
     HeldOut,
+    HeldOutComparison,
+    ModelReport,
     load_heldout,
     model_report,
     recall_at_equal_false_alarms,
@@ -45,17 +48,12 @@ from training.cv_report import (
 from training.errors import EvalDataError, TrainingError
 from training.evaluation import (
     EvalReport,
-    Figures,
     LabelledImage,
     Mistake,
-    ProposalFigures,
-    ThresholdPoint,
     evaluate,
     evaluate_folder,
     load_labelled_set,
-    proposal_figures,
     score_set,
-    score_set_with_regions,
 )
 from training.export import ExportedModel, export_model, read_split
 from training.fastai_fold import FastaiFitter
@@ -69,9 +67,18 @@ from training.items import (
     negative_tiles,
     read_boxes,
 )
+from training.proposal_eval import (
+    BearHits,
+    ProposalFigures,
+    proposal_figures,
+    score_set_with_regions,
+)
+from training.rates import Figures, ThresholdPoint
 from training.report_html import heldout_of, render_eval, render_report
 from training.split import Split, group_split, with_training_items
 from training.summary import (
+    ValidationMetrics,
+    VersionMetrics,
     reference_histograms,
     served_valid_scores,
     validation_metrics,
@@ -79,7 +86,9 @@ from training.summary import (
 from training.trainer import TrainOptions, TrainResult, train
 
 __all__ = [
-    "EvalDataError", "EvalReport", "Figures", "LabelledImage", "Mistake", "ProposalFigures",
+    "BearHits", "EvalDataError", "EvalReport", "Figures", "LabelledImage", "Mistake",
+    "ProposalFigures", "EqualFalseAlarmRecall", "HeldOutComparison", "ModelReport",
+    "ValidationMetrics", "VersionMetrics",
     "ThresholdPoint", "evaluate", "evaluate_folder", "load_labelled_set", "proposal_figures",
     "score_set", "score_set_with_regions", "builtin_learner", "heldout_of", "render_eval",
     "render_report",

@@ -26,8 +26,8 @@ from kernel.config import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES
 from training.errors import TrainingError
 
 # Every torchvision classification weight set was trained on inputs normalised this way.
-TORCHVISION_MEAN: tuple[float, float, float] = tuple(imagenet_stats[0])  # type: ignore[assignment]
-TORCHVISION_STD: tuple[float, float, float] = tuple(imagenet_stats[1])  # type: ignore[assignment]
+TORCHVISION_MEAN: tuple[float, float, float] = tuple(imagenet_stats[0])
+TORCHVISION_STD: tuple[float, float, float] = tuple(imagenet_stats[1])
 
 
 def _check_name(name: str) -> None:
@@ -46,7 +46,7 @@ def pretrained_weights_file(name: str) -> Path:
         TrainingError: `name` is not a supported torchvision architecture.
     """
     _check_name(name)
-    url = models.get_model_weights(name).DEFAULT.url  # type: ignore[attr-defined]
+    url = models.get_model_weights(name).DEFAULT.url
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
 
 
@@ -86,5 +86,5 @@ def vision_arch(name: str) -> Callable[..., nn.Module]:
     _check_name(name)
     fn = getattr(models, name)
     if fn in model_meta:
-        return fn  # type: ignore[no-any-return]
+        return fn
     return partial(_torchvision_model, name)

@@ -18,7 +18,7 @@ from efficientnet_lite_pytorch import EfficientNet
 from fastai.vision.all import create_head, params
 from torch import Tensor, nn
 
-from detector import BearOrNot, lite0_imagenet
+from detector.models import BearOrNot, lite0_imagenet
 
 LITE0 = "efficientnet-lite0"
 LITE0_FEATURES = 1280
@@ -64,7 +64,7 @@ def bear_mass_classifier() -> BearOrNot:
 def bear_mass_splitter(model: BearOrNot) -> list[list[nn.Parameter]]:
     """Body (everything but the ImageNet classifier) then the classifier."""
     body = [p for n, p in model.named_parameters() if not n.startswith("net._fc.")]
-    return [body, list(model.net._fc.parameters())]
+    return [body, list(model.net.get_submodule("_fc").parameters())]
 
 
 HEADS = ("bear_mass", "new")

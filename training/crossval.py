@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from detector import BearHead
+from detector.models import BearHead
 from training.features import View, ViewFeatures
 from training.head_fit import HeadRecipe, fit_head
 from training.items import TrainItem
@@ -133,7 +133,8 @@ class CrossValData:
 class FoldFitter(Protocol):
     """Fits a model on some training views and returns p_bear (0..1) of the views asked for."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def __call__(self, data: CrossValData, train: Sequence[int], score: Sequence[int]
                  ) -> np.ndarray: ...

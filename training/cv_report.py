@@ -148,20 +148,28 @@ def _size(frame: EvalFrame) -> str:
     return next(name for lo, hi, name in SIZE_BINS if lo <= frame.bear_px < hi)
 
 
+def _where(field: str, value: str) -> Callable[[EvalFrame], bool]:
+    return lambda f: bool(getattr(f, field) == value)
+
+
+def _bears_of_size(size: str) -> Callable[[EvalFrame], bool]:
+    return lambda f: f.is_bear and _size(f) == size
+
+
 def slices(frames: Sequence[EvalFrame]) -> list[tuple[str, Callable[[EvalFrame], bool]]]:
     """The named slices, in report order: all, light, source, camera, bear size."""
     out: list[tuple[str, Callable[[EvalFrame], bool]]] = [("all", lambda f: True)]
     for light in sorted({f.light for f in frames}):
-        out.append((f"light={light}", lambda f, v=light: f.light == v))
+        out.append((f"light={light}", _where("light", light)))
     for source in sorted({f.source for f in frames}):
-        out.append((f"source={source}", lambda f, v=source: f.source == v))
+        out.append((f"source={source}", _where("source", source)))
     cameras = sorted({f.camera for f in frames})
     if len(cameras) > len({f.source for f in frames}):
         for camera in cameras:
-            out.append((f"camera={camera}", lambda f, v=camera: f.camera == v))
+            out.append((f"camera={camera}", _where("camera", camera)))
     for size in [*(name for _, _, name in SIZE_BINS), WHOLE_PHOTO]:
         if any(f.is_bear and _size(f) == size for f in frames):
-            out.append((f"bear size={size}", lambda f, v=size: f.is_bear and _size(f) == v))
+            out.append((f"bear size={size}", _bears_of_size(size)))
     return out
 
 
@@ -202,10 +210,11 @@ def cross_val_report(frames: Sequence[EvalFrame], folds: Sequence[Fold],
         if len(s) != len(frames):
             raise ValueError(f"{model}: {len(s)} scores for {len(frames)} frames")
         for budget in budgets:
-            t = threshold_for_false_alarm(truth, s, budget)
-            if t is None:
+            threshold = threshold_for_false_alarm(truth, s, budget)
+            if threshold is None:
                 raise ValueError("cross_val_report needs no-bear frames to set thresholds")
-            tables.append(ModelTable(model, budget, t, tuple(_rows(frames, s, t))))
+            tables.append(ModelTable(model, budget, threshold,
+                                     tuple(_rows(frames, s, threshold))))
     comparisons = []
     for t in tables:
         if t.model == baseline:

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from detector import Model, ProposalRules, RegionScore, score_images_with_tiles
+from detector.models import Model
 from training.errors import EvalDataError
+from training.rates import Confusion, Figures, ThresholdPoint, as_json
 
 log = logging.getLogger("detector")
 
@@ -48,45 +49,6 @@ class LabelledImage:
 
 
 @dataclass(frozen=True, slots=True)
-class Figures:
-    """Counts and rates of one slice at one threshold; a rate with a zero denominator is None."""
-
-    n_bear: int
-    n_no_bear: int
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-    recall: float | None
-    precision: float | None
-    false_alarm_rate: float | None
-
-    @classmethod
-    def of(cls, truth: np.ndarray, scores: np.ndarray, threshold: float) -> Figures:
-        pred = scores >= threshold
-        tp = int((pred & truth).sum())
-        fp = int((pred & ~truth).sum())
-        fn = int((~pred & truth).sum())
-        tn = int((~pred & ~truth).sum())
-        return cls(n_bear=tp + fn, n_no_bear=fp + tn, tp=tp, fp=fp, fn=fn, tn=tn,
-                   recall=_ratio(tp, tp + fn), precision=_ratio(tp, tp + fp),
-                   false_alarm_rate=_ratio(fp, fp + tn))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"n_bear": self.n_bear, "n_no_bear": self.n_no_bear, "recall": self.recall,
-                "precision": self.precision, "false_alarm_rate": self.false_alarm_rate}
-
-
-@dataclass(frozen=True, slots=True)
-class ThresholdPoint:
-    """The highest threshold whose recall reaches the target, and what it costs."""
-
-    threshold: float
-    recall: float
-    false_alarm_rate: float | None
-
-
-@dataclass(frozen=True, slots=True)
 class Mistake:
     """A wrongly scored image: its file, truth, light and p_bear."""
 
@@ -94,6 +56,27 @@ class Mistake:
     label: str
     light: str
     p_bear: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredImage:
+    """One scored image as `bearwatch eval` lists it: file, truth (`bear` | `no_bear`), light
+    and p_bear (0..1, 6 decimals)."""
+
+    file: str
+    label: str
+    light: str
+    p_bear: float
+
+    @classmethod
+    def of(cls, image: LabelledImage, p_bear: float) -> ScoredImage:
+        return cls(file=image.name, label="bear" if image.is_bear else "no_bear",
+                   light=image.light, p_bear=round(p_bear, 6))
+
+
+# The keys of `EvalReport.to_json`, in their stored order.
+EVAL_JSON_KEYS = ("model_version", "threshold", "overall", "by_light", "confusion",
+                  "threshold_for_recall_95", "worst", "n_images", "images", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,30 +99,30 @@ class EvalReport:
     worst: tuple[Mistake, ...]
     skipped: tuple[str, ...] = field(default=())
 
+    @property
+    def confusion(self) -> Confusion:
+        """The confusion matrix of all images at the threshold."""
+        return Confusion.of(self.overall)
+
+    @property
+    def scored_images(self) -> tuple[ScoredImage, ...]:
+        """Every image with its p_bear, so an analyst can redo any figure at another
+        threshold."""
+        pairs = zip(self.images, self.scores, strict=True)
+        return tuple(ScoredImage.of(im, p) for im, p in pairs)
+
     def to_json(self) -> dict[str, Any]:
-        o = self.overall
-        return {
-            "model_version": self.model_version,
-            "threshold": self.threshold,
-            "overall": o.to_json(),
-            "by_light": {k: v.to_json() for k, v in self.by_light.items()},
-            "confusion": {"labels": ["bear", "no_bear"], "rows": "truth", "columns": "predicted",
-                          "matrix": [[o.tp, o.fn], [o.fp, o.tn]],
-                          "tp": o.tp, "fp": o.fp, "fn": o.fn, "tn": o.tn},
-            "threshold_for_recall_95": (asdict(self.threshold_for_recall_95)
-                                        if self.threshold_for_recall_95 else None),
-            "worst": [asdict(m) for m in self.worst],
+        """The `bearwatch eval` JSON: `as_json` of the record reshaped into the shape it has
+        always been stored in: `overall` and `by_light` as `Figures.to_json` (class sizes and
+        rates), the overall counts as `confusion`; `images` + `scores` as `n_images` and one
+        `ScoredImage` row per image; keys in `EVAL_JSON_KEYS` order."""
+        doc = as_json(self) | {
+            "overall": self.overall.to_json(),
+            "by_light": {k: f.to_json() for k, f in self.by_light.items()},
+            "confusion": self.confusion.to_json(),
             "n_images": len(self.images),
-            # Every image's score, so an analyst can redo any figure at another threshold.
-            "images": [{"file": im.name, "label": "bear" if im.is_bear else "no_bear",
-                        "light": im.light, "p_bear": round(p, 6)}
-                       for im, p in zip(self.images, self.scores)],
-            "skipped": list(self.skipped),
-        }
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
+            "images": [as_json(im) for im in self.scored_images]}
+        return {k: doc[k] for k in EVAL_JSON_KEYS}
 
 
 def threshold_for_recall(truth: np.ndarray, scores: np.ndarray,
@@ -151,7 +134,8 @@ def threshold_for_recall(truth: np.ndarray, scores: np.ndarray,
     need = max(1, math.ceil(target * bears.size - 1e-9))
     t = float(bears[need - 1])
     f = Figures.of(truth, scores, t)
-    return ThresholdPoint(threshold=t, recall=float(f.recall or 0.0), false_alarm_rate=f.false_alarm_rate)
+    return ThresholdPoint(threshold=t, recall=float(f.recall or 0.0),
+                          false_alarm_rate=f.false_alarm_rate)
 
 
 def evaluate(images: Sequence[LabelledImage], scores: Sequence[float] | np.ndarray, *,
@@ -254,7 +238,8 @@ Progress = Callable[[int, int, float], None]
 
 
 def score_set(model: Model, items: Sequence[LabelledImage], *,
-              progress: Progress | None = None) -> tuple[list[LabelledImage], np.ndarray, list[str]]:
+              progress: Progress | None = None
+              ) -> tuple[list[LabelledImage], np.ndarray, list[str]]:
     """Score every readable image in batches; returns the scored items, their p_bear and the
     unreadable ones."""
     kept: list[LabelledImage] = []
@@ -285,126 +270,3 @@ def evaluate_folder(model: Model, root: Path, *, threshold: float,
     kept, scores, bad = score_set(model, items, progress=progress)
     return evaluate(kept, scores, threshold=threshold, model_version=model.version,
                     skipped=[*skipped, *bad])
-
-
-def score_set_with_regions(model: Model, items: Sequence[LabelledImage], rules: ProposalRules,
-                           *, max_side: int, progress: Progress | None = None
-                           ) -> tuple[list[LabelledImage], list[RegionScore], list[str]]:
-    """Score every readable image as the detector scores a still: the whole image and its
-    tiles (`rules`), read at `max_side` px on the long side as ingest would downscale it."""
-    kept: list[LabelledImage] = []
-    bad: list[str] = []
-    out: list[RegionScore] = []
-    start = time.monotonic()
-    for i, item in enumerate(items, start=1):
-        img = read_rgb(item.path, max_side=max_side)
-        if img is None:
-            bad.append(f"{item.name}: unreadable image")
-            continue
-        kept.append(item)
-        # As the detector scores a still where nothing moved: tiles count by agreement.
-        out.extend(score_images_with_tiles(
-            model, [img], [rules.still_regions(img.shape[1], img.shape[0])]))
-        if progress is not None:
-            progress(i, len(items), time.monotonic() - start)
-    return kept, out, bad
-
-
-# Bear size bins (longer side of the bear's box, px of the stored frame): where a whole-frame
-# classifier stops seeing bears.
-SIZE_BINS = ((0, 32, "under 32 px"), (32, 64, "32-63 px"), (64, 10**9, "64 px and more"))
-
-
-@dataclass(frozen=True, slots=True)
-class BoxedBear:
-    """One bear frame listed in `boxes.csv`: its sequence, the bear's longer side (px of the
-    stored frame) and p_bear from the whole image and with proposals (0..1)."""
-
-    file: str
-    sequence: str
-    bear_px: int
-    whole: float
-    with_proposals: float
-
-
-@dataclass(frozen=True, slots=True)
-class ProposalFigures:
-    """What region proposals buy and cost on a labelled set (`bearwatch eval --proposals`).
-
-    Attributes:
-        whole: figures from the whole image alone; `with_proposals` from the max over the
-            whole image and its regions (the detector's p_bear), both at the same threshold.
-        boxed: the bear frames listed in `boxes.csv` (the trail-camera bears).
-        regions_per_image: mean number of regions scored besides each whole image.
-        seconds_per_image: mean scoring time with the regions.
-    """
-
-    threshold: float
-    whole: Figures
-    with_proposals: Figures
-    boxed: tuple[BoxedBear, ...]
-    regions_per_image: float
-    seconds_per_image: float
-
-    def to_json(self) -> dict[str, Any]:
-        t = self.threshold
-        rows = self.boxed
-
-        def recall(sel: Sequence[BoxedBear], tiled: bool) -> dict[str, Any]:
-            hits = sum((b.with_proposals if tiled else b.whole) >= t for b in sel)
-            return {"hits": hits, "n": len(sel), "recall": _ratio(hits, len(sel))}
-
-        sequences = sorted({b.sequence for b in rows})
-
-        def per_sequence(tiled: bool) -> dict[str, Any]:
-            hit = [g for g in sequences
-                   if recall([b for b in rows if b.sequence == g], tiled)["hits"]]
-            return {"hits": len(hit), "n": len(sequences),
-                    "recall": _ratio(len(hit), len(sequences))}
-
-        def both(f: Callable[[bool], dict[str, Any]]) -> dict[str, Any]:
-            return {"whole": f(False), "with_proposals": f(True)}
-
-        return {
-            "threshold": t,
-            "regions_per_image": round(self.regions_per_image, 1),
-            "seconds_per_image": round(self.seconds_per_image, 3),
-            "all_images": {"whole": self.whole.to_json(),
-                           "with_proposals": self.with_proposals.to_json()},
-            "false_alarm_cost": {
-                "n_no_bear": self.whole.n_no_bear,
-                "false_alarms_whole": self.whole.fp,
-                "false_alarms_with_proposals": self.with_proposals.fp,
-                "false_alarm_rate_whole": self.whole.false_alarm_rate,
-                "false_alarm_rate_with_proposals": self.with_proposals.false_alarm_rate},
-            "trail_camera_bears": {
-                "per_frame": both(lambda tiled: recall(rows, tiled)),
-                "per_sequence": {**both(per_sequence), "sequences": sequences},
-                "by_bear_size": [
-                    {"size": name, **both(lambda tiled, sel=sel: recall(sel, tiled))}
-                    for lo, hi, name in SIZE_BINS
-                    if (sel := [b for b in rows if lo <= b.bear_px < hi])],
-                "frames": [{"file": b.file, "sequence": b.sequence, "bear_px": b.bear_px,
-                            "p_bear_whole": round(b.whole, 5),
-                            "p_bear_with_proposals": round(b.with_proposals, 5)} for b in rows],
-            },
-        }
-
-
-def proposal_figures(items: Sequence[LabelledImage], scored: Sequence[RegionScore], *,
-                     threshold: float, bear_px: dict[str, int], sequence_of: dict[str, str],
-                     seconds: float) -> ProposalFigures:
-    """Figures of whole-image vs with-proposals scoring. `bear_px`: the longer side of the
-    bear in each boxed frame (by item name); `sequence_of`: the sequence of each item."""
-    truth = np.array([im.is_bear for im in items], dtype=bool)
-    whole = np.array([s.whole_p_bear for s in scored], dtype=np.float64)
-    best = np.array([s.p_bear for s in scored], dtype=np.float64)
-    boxed = tuple(BoxedBear(file=im.name, sequence=sequence_of.get(im.name, im.name),
-                            bear_px=bear_px[im.name], whole=float(whole[i]),
-                            with_proposals=float(best[i]))
-                  for i, im in enumerate(items) if im.is_bear and im.name in bear_px)
-    n = max(1, len(scored))
-    return ProposalFigures(threshold=threshold, whole=Figures.of(truth, whole, threshold),
-                           with_proposals=Figures.of(truth, best, threshold), boxed=boxed,
-                           regions_per_image=sum(s.n_regions for s in scored) / n,
-                           seconds_per_image=seconds / n)

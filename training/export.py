@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fastai.vision.all import Learner, RandomResizedCrop, Resize, ResizeMethod
 
-from detector import sha256_of
+from detector.models import sha256_of
 from training.errors import TrainingError
 from training.trainer import TrainResult
 
@@ -85,7 +85,7 @@ def split_document(result: TrainResult, version: str) -> dict[str, object]:
         "image_size": result.options.size,
         "valid": [{"ref": items[i].ref, "path": str(items[i].path), "label": items[i].label,
                    "light": items[i].light, "group": items[i].group,
-                   "crop": list(items[i].crop) if items[i].crop else None}
+                   "crop": list(crop) if (crop := items[i].crop) else None}
                   for i in result.split.valid],
         "train": [items[i].ref for i in result.split.train],
     }

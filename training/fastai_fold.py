@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector import InputSpec, TorchClassifier
+from detector.models import InputSpec, TorchClassifier
 from training.crossval import CrossValData
 from training.features import BATCH, read_view
 from training.split import group_split
-from training.trainer import BEAR_CLASS, TrainOptions, train
+from training.trainer import BEAR_CLASS, TrainOptions
+from training.trainer import train as fine_tune
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +33,11 @@ class FastaiFitter:
     work_dir: Path
     name: str = "fastai fine-tune"
 
-    def __call__(self, data: CrossValData, train_views: Sequence[int], score: Sequence[int]
+    def __call__(self, data: CrossValData, train: Sequence[int], score: Sequence[int]
                  ) -> np.ndarray:
-        items = [data.views[i].item for i in train_views if data.views[i].look == "plain"]
+        items = [data.views[i].item for i in train if data.views[i].look == "plain"]
         split = group_split(items, valid_pct=0.1, seed=self.options.seed)
-        result = train(items, split, self.options, work_dir=self.work_dir)
+        result = fine_tune(items, split, self.options, work_dir=self.work_dir)
         mean, std = self.options.normalisation
         spec = InputSpec(size=self.options.size, mean=mean, std=std, method="squish")  # type: ignore[arg-type]
         bear = list(result.learner.dls.vocab).index(BEAR_CLASS)

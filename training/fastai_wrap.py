@@ -17,7 +17,7 @@ from fastai.vision.data import ImageBlock
 from PIL import Image
 from torch import nn
 
-from detector import LITE0_SPEC, BearOrNot, lite0_imagenet
+from detector.models import LITE0_SPEC, BearOrNot, lite0_imagenet
 
 CLASSES = ("bear", "no_bear")
 
@@ -33,7 +33,8 @@ def write_seed_images(folder: Path, images: list[np.ndarray]) -> list[Path]:
     return paths
 
 
-def builtin_learner(folder: Path, images: list[np.ndarray], net: nn.Module | None = None) -> Learner:
+def builtin_learner(folder: Path, images: list[np.ndarray], net: nn.Module | None = None
+                    ) -> Learner:
     """A Learner around `BearOrNot(net)` (default: a fresh `lite0_imagenet()`) whose validation
     pipeline is the built-in model's: squish-resize to 224 px, normalise with mean/std 0.5.
     `images` (at least two) only give the DataLoaders its items."""

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from detector import LITE0_SPEC, Lite0Features, Preprocessor
+from detector.models import LITE0_SPEC, Lite0Features, Preprocessor
 from training.errors import TrainingError
 from training.items import TrainItem
 

@@ -1,5 +1,5 @@
 """Threshold choices and curves from labels and scores (pure numpy), beside the counts and
-rates of `training.evaluation` (`Figures`, `threshold_for_recall`).
+rates of `training.rates` (`Figures`) and `training.evaluation` (`threshold_for_recall`).
 
 Conventions: `is_bear` is a bool array, `p_bear` a float array 0..1 of the same length; a
 frame alerts when p_bear >= threshold.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from detector import BearHead, Lite0Features
+from detector.models import BearHead, Lite0Features
 from training.features import ViewFeatures
 
 

@@ -24,17 +24,20 @@ from scipy.stats import binomtest  # noqa: E402
 from training.cache import load_rgb  # noqa: E402
 from training.compare import (  # noqa: E402
     HeldOut,
+    HeldOutComparison,
+    ModelReport,
     is_infrared_image,
     model_report,
     recall_at_equal_false_alarms,
 )
 from training.evaluation import (  # noqa: E402
     EvalReport,
-    Figures,
     LabelledImage,
     threshold_for_recall,
 )
 from training.figures import pr_curve  # noqa: E402
+from training.proposal_eval import BearHits, ProposalFigures  # noqa: E402
+from training.rates import Figures  # noqa: E402
 
 TARGET_RECALLS = (0.9, 0.95)
 THUMB_SIDE = 160
@@ -68,7 +71,8 @@ def _png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
-    return f'<img alt="chart" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+    data = base64.b64encode(buf.getvalue()).decode()
+    return f'<img alt="chart" src="data:image/png;base64,{data}">'
 
 
 def _thumb(heldout: HeldOut, i: int) -> str:
@@ -116,7 +120,7 @@ def _pr_chart(heldout: HeldOut, scores: Mapping[str, np.ndarray]) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for version, p in scores.items():
         for ax, (name, mask) in zip(axes, (("all images", np.ones(len(heldout), bool)),
-                                            ("day", heldout.light == "day"))):
+                                            ("day", heldout.light == "day")), strict=True):
             c = pr_curve(heldout.is_bear[mask], p[mask])
             ax.step(c.recall, c.precision, where="post", label=version)
             ax.set_title(f"precision–recall, {name}")
@@ -148,22 +152,21 @@ def _thresholds(heldout: HeldOut, scores: Mapping[str, np.ndarray]) -> str:
             "<th>recall</th><th>false-alarm rate</th></tr>" + "".join(rows) + "</table>")
 
 
-def _equal_far(doc: Mapping[str, Any]) -> str:
-    table = doc.get("recall_at_equal_false_alarm_rate", {})
-    versions = [r["model_version"] for r in (doc["candidate"], doc.get("baseline")) if r]
+def _equal_far(doc: HeldOutComparison) -> str:
+    versions = [r.model_version for r in doc.reports]
     out = []
-    for light, block in table.items():
+    for light, block in doc.recall_at_equal_false_alarm_rate.slices.items():
         rows = []
-        for row in block["rows"]:
+        for row in block.rows:
             cells = []
             for v in versions:
-                r = row.get(v)
+                r = row.by_model.get(v)
                 cells.append("–" if r is None else
-                             f"{_rate(r['tp'], r['n_bear'])} <span class=ci>at t={r['threshold']}, "
-                             f"FAR {r['fp']}/{r['n_no_bear']}</span>")
-            rows.append(f"<tr><td>≤ {row['max_false_alarm_rate']:.0%}</td>"
+                             f"{_rate(r.tp, r.n_bear)} <span class=ci>at t={r.threshold}, "
+                             f"FAR {r.fp}/{r.n_no_bear}</span>")
+            rows.append(f"<tr><td>≤ {row.max_false_alarm_rate:.0%}</td>"
                         + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        out.append(f"<h3>{_e(light)} ({block['n_bear']} bear / {block['n_no_bear']} no bear)</h3>"
+        out.append(f"<h3>{_e(light)} ({block.n_bear} bear / {block.n_no_bear} no bear)</h3>"
                    "<table><tr><th>false-alarm budget</th>"
                    + "".join(f"<th>recall of {_e(v)}</th>" for v in versions) + "</tr>"
                    + "".join(rows) + "</table>")
@@ -184,32 +187,35 @@ def _top_losses(heldout: HeldOut, scores: Mapping[str, np.ndarray], version: str
     return "".join(cards)
 
 
-def render_report(heldout: HeldOut, doc: Mapping[str, Any], *,
+def render_report(heldout: HeldOut, doc: HeldOutComparison, *,
                   title: str = "Bearwatch model evaluation") -> str:
-    """The HTML page for a `bearwatch eval-report` document.
+    """The HTML page for a `bearwatch eval-report` comparison.
 
     Args:
         heldout: the images both models were scored on (for counts and thumbnails).
-        doc: `{"candidate": report, "baseline": report, "recall_at_equal_false_alarm_rate":
-            …}` where each report carries `model_version`, `threshold` and `p_bear` (one per
-            held-out image, in order).
+        doc: the candidate's and baseline's reports (each with `p_bear`, one per held-out
+            image, in order) and recall at equal false-alarm rates.
+
+    Raises:
+        ValueError: a report holds scores of another number of images than `heldout`.
     """
-    cand, base = doc["candidate"], doc.get("baseline")
+    cand, base = doc.candidate, doc.baseline
     scores: dict[str, np.ndarray] = {
-        r["model_version"]: np.asarray(r["p_bear"], dtype=np.float64) for r in (cand, base) if r}
+        r.model_version: np.asarray(r.p_bear, dtype=np.float64) for r in doc.reports}
     for v, p in scores.items():
         if p.shape != (len(heldout),):
             raise ValueError(f"report of {v} has {p.shape[0]} scores for {len(heldout)} "
                              "held-out images; score the same split")
-    threshold = float(cand["threshold"])
+    threshold = float(cand.threshold)
+    split = "the labelled set" if doc.split is None else doc.split
     n_bear, n_no = int(heldout.is_bear.sum()), int((~heldout.is_bear).sum())
     return "".join([
         f"<!doctype html><html><head><meta charset=utf-8><title>{_e(title)}</title>",
         f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
-        f"<p>Model <b>{_e(cand['model_version'])}</b>"
-        + (f" against the model it would replace, <b>{_e(base['model_version'])}</b>, on the same"
+        f"<p>Model <b>{_e(cand.model_version)}</b>"
+        + (f" against the model it would replace, <b>{_e(base.model_version)}</b>, on the same"
            if base else " on") +
-        f" {len(heldout)} images ({n_bear} bear, {n_no} no bear; {_e(doc.get('split', 'the labelled set'))}). "
+        f" {len(heldout)} images ({n_bear} bear, {n_no} no bear; {_e(split)}). "
         f"Alert threshold {threshold}. Rates show (count) and [Wilson 95 % interval].</p>",
         "<h2>Precision, recall and false-alarm rate, overall and by light</h2>",
         _figures_table(heldout, scores, threshold),
@@ -221,10 +227,10 @@ def render_report(heldout: HeldOut, doc: Mapping[str, Any], *,
         "<h2>Recall at equal false-alarm rates</h2>",
         "<p class=note>Each model at its own threshold that keeps its false-alarm rate within "
         "the budget: fair to both whatever their score calibration.</p>", _equal_far(doc),
-        f"<h2>Top losses of {_e(cand['model_version'])}</h2>",
-        _top_losses(heldout, scores, cand["model_version"]),
-        *([f"<h2>Top losses of {_e(base['model_version'])}</h2>",
-           _top_losses(heldout, scores, base["model_version"])] if base else []),
+        f"<h2>Top losses of {_e(cand.model_version)}</h2>",
+        _top_losses(heldout, scores, cand.model_version),
+        *([f"<h2>Top losses of {_e(base.model_version)}</h2>",
+           _top_losses(heldout, scores, base.model_version)] if base else []),
         "</body></html>",
     ])
 
@@ -238,29 +244,29 @@ def heldout_of(images: Sequence[LabelledImage]) -> HeldOut:
                                       for im in images], dtype=bool))
 
 
-def _proposals_section(proposals: Mapping[str, Mapping[str, Any]]) -> str:
+def _proposals_section(proposals: Mapping[str, ProposalFigures]) -> str:
     """Whole image vs whole image + regions, per model: the trail-camera bears per frame, per
     sequence and by size, and the false alarms the regions add."""
-    def cell(f: Mapping[str, Any]) -> str:
-        return _rate(int(f["hits"]), int(f["n"]))
+    def cell(f: BearHits) -> str:
+        return _rate(f.hits, f.n)
 
     rows = []
     for version, p in proposals.items():
-        cam, cost = p["trail_camera_bears"], p["false_alarm_cost"]
-        lines = [("trail-camera bears, per frame", cell(cam["per_frame"]["whole"]),
-                  cell(cam["per_frame"]["with_proposals"])),
-                 ("trail-camera bears, per sequence", cell(cam["per_sequence"]["whole"]),
-                  cell(cam["per_sequence"]["with_proposals"]))]
-        lines += [(f"bears {r['size']}", cell(r["whole"]), cell(r["with_proposals"]))
-                  for r in cam["by_bear_size"]]
+        cam, cost = p.trail_camera_bears, p.false_alarm_cost
+        lines = [("trail-camera bears, per frame", cell(cam.per_frame.whole),
+                  cell(cam.per_frame.with_proposals)),
+                 ("trail-camera bears, per sequence", cell(cam.per_sequence.whole),
+                  cell(cam.per_sequence.with_proposals))]
+        lines += [(f"bears {r.size}", cell(r.whole), cell(r.with_proposals))
+                  for r in cam.by_bear_size]
         lines.append(("false alarms on no-bear images",
-                      _rate(int(cost["false_alarms_whole"]), int(cost["n_no_bear"])),
-                      _rate(int(cost["false_alarms_with_proposals"]), int(cost["n_no_bear"]))))
+                      _rate(cost.false_alarms_whole, cost.n_no_bear),
+                      _rate(cost.false_alarms_with_proposals, cost.n_no_bear)))
         rows += [f"<tr><td class=l>{_e(version)}</td><td class=l>{_e(what)}</td><td>{a}</td>"
                  f"<td>{b}</td></tr>" for what, a, b in lines]
         rows.append(f"<tr><td class=l>{_e(version)}</td><td class=l>regions per image; s per "
-                    f"image</td><td></td><td>{p['regions_per_image']}; "
-                    f"{p['seconds_per_image']}</td></tr>")
+                    f"image</td><td></td><td>{round(p.regions_per_image, 1)}; "
+                    f"{round(p.seconds_per_image, 3)}</td></tr>")
     return ("<h2>Region proposals: small, far bears</h2><p class=note>Each image scored as the "
             "detector scores a camera-trap still: p_bear is the highest of the whole image and "
             "its tiles. Recall is at the alert threshold; the figures above already use the "
@@ -269,10 +275,10 @@ def _proposals_section(proposals: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def render_eval(report: EvalReport, baseline: EvalReport | None = None, *,
-                proposals: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+                proposals: Mapping[str, ProposalFigures] | None = None) -> str:
     """The HTML page for `bearwatch eval … --html`: one model's report, or two scored on the
     same images side by side (`baseline` = the model it would replace); with `proposals`
-    (model version → `ProposalFigures.to_json()`), a section on region proposals.
+    (model version → its `ProposalFigures`), a section on region proposals.
 
     Raises:
         ValueError: the two reports are not of the same images.
@@ -282,13 +288,16 @@ def render_eval(report: EvalReport, baseline: EvalReport | None = None, *,
         raise ValueError(f"{baseline.model_version} was scored on other images than "
                          f"{report.model_version}; evaluate both on the same set")
     heldout = heldout_of(images)
-    docs = {name: model_report(heldout, np.asarray(r.scores, dtype=np.float64),
-                               version=r.model_version, threshold=report.threshold)
-            for name, r in (("candidate", report), ("baseline", baseline)) if r is not None}
-    docs["recall_at_equal_false_alarm_rate"] = recall_at_equal_false_alarms(  # type: ignore[assignment]
-        heldout, {r.model_version: np.asarray(r.scores, dtype=np.float64)
-                  for r in (report, baseline) if r is not None})
-    page = render_report(heldout, docs)
+    def scored(r: EvalReport) -> ModelReport:
+        return model_report(heldout, np.asarray(r.scores, dtype=np.float64),
+                            version=r.model_version, threshold=report.threshold)
+
+    doc = HeldOutComparison(split=None, candidate=scored(report),
+                            baseline=None if baseline is None else scored(baseline),
+                            recall_at_equal_false_alarm_rate=recall_at_equal_false_alarms(
+                                heldout, {r.model_version: np.asarray(r.scores, dtype=np.float64)
+                                          for r in (report, baseline) if r is not None}))
+    page = render_report(heldout, doc)
     if proposals:
         page = page.replace("</body></html>", _proposals_section(proposals) + "</body></html>")
     return page

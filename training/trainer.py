@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,9 @@ from fastai.vision.all import (
     set_seed,
     vision_learner,
 )
+from torch import nn
 
-from kernel.config import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES
+from kernel.config import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES, TrainingConfig
 from training.architectures import (
     TORCHVISION_MEAN,
     TORCHVISION_STD,
@@ -121,6 +123,21 @@ class TrainOptions:
                 f"head 'bear_mass' starts from the pretrained {LITE0_ARCHITECTURE} ImageNet "
                 f"classifier; with architecture {self.architecture!r} and pretrained "
                 f"{self.pretrained} use head 'new'")
+
+    @classmethod
+    def from_config(cls, section: TrainingConfig, **overrides: Any) -> TrainOptions:
+        """The options `training:` sets (epochs, size, head, architecture, augmentation, …),
+        with `overrides` (command-line flags; None keeps the configured or default value)
+        on top. Fields the section does not have (seed, base_lr, min_scale, cache_dir) keep
+        their defaults unless overridden.
+
+        Raises:
+            TrainingError: an override is out of range (as the constructor).
+        """
+        names = {f.name for f in fields(cls)}
+        configured = section.model_dump(include=names)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**{**configured, **given})
 
     @property
     def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -208,6 +225,8 @@ def train(items: Sequence[TrainItem], split: Split, options: TrainOptions, *,
                                  pretrained=options.pretrained, loss_func=CrossEntropyLossFlat(),
                                  metrics=[accuracy], path=work_dir)
     else:
+        net: nn.Module
+        splitter: Callable[[Any], list[Any]]
         if options.head == "bear_mass":
             net, splitter = bear_mass_classifier(), bear_mass_splitter
         else:

@@ -24,13 +24,16 @@ BENCH_ZONE = "bench"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("bench", help="measure the detector: raw forward vs pipeline vs learn.predict")
+    p = sub.add_parser("bench",
+                       help="measure the detector: raw forward vs pipeline vs learn.predict")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--cameras", type=int, default=4, help="synthetic cameras (default 4)")
-    p.add_argument("--batch", type=int, default=None, help="batch size (default detector.max_batch)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="batch size (default detector.max_batch)")
     p.add_argument("--seconds", type=float, default=15.0,
                    help="timed seconds per path over all rounds, and of the latency phase")
-    p.add_argument("--rounds", type=int, default=5, help="rounds; the median round of each path is reported")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="rounds; the median round of each path is reported")
     p.add_argument("--predict-frames", type=int, default=60,
                    help="frames through learn.predict over all rounds (default 60)")
     p.add_argument("--json", type=Path, required=True, help="write the result here")

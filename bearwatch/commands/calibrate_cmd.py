@@ -10,6 +10,7 @@ from typing import Any
 
 from bearwatch.commands.common import load
 from bearwatch.commands.rollout_cmd import parse_since
+from bearwatch.rollout_wiring import configured_thresholds
 from bearwatch.wiring import open_database, sync_catalog
 from db.zone_thresholds import ThresholdChange
 from kernel.errors import BearwatchError
@@ -19,12 +20,12 @@ from rollout import (
     Calibration,
     CalibrationRequest,
     ChangeNote,
-    ThresholdFigures,
     apply_calibration,
     clear_threshold,
     effective_threshold,
     zone_calibration,
 )
+from rollout.reports import ThresholdFigures
 
 DESCRIPTION = """\
 Propose the zone's per-frame p_bear threshold from its own labelled evidence, for a
@@ -120,17 +121,18 @@ def _calibrate(args: argparse.Namespace) -> int:
         zone_id=args.zone, target=args.false_alarm, model_version=args.model,
         since=None if args.since is None else parse_since(args.since, now=utc_now()))
     change: ThresholdChange | None = None
+    thresholds = configured_thresholds(config)
     try:
         with db.sessions.begin() as s:
             if args.clear and note is not None:
-                change = clear_threshold(s, config, args.zone, note)
+                change = clear_threshold(s, thresholds, args.zone, note)
                 print(json.dumps(asdict(change), default=str) if args.json
                       else _change_line(change))
                 return 0
-            source = effective_threshold(s, config, args.zone).source.value
-            cal = zone_calibration(s, config, request)
+            source = effective_threshold(s, thresholds, args.zone).source.value
+            cal = zone_calibration(s, thresholds, request)
             if note is not None and cal.proposed is not None:
-                change = apply_calibration(s, config, cal, note)
+                change = apply_calibration(s, thresholds, cal, note)
     except ValueError as exc:
         raise BearwatchError(str(exc)) from exc
     if args.json:

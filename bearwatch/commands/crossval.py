@@ -25,14 +25,14 @@ FASTAI = "old recipe (fastai fine-tune)"
 def crossval_data(cfg: BearwatchConfig, data: Path, *, extra: Sequence[TrainItem] = (),
                   cache_dir: Path) -> CrossValData:
     """The labelled folder `data` (plus `extra` reviewed images) as views and frames."""
-    from bearwatch.pipeline import proposal_rules
+    from detector import ProposalRules
     from training import build_crossval_data, load_labelled
 
     started = time.monotonic()
     out = build_crossval_data(
         [*load_labelled(data), *extra], [*load_labelled(data, box_crops=False), *extra],
         boxes_csv=data / "boxes.csv", find=BurstRegions(ChangeRules()),
-        rules=proposal_rules(cfg), cache_dir=cache_dir)
+        rules=ProposalRules.from_config(cfg.detector.proposals), cache_dir=cache_dir)
     regions = sum(len(f.views) - 1 for f in out.frames)
     print(f"cross-validation data: {len(out.train_views)} training views, {len(out.frames)} "
           f"frames with {regions} changed-region crops ({time.monotonic() - started:.0f} s)",
@@ -60,13 +60,8 @@ def fitters(cfg: BearwatchConfig, recipes: Sequence[str], *, work_dir: Path
         elif name == "fastai":
             from training import FastaiFitter, TrainOptions
 
-            t = cfg.training
-            out.append(FastaiFitter(TrainOptions(
-                epochs=t.epochs, freeze_epochs=t.freeze_epochs, size=t.size,
-                batch_size=t.batch_size, head=t.head, architecture=t.architecture,
-                pretrained=t.pretrained, infrared_prob=t.infrared_prob,
-                max_lighting=t.max_lighting, cache_dir=work_dir / ".cache"),
-                work_dir=work_dir, name=FASTAI))
+            options = TrainOptions.from_config(cfg.training, cache_dir=work_dir / ".cache")
+            out.append(FastaiFitter(options, work_dir=work_dir, name=FASTAI))
         else:
             raise ValueError(f"unknown recipe {name!r}; use one of {RECIPES}")
     return out

@@ -11,7 +11,8 @@ from typing import Any
 from bearwatch.commands.common import load
 from bearwatch.wiring import open_database
 from kernel.records import utc_now
-from rollout import DriftSettings, camera_drift
+from rollout import DriftSettings
+from rollout.reports import camera_drift
 
 
 def register(sub: Any) -> None:
@@ -25,7 +26,7 @@ def register(sub: Any) -> None:
 def _drift(args: argparse.Namespace) -> int:
     cfg = load(args)
     db = open_database(cfg)
-    settings = DriftSettings.from_config(cfg)
+    settings = DriftSettings.from_config(cfg.detector)
     if args.hours:
         settings = replace(settings, window_hours=args.hours)
     with db.sessions() as session:

@@ -8,12 +8,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bearwatch.commands.common import load
 from kernel.config import BearwatchConfig
+
+if TYPE_CHECKING:
+    from training import BearHits, EvalReport, ProposalFigures
 
 BUILTIN = "builtin"
 
@@ -82,24 +85,24 @@ def _pct(x: float | None) -> str:
     return "  n/a " if x is None else f"{100 * x:5.1f}%"
 
 
-def _print(doc: dict[str, Any]) -> None:
-    print(f"model {doc['model_version']}, threshold {doc['threshold']}, "
-          f"{doc['n_images']} images ({len(doc['skipped'])} skipped)")
-    print(f"{'slice':<8} {'bears':>6} {'others':>6} {'recall':>7} {'precision':>9} {'false alarms':>12}")
-    rows = [("overall", doc["overall"])] + list(doc["by_light"].items())
-    for name, f in rows:
-        print(f"{name:<8} {f['n_bear']:>6} {f['n_no_bear']:>6} {_pct(f['recall']):>7} "
-              f"{_pct(f['precision']):>9} {_pct(f['false_alarm_rate']):>12}")
-    c = doc["confusion"]
-    print(f"confusion (truth × predicted): bear→bear {c['tp']}, bear→no_bear {c['fn']}, "
-          f"no_bear→bear {c['fp']}, no_bear→no_bear {c['tn']}")
-    t = doc["threshold_for_recall_95"]
+def _print(report: EvalReport) -> None:
+    print(f"model {report.model_version}, threshold {report.threshold}, "
+          f"{len(report.images)} images ({len(report.skipped)} skipped)")
+    print(f"{'slice':<8} {'bears':>6} {'others':>6} {'recall':>7} {'precision':>9} "
+          f"{'false alarms':>12}")
+    for name, f in [("overall", report.overall), *report.by_light.items()]:
+        print(f"{name:<8} {f.n_bear:>6} {f.n_no_bear:>6} {_pct(f.recall):>7} "
+              f"{_pct(f.precision):>9} {_pct(f.false_alarm_rate):>12}")
+    c = report.overall
+    print(f"confusion (truth × predicted): bear→bear {c.tp}, bear→no_bear {c.fn}, "
+          f"no_bear→bear {c.fp}, no_bear→no_bear {c.tn}")
+    t = report.threshold_for_recall_95
     if t:
-        print(f"95% recall needs threshold {t['threshold']:.4f} "
-              f"(recall {_pct(t['recall'])}, false alarms {_pct(t['false_alarm_rate'])})")
+        print(f"95% recall needs threshold {t.threshold:.4f} "
+              f"(recall {_pct(t.recall)}, false alarms {_pct(t.false_alarm_rate)})")
     print("worst mistakes:")
-    for m in doc["worst"]:
-        print(f"  {m['p_bear']:.4f}  {m['label']:<7} {m['light']:<5} {m['file']}")
+    for m in report.worst:
+        print(f"  {m.p_bear:.4f}  {m.label:<7} {m.light:<5} {m.file}")
 
 
 def _held_out(split: Path) -> set[str]:
@@ -110,12 +113,12 @@ def _held_out(split: Path) -> set[str]:
 
 
 def _score(model: Any, args: argparse.Namespace, cfg: BearwatchConfig, threshold: float
-           ) -> tuple[Any, dict[str, Any] | None]:
+           ) -> tuple[EvalReport, ProposalFigures | None]:
     """The EvalReport of `model` on the set (with regions when asked) and, with
     --proposals, the whole-vs-proposals figures."""
     import time
 
-    from bearwatch.pipeline import proposal_rules
+    from detector import ProposalRules
     from training import (
         evaluate,
         load_labelled,
@@ -135,7 +138,8 @@ def _score(model: Any, args: argparse.Namespace, cfg: BearwatchConfig, threshold
         return evaluate(kept, scores, threshold=threshold, model_version=model.version,
                         skipped=[*skipped, *bad]), None
     started = time.monotonic()
-    kept, scored, bad = score_set_with_regions(model, items, proposal_rules(cfg),
+    rules = ProposalRules.from_config(cfg.detector.proposals)
+    kept, scored, bad = score_set_with_regions(model, items, rules,
                                                max_side=cfg.ingest.max_width, progress=_progress)
     boxes_csv = args.data / "boxes.csv"
     boxes = read_boxes(boxes_csv) if boxes_csv.is_file() else {}
@@ -146,11 +150,11 @@ def _score(model: Any, args: argparse.Namespace, cfg: BearwatchConfig, threshold
         seconds=time.monotonic() - started)
     report = evaluate(kept, [s.p_bear for s in scored], threshold=threshold,
                       model_version=model.version, skipped=[*skipped, *bad])
-    return report, figures.to_json()
+    return report, figures
 
 
 def _load_model(cfg: BearwatchConfig, name: str, device: str | None) -> Any:
-    from detector import load_model
+    from detector.models import load_model
 
     det = cfg.detector.model_copy(update={"model": name})
     return load_model(det, models_dir=cfg.storage.models_dir,
@@ -170,24 +174,25 @@ def _eval(args: argparse.Namespace) -> int:
     if args.split is not None:
         doc["split"] = str(args.split)
     if proposals is not None:
-        doc["proposals"] = proposals
+        doc["proposals"] = proposals.to_json()
     baseline = base_proposals = None
     if args.baseline is not None:
         other = _load_model(cfg, args.baseline, args.device)
         baseline, base_proposals = _score(other, args, cfg, threshold)
-        doc["baseline"] = baseline.to_json()
+        base_doc = baseline.to_json()
         if base_proposals is not None:
-            doc["baseline"]["proposals"] = base_proposals
+            base_doc["proposals"] = base_proposals.to_json()
+        doc["baseline"] = base_doc
         doc["recall_at_equal_false_alarm_rate"] = recall_at_equal_false_alarms(
             heldout_of(report.images), {r.model_version: np.asarray(r.scores, dtype=np.float64)
-                                        for r in (report, baseline)})
+                                        for r in (report, baseline)}).to_json()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(doc, indent=1))
-    for shown in (doc, doc.get("baseline")):
+    for shown, shown_proposals in ((report, proposals), (baseline, base_proposals)):
         if shown is not None:
             _print(shown)
-            if "proposals" in shown:
-                _print_proposals(shown["proposals"])
+            if shown_proposals is not None:
+                _print_proposals(shown_proposals)
     print(f"wrote {args.json}")
     if args.html is not None:
         from training import render_eval
@@ -200,24 +205,23 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_proposals(doc: dict[str, Any]) -> None:
-    def hits(f: dict[str, Any]) -> str:
-        return f"{f['hits']}/{f['n']} ({_pct(f['recall']).strip()})"
+def _print_proposals(figures: ProposalFigures) -> None:
+    def hits(f: BearHits) -> str:
+        return f"{f.hits}/{f.n} ({_pct(f.recall).strip()})"
 
-    cost = doc["false_alarm_cost"]
-    bears = doc["trail_camera_bears"]
-    print(f"proposals: {doc['regions_per_image']} regions per image, "
-          f"{doc['seconds_per_image']} s per image")
-    print(f"  false alarms on {cost['n_no_bear']} no-bear images: "
-          f"{cost['false_alarms_whole']} whole image → {cost['false_alarms_with_proposals']} "
+    cost = figures.false_alarm_cost
+    bears = figures.trail_camera_bears
+    print(f"proposals: {round(figures.regions_per_image, 1)} regions per image, "
+          f"{round(figures.seconds_per_image, 3)} s per image")
+    print(f"  false alarms on {cost.n_no_bear} no-bear images: "
+          f"{cost.false_alarms_whole} whole image → {cost.false_alarms_with_proposals} "
           "with proposals")
-    if bears["per_frame"]["whole"]["n"]:
-        for what in ("per_frame", "per_sequence"):
-            f = bears[what]
-            print(f"  trail-camera bears {what.replace('_', ' ')}: {hits(f['whole'])} whole "
-                  f"image → {hits(f['with_proposals'])} with proposals")
-        for row in bears["by_bear_size"]:
-            print(f"    bears {row['size']}: {hits(row['whole'])} → {hits(row['with_proposals'])}")
+    if bears.per_frame.whole.n:
+        for what, f in (("per frame", bears.per_frame), ("per sequence", bears.per_sequence)):
+            print(f"  trail-camera bears {what}: {hits(f.whole)} whole "
+                  f"image → {hits(f.with_proposals)} with proposals")
+        for row in bears.by_bear_size:
+            print(f"    bears {row.size}: {hits(row.whole)} → {hits(row.with_proposals)}")
 
 
 def _cross_validate(args: argparse.Namespace, cfg: BearwatchConfig) -> int:

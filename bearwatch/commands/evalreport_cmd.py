@@ -21,7 +21,8 @@ log = logging.getLogger("bearwatch.eval")
 
 def register(sub: Any) -> None:
     p = sub.add_parser("eval-report",
-                       help="compare a trained model with the one it replaces on its held-out split")
+                       help="compare a trained model with the one it replaces on its "
+                       "held-out split")
     p.add_argument("model", help="the candidate: a .pkl file name in the models folder")
     p.add_argument("--split", type=Path, default=None,
                    help="held-out list (default: <models folder>/<version>.split.json)")
@@ -34,7 +35,7 @@ def register(sub: Any) -> None:
 
 
 def _load(cfg: BearwatchConfig, name: str) -> Any:
-    from detector import load_model
+    from detector.models import load_model
 
     recorded = None
     if name != "builtin":
@@ -55,7 +56,13 @@ def _progress(version: str) -> Any:
 
 
 def _eval_report(args: argparse.Namespace) -> int:
-    from training import load_heldout, model_report, recall_at_equal_false_alarms, score_heldout
+    from training import (
+        HeldOutComparison,
+        load_heldout,
+        model_report,
+        recall_at_equal_false_alarms,
+        score_heldout,
+    )
 
     cfg = load(args)
     split = args.split or cfg.storage.models_dir / f"{Path(args.model).stem}.split.json"
@@ -66,10 +73,11 @@ def _eval_report(args: argparse.Namespace) -> int:
         p = score_heldout(model, heldout, progress=_progress(model.version))
         scores[model.version] = p
         reports.append(model_report(heldout, p, version=model.version, threshold=args.threshold))
-    doc = {"split": str(split), "candidate": reports[0], "baseline": reports[1],
-           "recall_at_equal_false_alarm_rate": recall_at_equal_false_alarms(heldout, scores)}
+    doc = HeldOutComparison(split=str(split), candidate=reports[0], baseline=reports[1],
+                            recall_at_equal_false_alarm_rate=recall_at_equal_false_alarms(
+                                heldout, scores))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(doc, indent=1))
+    args.json.write_text(json.dumps(doc.to_json(), indent=1))
     print(f"wrote {args.json}")
     if args.html is not None:
         from training import render_report

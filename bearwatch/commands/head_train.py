@@ -37,12 +37,19 @@ def train_head(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from detector import backbone_sha256, sha256_of
-    from training import fit_on, render_cross_val, threshold_for_false_alarm
+    from detector.models import backbone_sha256, sha256_of
+    from training import (
+        TrainingError,
+        TrainItem,
+        fit_on,
+        render_cross_val,
+        threshold_for_false_alarm,
+    )
 
     cfg = load(args)
     started = time.monotonic()
-    extra, missing = [], 0
+    extra: list[TrainItem] = []
+    missing = 0
     if not args.ship:
         from bearwatch.commands.train_cmd import database_items
 
@@ -55,6 +62,8 @@ def train_head(args: argparse.Namespace) -> int:
     # The rule the report's tables use, at the configured budget (any, not only theirs).
     threshold = threshold_for_false_alarm(np.array([f.is_bear for f in report.frames]),
                                           report.scores[HEAD], budget)
+    if threshold is None:  # cross_validate already refused data without no-bear frames
+        raise TrainingError("no no-bear frames to calibrate the threshold on; add some")
     recipe = head_recipe(cfg)
     head = fit_on(data, data.train_views, recipe=recipe)
     digest = b"".join(np.ascontiguousarray(a, dtype=np.float32).tobytes()

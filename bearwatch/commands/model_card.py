@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from detector import BearHead
+    from detector.models import BearHead
     from training import CrossValReport
 
 WEAK_SLICES = ("light=night", "bear size=under 32 px", "bear size=32-63 px")

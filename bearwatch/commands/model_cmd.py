@@ -21,7 +21,7 @@ from db.zone_models import (
     shadow_comparison,
     zone_models,
 )
-from detector import BUILTIN_VERSION
+from detector.models import BUILTIN_VERSION
 from kernel.errors import BearwatchError
 from kernel.records import utc_now
 
@@ -72,7 +72,11 @@ def _change(args: argparse.Namespace) -> int:
 
 
 def _comparison_doc(c: ShadowComparison) -> dict[str, Any]:
-    return {**asdict(c), "agreement": c.agreement}
+    f = c.figures
+    return {"zone_id": c.zone_id, "model_version": c.model_version, "is_night": c.is_night,
+            "n_frames": f.n_frames, "n_above_threshold": f.n_above_threshold,
+            "n_agree": f.n_agree, "n_shadow_only": f.n_shadow_only,
+            "n_live_only": f.n_live_only, "agreement": f.agreement.value}
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -100,8 +104,9 @@ def _status(args: argparse.Namespace) -> int:
         print(f"{z.zone_id}: live {z.live or '-'}  shadow {z.shadow or '-'}  "
               f"previous {z.previous or '-'}")
         for c in by_zone.get(z.zone_id, []):
-            agree = "-" if c.agreement is None else f"{c.agreement:.3f}"
+            f = c.figures
+            agree = "-" if f.agreement.value is None else f"{f.agreement.value:.3f}"
             print(f"    {c.model_version:<32} {'night' if c.is_night else 'day  '} "
-                  f"{c.n_frames:>8} frames  agree {agree}  would raise {c.n_shadow_only}  "
-                  f"would miss {c.n_live_only}")
+                  f"{f.n_frames:>8} frames  agree {agree}  would raise {f.n_shadow_only}  "
+                  f"would miss {f.n_live_only}")
     return 0

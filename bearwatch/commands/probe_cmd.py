@@ -14,7 +14,14 @@ from typing import Any
 
 from bearwatch.commands.common import load
 from bearwatch.logs import setup_logging
-from camera_ingest import CorruptFrameError, FrameFlagger, Processed, open_source, redact
+from camera_ingest import (
+    CorruptFrameError,
+    FrameFlagger,
+    Processed,
+    SourceOptions,
+    open_source,
+    redact,
+)
 from kernel.config import CameraConfig, IngestConfig, LoggingConfig
 
 DEFAULT_CONFIG = "config.yaml"
@@ -29,7 +36,8 @@ def register(sub: Any) -> None:
         "exist, the built-in ingest defaults are used. Folders are read without remembering "
         "what was probed, so probing never consumes a camera trap's uploads.")
     p.add_argument("source", help="camera source string, as in config.yaml")
-    p.add_argument("--frames", type=int, default=10, metavar="N", help="frames to read (default 10)")
+    p.add_argument("--frames", type=int, default=10, metavar="N",
+                   help="frames to read (default 10)")
     p.add_argument("--fps", type=float, default=1.0, metavar="F", help="sampling rate (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--fast", action="store_true",
@@ -85,8 +93,8 @@ def _probe(args: argparse.Namespace) -> int:
     ingest = _ingest_config(args)
     camera = CameraConfig(id="probe", zone="probe", source=args.source, fps=args.fps,
                           latitude=args.latitude, longitude=args.longitude)
-    source = open_source(args.source, fps=args.fps, realtime=not args.fast,
-                         burst_gap_s=ingest.burst_gap_s)
+    source = open_source(args.source, SourceOptions(fps=args.fps, realtime=not args.fast,
+                                                    burst_gap_s=ingest.burst_gap_s))
     flagger = FrameFlagger(camera, ingest)
     done: list[Processed] = []
     native: Counter[str] = Counter()

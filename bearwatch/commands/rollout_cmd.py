@@ -8,33 +8,35 @@ import json
 import re
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.rollout_wiring import build_notifiers, retry_policy
+from bearwatch.rollout_wiring import (
+    build_notifiers,
+    configured_thresholds,
+    retry_policy,
+    routing_policy,
+)
 from bearwatch.wiring import open_database, sync_catalog
 from db.alerts import store_alert
-from db.outbox import outbox_items
+from db.outbox import OutboxItem, outbox_items
 from db.zones import get_zone
 from kernel.config import BearwatchConfig
 from kernel.errors import BearwatchError
 from kernel.records import Alert, Stage, utc_now
-from rollout import (
-    Action,
+from rollout import Action, DriftSettings, change_stage, queue_zone_status, route_alert
+from rollout.notify import OutboxDispatcher
+from rollout.reports import (
     EffectiveThreshold,
-    OutboxDispatcher,
     RateWindow,
-    RoutingPolicy,
-    change_stage,
     compute_rates,
     effective_thresholds,
-    queue_zone_status,
-    route_alert,
     zone_overview,
 )
 
 ACTIONS = [a.value for a in Action]
+FAILED_SHOWN = 20  # failed notifications listed by `rollout status`
 
 
 def register(sub: Any) -> None:
@@ -51,7 +53,8 @@ def register(sub: Any) -> None:
         a.set_defaults(handler=_change, action=action)
     r = sub.add_parser("report", help="false-alert, missed-alert and night rates with intervals")
     r.add_argument("--zone")
-    r.add_argument("--since", default="7d", help="ISO time (UTC) or a span like 7d, 12h (default 7d)")
+    r.add_argument("--since", default="7d",
+                   help="ISO time (UTC) or a span like 7d, 12h (default 7d)")
     r.add_argument("--by", choices=["zone", "camera"], default="zone")
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=_report)
@@ -72,7 +75,7 @@ def parse_since(text: str, *, now: datetime) -> datetime:
     except ValueError:
         raise BearwatchError(f"--since {text!r} is neither a span (7d, 12h, 30m) nor an ISO time "
                              "(2026-05-01T00:00:00Z)") from None
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _fmt_rate(r: Any) -> str:
@@ -93,8 +96,10 @@ def _status(args: argparse.Namespace) -> int:
     db = open_database(config)
     sync_catalog(config, db)
     with db.sessions() as s:
-        zones = zone_overview(s, config, now=utc_now())
-        thresholds = {t.zone_id: t for t in effective_thresholds(s, config)}
+        zones = zone_overview(s, config.rollout, now=utc_now(), zones=config.zones,
+                              drift=DriftSettings.from_config(config.detector))
+        thresholds = {t.zone_id: t for t in effective_thresholds(s, configured_thresholds(config))}
+        failed = outbox_items(s, status="failed", limit=FAILED_SHOWN)
     if args.json:
         print(json.dumps([{
             "zone": z.zone_id, "stage": z.stage.value, "paused": z.paused,
@@ -116,8 +121,20 @@ def _status(args: argparse.Namespace) -> int:
             print(f"    threshold {thresholds[z.zone_id].describe()}")
         for g in z.gates:
             dry = " (dry-run)" if g.dry_run else ""
-            print(f"    {g.gate.value:<18} {g.status.value:<12} {_fmt_rate(g.rate)}  max {g.maximum:g}{dry}")
+            print(f"    {g.gate.value:<18} {g.status.value:<12} {_fmt_rate(g.rate)}  "
+                  f"max {g.maximum:g}{dry}")
+    _print_failed(failed)
     return 0
+
+
+def _print_failed(failed: list[OutboxItem]) -> None:
+    """Notifications the dispatcher gave up on (status failed, kept in the outbox)."""
+    if not failed:
+        return
+    more = "+" if len(failed) == FAILED_SHOWN else ""
+    print(f"FAILED notifications: {len(failed)}{more} (newest first; not retried any more)")
+    for i in failed:
+        print(f"    {i.subject} -> {i.sink}: {i.attempts} attempts, last error: {i.last_error}")
 
 
 def _change(args: argparse.Namespace) -> int:
@@ -133,7 +150,7 @@ def _change(args: argparse.Namespace) -> int:
         with db.sessions.begin() as s:
             change = change_stage(s, args.zone, Action(args.action), actor=args.actor,
                                   reason=args.reason, now=now, kill_to=kill_to)
-            queue_zone_status(s, args.zone, now=now, routing=RoutingPolicy.from_config(config))
+            queue_zone_status(s, args.zone, now=now, routing=routing_policy(config))
     except ValueError as exc:
         raise BearwatchError(str(exc)) from exc
     print(f"zone {change.zone_id}: {change.from_stage.value} -> {change.to_stage.value}"
@@ -154,11 +171,12 @@ def _report(args: argparse.Namespace) -> int:
         print(json.dumps({"since": window.since.isoformat(), "until": window.until.isoformat(),
                           "by": window.by, "groups": [g.to_figures() for g in groups]}, indent=2))
         return 0
-    print(f"rates by {window.by}, {window.since:%Y-%m-%d %H:%M} .. {window.until:%Y-%m-%d %H:%M} UTC"
-          " (value [95% interval] counts)")
+    print(f"rates by {window.by}, {window.since:%Y-%m-%d %H:%M} .. "
+          f"{window.until:%Y-%m-%d %H:%M} UTC (value [95% interval] counts)")
     for g in groups:
         lat = "-" if g.median_review_latency_s is None else f"{g.median_review_latency_s:.0f} s"
-        vol = "-" if g.alert_volume_per_camera_day is None else f"{g.alert_volume_per_camera_day:.2f}"
+        per_day = g.alert_volume_per_camera_day
+        vol = "-" if per_day is None else f"{per_day:.2f}"
         print(f"{g.key}: {g.alert_volume} alerts ({g.night_alert_volume} night), {vol}/camera-day, "
               f"backlog {g.backlog}, median review {lat}, unsure {g.unsure}")
         for name in ("false_alert", "missed_alert", "night_false_alert", "night_missed_alert"):
@@ -190,7 +208,7 @@ def _drill(args: argparse.Namespace) -> int:
         raise BearwatchError(f"no camera {args.camera!r} in the config; cameras: {sorted(cams)}")
     db = open_database(config)
     sync_catalog(config, db)
-    routing, now, alert_id = RoutingPolicy.from_config(config), utc_now(), uuid.uuid4()
+    routing, now, alert_id = routing_policy(config), utc_now(), uuid.uuid4()
     zone_id = cams[args.camera].zone
     with db.sessions.begin() as s:
         stage = get_zone(s, zone_id).stage

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kernel.config import RolloutConfig
 from kernel.errors import ConfigError
 from kernel.records import Stage
-from rollout import Outage, Scenario, SimZone, Traffic, simulate
+from rollout.simulation import Outage, Scenario, SimZone, Traffic, simulate
 
 
 class _Strict(BaseModel):
@@ -95,7 +95,8 @@ def load_scenario(path: Path) -> Scenario:
         model = ScenarioModel.model_validate(data or {})
     except ValidationError as exc:
         raise ConfigError(str(path), [
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in exc.errors()
         ]) from exc
     if model.start.tzinfo is None:
         raise ConfigError(str(path), ["start: give a UTC time, e.g. 2026-05-01T00:00:00Z"])
@@ -112,9 +113,11 @@ def register(sub: Any) -> None:
 def _simulate(args: argparse.Namespace) -> int:
     result = simulate(load_scenario(args.scenario))
     if args.json:
-        print(json.dumps({"name": result.name, "final": {k: v.value for k, v in result.final_stages.items()},
-                          "timeline": [{"at": e.at.isoformat(), "day": round(e.day, 2), "zone": e.zone_id,
-                                        "kind": e.kind, "stage": e.stage.value, "text": e.text}
+        print(json.dumps({"name": result.name,
+                          "final": {k: v.value for k, v in result.final_stages.items()},
+                          "timeline": [{"at": e.at.isoformat(), "day": round(e.day, 2),
+                                        "zone": e.zone_id, "kind": e.kind,
+                                        "stage": e.stage.value, "text": e.text}
                                        for e in result.timeline]}, indent=2))
     else:
         print(result.render())

@@ -120,6 +120,7 @@ def _train(args: argparse.Namespace) -> int:
     # fastai loads here, not when the command line is built for every other command.
     from training import (
         TrainOptions,
+        VersionMetrics,
         count_items,
         export_model,
         group_split,
@@ -134,13 +135,11 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = load(args)
     recipe = cfg.training
-    options = TrainOptions(
-        seed=args.seed, epochs=_given(args.epochs, recipe.epochs),
-        freeze_epochs=_given(args.freeze_epochs, recipe.freeze_epochs),
-        size=_given(args.size, recipe.size), batch_size=_given(args.batch_size, recipe.batch_size),
-        head=_given(args.head, recipe.head), base_lr=args.lr,
-        architecture=_given(args.arch, recipe.architecture), pretrained=recipe.pretrained,
-        infrared_prob=recipe.infrared_prob, max_lighting=recipe.max_lighting)
+    # The flags override the `training:` section; an unset flag (None) keeps its value.
+    options = TrainOptions.from_config(
+        recipe, seed=args.seed, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
+        size=args.size, batch_size=args.batch_size, head=args.head, base_lr=args.lr,
+        architecture=args.arch)
     valid_pct = _given(args.valid_pct, recipe.valid_pct)
     db = open_database(cfg)
     out = (args.out or cfg.storage.models_dir).resolve()
@@ -157,30 +156,29 @@ def _train(args: argparse.Namespace) -> int:
           f"{len(split.train)} train / {len(split.valid)} held out", flush=True)
     result = train(items, split, options, work_dir=out)
     exported = export_model(result, out, clock=utc_now)
-    learner_accuracy = validation_metrics(result)["accuracy"]
+    learner_accuracy = validation_metrics(result).accuracy
     result = replace(result, valid_p_bear=served_valid_scores(result, exported))
-    metrics = validation_metrics(result)
-    metrics["learner_valid_accuracy"] = learner_accuracy
-    metrics["reference"] = reference_histograms([items[i] for i in split.train],
-                                                result.valid_p_bear)
+    metrics = VersionMetrics(
+        validation=validation_metrics(result), learner_valid_accuracy=learner_accuracy,
+        reference=reference_histograms([items[i] for i in split.train], result.valid_p_bear))
     counts = {"train": count_items(items[i] for i in split.train),
               "valid": count_items(items[i] for i in split.valid),
               "missing_files": missing}
     with db.sessions.begin() as session:
         register_version(session, ModelVersionInfo(
             id=exported.version, kind="fastai", created_at=utc_now(), path=str(exported.path),
-            sha256=exported.sha256, training_counts=counts, metrics=metrics,
+            sha256=exported.sha256, training_counts=counts, metrics=metrics.to_json(),
             notes=f"bearwatch train {args.data} seed={args.seed} size={options.size} "
                   f"arch={options.architecture} pretrained={options.pretrained} "
                   f"head={options.head} epochs={options.freeze_epochs}+{options.epochs} "
                   f"infrared_prob={options.infrared_prob} max_lighting={options.max_lighting} "
                   f"negative_tiles={recipe.negative_tiles}"),
             actor="cli")
-    overall = metrics["overall"]
+    served = metrics.validation
     print(f"model {exported.version}\n  file     {exported.path}\n  sha256   {exported.sha256}\n"
-          f"  held out {exported.split_path}\n  accuracy {metrics['accuracy']:.3f} as served "
-          f"({learner_accuracy:.3f} in fastai's validation)  recall {overall['recall']}  "
-          f"false-alarm rate {overall['false_alarm_rate']} at 0.5\n"
+          f"  held out {exported.split_path}\n  accuracy {served.accuracy:.3f} as served "
+          f"({learner_accuracy:.3f} in fastai's validation)  recall {served.overall.recall}  "
+          f"false-alarm rate {served.overall.false_alarm_rate} at 0.5\n"
           f"  took     {result.seconds:.0f} s\n"
           f"use it: detector.model: {exported.path.name} (in {out})")
     return 0

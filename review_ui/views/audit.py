@@ -53,21 +53,22 @@ def render() -> None:
             else:
                 st.rerun()
         return
+    sample = item.sample
     left, right = st.columns([3, 2])
     with left:
-        img = resolve_image(ctx.config.storage, item.image_path)
+        img = resolve_image(ctx.config.storage, sample.image_path)
         if img is None:
-            st.warning(f"Image file not found: {item.image_path}")
+            st.warning(f"Image file not found: {sample.image_path}")
         else:
             st.image(str(img), width="stretch")
     with right:
-        st.markdown(f"### {item.camera_id} · {item.zone_id}")
+        st.markdown(f"### {sample.camera_id} · {sample.zone_id}")
         st.table({"": ["Local time", "p(bear)", "Sampling probability", "Light", "Model"],
-                  "value": [local_time(item.captured_at, ctx.config.review_ui.timezone),
-                            f"{item.p_bear:.3f}", f"{item.sampling_prob:.3f}",
-                            ("night" if item.is_night else "day")
-                            + (" · infrared" if item.is_infrared else ""),
-                            item.model_version]}, hide_index=True)
+                  "value": [local_time(sample.captured_at, ctx.config.review_ui.timezone),
+                            f"{sample.p_bear:.3f}", f"{sample.sampling_prob:.3f}",
+                            ("night" if sample.is_night else "day")
+                            + (" · infrared" if sample.is_infrared else ""),
+                            sample.model_version]}, hide_index=True)
         controls("audit", str(item.id), lambda dec: _decide(item, dec))
         if st.button("Give back to the queue", key="audit_release"):
             actions.release(ctx, current_user(), "audit", str(item.id))

@@ -8,7 +8,7 @@ import streamlit as st
 
 from review_ui import queries
 from review_ui.display import local_time, resolve_image
-from rollout import by_camera
+from rollout.reports import by_camera
 
 STATE_LABEL = {"online": "online", "stale": "STALE", "offline": "OFFLINE"}
 

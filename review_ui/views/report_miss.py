@@ -4,7 +4,7 @@ Night is decided by the sun at the camera when it has coordinates, else the oper
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -36,7 +36,7 @@ def _form() -> None:
     day = cols[0].date_input("Date", value=now_local.date(), key="miss_date")
     clock = cols[1].time_input("Time", value=time(now_local.hour, now_local.minute),
                                key="miss_time", step=60)
-    at = datetime.combine(day, clock, tzinfo=tz).astimezone(timezone.utc)
+    at = datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
     cam = next((c for c in cams if c.id == cam_id), None)
     by_sun = night_from_sun(at, cam.latitude, cam.longitude) if cam else None
     if by_sun is None:
@@ -49,7 +49,8 @@ def _form() -> None:
                         placeholder="who saw it, where exactly, what it did")
     if st.button("Submit report", key="miss_submit", type="primary"):
         try:
-            photo_path = str(actions.save_photo(ctx, photo.name, photo.getvalue())) if photo else None
+            photo_path = (str(actions.save_photo(ctx, photo.name, photo.getvalue()))
+                          if photo else None)
             report = MissedReportInput(zone_id=zone, occurred_at=at, is_night=night,
                                        camera_id=cam.id if cam else None, note=note,
                                        photo_path=photo_path)
@@ -81,7 +82,8 @@ def _attach(report_id: int) -> None:
             with cols[i % 4]:
                 img = resolve_image(ctx.config.storage, f.image_path)
                 score = "" if f.p_bear is None else f" · p {f.p_bear:.2f}"
-                caption = f"{f.source} {local_time(f.captured_at, ctx.config.review_ui.timezone)}{score}"
+                caption = (f"{f.source} "
+                           f"{local_time(f.captured_at, ctx.config.review_ui.timezone)}{score}")
                 if img is not None:
                     st.image(str(img), caption=caption)
                 else:

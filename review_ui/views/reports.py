@@ -6,19 +6,21 @@ review latency and backlog; the cameras whose data drifted from the model's trai
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from kernel.intervals import Rate
+from kernel.records import ShadowFigures
 from review_ui import queries
-from rollout import CameraDriftStatus, GroupRates, RateWindow, ShadowFigures, ZoneShadowReport
+from rollout.reports import CameraDriftStatus, GroupRates, RateWindow, ZoneShadowReport
 
 RATES = {"false_alert": "False-alert rate", "missed_alert": "Missed-alert rate",
-         "night_false_alert": "Night false-alert rate", "night_missed_alert": "Night missed-alert rate"}
+         "night_false_alert": "Night false-alert rate",
+         "night_missed_alert": "Night missed-alert rate"}
 
 
 def _rate_cells(prefix: str, r: Rate) -> dict[str, Any]:
@@ -48,15 +50,18 @@ def _download(df: pd.DataFrame, name: str) -> None:
 
 
 def _window() -> tuple[RateWindow, float]:
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     cols = st.columns(3)
     span = cols[0].date_input("Window (UTC dates)", value=(today - timedelta(days=29), today),
                               key="rep_window")
-    by = cols[1].radio("Per", ["zone", "camera"], horizontal=True, key="rep_by")
+    per = cols[1].radio("Per", ["zone", "camera"], horizontal=True, key="rep_by")
+    by: Literal["zone", "camera"] = "camera" if per == "camera" else "zone"
     bucket = cols[2].selectbox("Chart bucket (days)", [1, 7], index=1, key="rep_bucket")
-    start, end = (span if isinstance(span, tuple) and len(span) == 2 else (span, span))
-    since = datetime.combine(start, time(0), tzinfo=timezone.utc)
-    until = datetime.combine(end, time(0), tzinfo=timezone.utc) + timedelta(days=1)
+    # While a range is being picked the widget holds one date (or none) for a moment.
+    dates = span if isinstance(span, tuple) else (span,)
+    start, end = (dates[0], dates[-1]) if dates else (today, today)
+    since = datetime.combine(start, time(0), tzinfo=UTC)
+    until = datetime.combine(end, time(0), tzinfo=UTC) + timedelta(days=1)
     return RateWindow(since=since, until=until, by=by), float(bucket)
 
 

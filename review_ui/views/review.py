@@ -50,7 +50,8 @@ def _decide(detail: AlertDetail, decision: VerdictInput) -> None:
         st.session_state[KEY] = None
         st.error(f"Verdict not saved: {exc}")
         return
-    flash(f"Saved: {decision.verdict.value} for alert {str(detail.id)[:8]} at {detail.camera_name}.")
+    flash(f"Saved: {decision.verdict.value} for alert {str(detail.id)[:8]} "
+          f"at {detail.camera_name}.")
     st.session_state[KEY] = None
     _claim()  # an operator who just decided wants the next one at once
     st.rerun()

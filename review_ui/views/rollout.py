@@ -9,23 +9,21 @@ proposed), applied or cleared with a required reason (audited)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
 import streamlit as st
 
 from db.errors import ConflictError
+from kernel.records import ShadowFigures
 from review_ui import actions, queries
 from review_ui.display import local_time
 from review_ui.errors import ReviewUIError
 from review_ui.session import current_user, flash, show_flash
-from rollout import (
-    DEFAULT_FALSE_ALARM,
-    Action,
-    Calibration,
-    CalibrationRefused,
+from rollout import DEFAULT_FALSE_ALARM, Action, Calibration, CalibrationRefused, IllegalTransition
+from rollout.reports import (
     EffectiveThreshold,
     GateStatus,
-    IllegalTransition,
-    ShadowFigures,
     ThresholdFigures,
     ThresholdSource,
     ZoneModelOverview,
@@ -69,7 +67,7 @@ def _model(m: ZoneModelOverview, configured: str, automatic: bool, tz: str) -> N
         st.markdown(f"**Controller on the model** ({mode}): {d.action.value} — {d.message}")
     cols = st.columns([3, 1, 1])
     reason = cols[0].text_input("Model change reason (required)", key=f"mo_reason_{m.zone_id}")
-    clicked = None
+    clicked: Literal["promote", "rollback"] | None = None
     if cols[1].button("Promote shadow to live", key=f"mo_promote_{m.zone_id}",
                       disabled=m.shadow is None):
         clicked = "promote"
@@ -194,6 +192,9 @@ def _zone(z: ZoneOverview, tz: str) -> None:
                                key=f"ro_action_{z.zone_id}")
     reason = cols[1].text_input("Reason (required)", key=f"ro_reason_{z.zone_id}")
     if cols[2].button("Apply", key=f"ro_apply_{z.zone_id}", type="primary"):
+        if action is None:  # the select box can be cleared
+            st.error("Pick an action.")
+            return
         try:
             change = actions.change_zone(queries.context(), current_user(), z.zone_id,
                                          action, reason=reason)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.cli import main
 from db.model_versions import get_version
-from detector import BearHead, sha256_of
+from detector.models import BearHead, sha256_of
 from kernel.model_defaults import shipped_model_path
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]

@@ -10,8 +10,8 @@ import pytest
 from bearwatch.cli import main
 from db import make_engine, make_sessionmaker
 from db.zone_models import add_shadow_counts
-from detector import BUILTIN_VERSION
-from kernel.records import ShadowCount, utc_now
+from detector.models import BUILTIN_VERSION
+from kernel.records import ShadowCount, ShadowFigures, utc_now
 
 
 def config(tmp_path: Path) -> str:
@@ -38,8 +38,8 @@ def test_model_shadow_promote_rollback_and_status_json(cli, db_url, tmp_path, ca
     with make_sessionmaker(engine).begin() as s:
         add_shadow_counts(s, [ShadowCount(
             camera_id="cam1", zone_id="north", model_version=BUILTIN_VERSION, hour=hour,
-            is_night=True, n_frames=10, n_above_threshold=3, n_agree=8, n_shadow_only=2,
-            n_live_only=0)])
+            is_night=True, figures=ShadowFigures(n_frames=10, n_above_threshold=3, n_agree=8,
+                                                 n_shadow_only=2, n_live_only=0))])
     engine.dispose()
     assert main(["--config", cfg, "model", "status", "--json"]) == 0
     [zone] = json.loads(capsys.readouterr().out)["zones"]

@@ -1,25 +1,38 @@
 """The detector's database sink on both engines: idempotent replays, routing in the same
-transaction, the spool across an outage, audit samples and score aggregates."""
+transaction, the spool across an outage, audit samples and score aggregates; the detector built
+from the config (stills of a folder created after start-up are not dropped as stale)."""
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bearwatch.pipeline import DbAlertSink, DbStageLookup, rollout_router
+from bearwatch.ingest_wiring import build_ingest
+from bearwatch.pipeline import (
+    DbAlertSink,
+    DbStageLookup,
+    DetectorWiring,
+    build_detector,
+    rollout_router,
+)
+from camera_ingest import FrameQueue
 from db import make_engine, make_sessionmaker
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.detections import score_counts
 from db.models import AlertFrame, AlertRow
-from db.models import AuditSample as AuditRow
+from db.models import AuditSampleRow as AuditRow
 from db.outbox import outbox_items
-from detector import AlertSpool, EncounterFrame
-from detector.testing import T0
-from kernel.config import BearwatchConfig
-from kernel.records import Alert, AuditSample, ScoreAggregate, Stage
+from detector import AlertSpool
+from detector.testing import T0, ScriptedModel
+from kernel.config import BearwatchConfig, parse_config
+from kernel.records import Alert, AuditSample, EncounterFrame, ScoreAggregate, Stage
 
 CONFIG = BearwatchConfig.model_validate({
     "zones": [{"id": "z1", "stage": "shadow"}],
@@ -62,7 +75,8 @@ def _counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
                 s.scalar(select(func.count()).select_from(AlertFrame)) or 0)
 
 
-def test_sink_replayed_alert_not_duplicated(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+def test_sink_replayed_alert_not_duplicated(sessions: sessionmaker[Session],
+                                            tmp_path: Path) -> None:
     _catalog(sessions, Stage.ACTIVE)
     sink = _sink(sessions, tmp_path)
     first = _alert(2, stage=Stage.ACTIVE)
@@ -102,7 +116,8 @@ def test_sink_outage_spools_then_replays_once(engine_kind: str, sessions: sessio
         assert row is not None and (row.n_frames, row.peak_p_bear) == (4, 0.95)
 
 
-def test_sink_commit_replays_spool_after_success(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+def test_sink_commit_replays_spool_after_success(sessions: sessionmaker[Session],
+                                                 tmp_path: Path) -> None:
     _catalog(sessions)
     spooled = _alert(2)
     AlertSpool(tmp_path / "spool").append(spooled, _frames(1))
@@ -112,7 +127,8 @@ def test_sink_commit_replays_spool_after_success(sessions: sessionmaker[Session]
     assert not sink.spool.has_entries
 
 
-def test_sink_audit_samples_and_aggregates_stored(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+def test_sink_audit_samples_and_aggregates_stored(sessions: sessionmaker[Session],
+                                                  tmp_path: Path) -> None:
     _catalog(sessions)
     sink = _sink(sessions, tmp_path)
     sink.audit_sample(AuditSample(camera_id="c1", zone_id="z1", captured_at=T0, p_bear=0.4,
@@ -125,14 +141,16 @@ def test_sink_audit_samples_and_aggregates_stored(sessions: sessionmaker[Session
     sink.aggregates([row])
     with sessions() as s:
         sample = s.scalars(select(AuditRow)).one()
-        assert (sample.sampling_prob, sample.is_night, sample.review_state) == (0.05, True, "pending")
+        assert (sample.sampling_prob, sample.is_night, sample.review_state) == (
+            0.05, True, "pending")
         (stored,) = score_counts(s, "c1")
     assert (stored.n_frames, stored.n_night, stored.n_above_threshold) == (6, 2, 2)
     assert stored.p_bear_counts[0] == 4 and stored.p_bear_counts[-1] == 2
     assert stored.luma_counts[-1] == 6 and stored.hour == T0
 
 
-def test_stage_lookup_falls_back_during_outage(engine_kind: str, sessions: sessionmaker[Session]) -> None:
+def test_stage_lookup_falls_back_during_outage(engine_kind: str,
+                                               sessions: sessionmaker[Session]) -> None:
     _catalog(sessions, Stage.PILOT)
     assert DbStageLookup(sessions, {})("z1") is Stage.PILOT
     down_engine = make_engine(UNREACHABLE[engine_kind])
@@ -154,15 +172,54 @@ def test_proposal_rules_follow_config_stills_tiled_only_when_asked() -> None:
     scales; moving regions of stream frames are always offered."""
     import dataclasses
 
-    from bearwatch.pipeline import proposal_rules
-    from detector import tiles
+    from detector import ProposalRules, tiles
     from detector.testing import make_frame
     from kernel.config import parse_config
 
     still = dataclasses.replace(make_frame(size=(960, 1280)), is_still=True)
     moving = dataclasses.replace(make_frame(size=(960, 1280)), regions=((100, 100, 20, 30),))
-    off = proposal_rules(parse_config(""))
+    off = ProposalRules.from_config(parse_config("").detector.proposals)
     assert off.regions(still) == [] and len(off.regions(moving)) == 1
-    on = proposal_rules(parse_config(
-        "detector:\n  proposals:\n    tile_stills: true\n    tile_fractions: [0.25]\n"))
+    on = ProposalRules.from_config(parse_config(
+        "detector:\n  proposals:\n    tile_stills: true\n    tile_fractions: [0.25]\n"
+    ).detector.proposals)
     assert on.regions(still) == tiles(1280, 960, fractions=(0.25,), overlap=0.33)
+
+
+def test_build_detector_folder_created_after_start_old_exif_still_scored(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    """An FTP upload folder that appears after start-up: its camera-trap stills carry EXIF
+    capture times hours old when read, and are scored, not dropped as stale (the exemption
+    follows the frame, `Frame.is_still`, not whether the folder existed at start)."""
+    inbox = tmp_path / "ftp" / "trap"  # not created yet
+    cfg = parse_config(f"storage: {{root: '{tmp_path / 'var'}'}}\n"
+                       "zones: [{id: z1}]\n"
+                       f"cameras: [{{id: trap, zone: z1, source: '{inbox}', fps: 4}}]\n"
+                       "ingest: {backoff_initial_s: 0.2, backoff_max_s: 0.2}\n")
+    with sessions.begin() as s:
+        sync(s, [ZoneSpec("z1", "Z1", Stage.SHADOW)],
+             [CameraSpec("trap", "trap", "z1", str(inbox), None, None)], now=T0)
+    queue = FrameQueue(8)
+    loop = build_detector(cfg, queue, ScriptedModel(lambda _f: 0.0),
+                          DetectorWiring(sink=_sink(sessions, tmp_path),
+                                         stage_of=lambda _zone: Stage.SHADOW))
+    ingest = build_ingest(cfg, sessions, queue)
+    ingest.start()
+    try:
+        time.sleep(0.5)  # the reader has found no folder and is retrying
+        inbox.mkdir(parents=True)
+        exif = Image.Exif()
+        taken = time.localtime(time.time() - 3 * 3600)  # shot three hours ago
+        exif.get_ifd(0x8769)[36867] = time.strftime("%Y:%m:%d %H:%M:%S", taken)
+        still = inbox / "IMG_0001.jpg"
+        Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(still, exif=exif)
+        old = time.time() - 3600  # uploaded well before: past the settle time
+        os.utime(still, (old, old))
+        batch = loop.batcher.next_batch(idle_timeout_s=20.0)
+    finally:
+        ingest.stop()
+    assert loop.batcher.counters.stale_dropped == {}
+    assert batch is not None
+    (frame,) = batch.frames
+    assert (frame.camera_id, frame.is_still) == ("trap", True)
+    assert time.time() - frame.captured_at.timestamp() > 2 * 3600

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from bearwatch.cli import main
 from bearwatch.commands.rollout_cmd import parse_since
 from tests.rollout.receivers import mqtt_subscriber, webhook_server
 
-NOW = datetime(2026, 6, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 10, tzinfo=UTC)
 
 
 def config(tmp_path: Path, *, prefix: str = "unused", hook: str | None = None) -> str:
@@ -38,7 +38,8 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_rollout_promote_kill_and_status_json(cli, tmp_path, capsys) -> None:
     cfg = config(tmp_path)
-    assert main(["--config", cfg, "rollout", "promote", "north", "--reason", "trial", "--actor", "ann"]) == 0
+    assert main(["--config", cfg, "rollout", "promote", "north", "--reason", "trial",
+                 "--actor", "ann"]) == 0
     assert "shadow -> pilot by ann: trial" in capsys.readouterr().out
     assert main(["--config", cfg, "rollout", "kill", "north", "--reason", "bear season over"]) == 0
     assert "pilot -> shadow (paused)" in capsys.readouterr().out
@@ -64,7 +65,8 @@ def test_report_json_lists_each_zone_with_intervals(cli, tmp_path, capsys) -> No
     assert doc["since"] == "2026-01-01T00:00:00+00:00"
     [g] = doc["groups"]
     assert g["key"] == "north" and g["false_alert"] == {
-        "numerator": 0, "denominator": 0, "value": None, "low": 0.0, "high": 1.0, "n_effective": 0.0}
+        "numerator": 0, "denominator": 0, "value": None, "low": 0.0, "high": 1.0,
+        "n_effective": 0.0}
 
 
 @pytest.mark.mqtt
@@ -82,7 +84,8 @@ def test_drill_travels_whole_chain_marked_drill(cli, tmp_path, capsys) -> None:
     snapshot = Path(msg.payload["snapshot_path"])
     assert snapshot.is_file() and snapshot.parent == tmp_path / "var" / "snapshots" / "drill"
     assert main(["--config", cfg, "report", "--json", "--since", "1d"]) == 0
-    assert json.loads(capsys.readouterr().out)["groups"][0]["alert_volume"] == 0  # drills count in no rate
+    groups = json.loads(capsys.readouterr().out)["groups"]
+    assert groups[0]["alert_volume"] == 0  # drills count in no rate
 
 
 def test_drill_unknown_camera_names_the_known_ones(cli, tmp_path, capsys) -> None:
@@ -91,9 +94,9 @@ def test_drill_unknown_camera_names_the_known_ones(cli, tmp_path, capsys) -> Non
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("7d", datetime(2026, 6, 3, tzinfo=timezone.utc)),
-    ("12h", datetime(2026, 6, 9, 12, tzinfo=timezone.utc)),
-    ("2026-06-01T05:00:00+02:00", datetime(2026, 6, 1, 3, tzinfo=timezone.utc)),
+    ("7d", datetime(2026, 6, 3, tzinfo=UTC)),
+    ("12h", datetime(2026, 6, 9, 12, tzinfo=UTC)),
+    ("2026-06-01T05:00:00+02:00", datetime(2026, 6, 1, 3, tzinfo=UTC)),
 ])
 def test_parse_since_spans_and_iso(text: str, expected: datetime) -> None:
     assert parse_since(text, now=NOW) == expected

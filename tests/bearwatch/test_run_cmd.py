@@ -92,5 +92,6 @@ def test_bench_command_writes_the_documented_json(tmp_path: Path) -> None:
             "predict_loop_fps", "ratio_vs_limit", "ratio_vs_predict", "latency_ms"} <= set(doc)
     assert (doc["device"], doc["batch_size"], doc["n_cameras"]) == ("cpu", 2, 2)
     assert doc["pipeline_fps"] > 0 and doc["raw_forward_fps"] > 0 and doc["predict_loop_fps"] > 0
-    assert doc["ratio_vs_limit"] == pytest.approx(doc["pipeline_fps"] / doc["raw_forward_fps"], rel=0.01)
+    assert doc["ratio_vs_limit"] == pytest.approx(doc["pipeline_fps"] / doc["raw_forward_fps"],
+                                                  rel=0.01)
     assert 0 < doc["latency_ms"]["p50"] <= doc["latency_ms"]["p99"]

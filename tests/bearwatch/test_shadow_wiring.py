@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -27,18 +26,19 @@ from db.model_versions import ModelVersionInfo, register_version
 from db.models import AlertRow
 from db.zone_models import assign_shadow, promote_model, rollback_model, shadow_comparison
 from detector import (
-    BUILTIN_VERSION,
     AlertSpool,
     AuditSampler,
     Batcher,
     DetectorLoop,
     EncounterRules,
     EncounterTracker,
-    Model,
-    ModelLoadError,
+    LoopOptions,
+    LoopOutput,
+    ModelRouter,
     ShadowSetup,
     SnapshotStore,
 )
+from detector.models import BUILTIN_VERSION, ModelLoadError
 from detector.testing import T0, FakeClock, ListFeed, ScriptedModel, make_frame
 from kernel.config import BearwatchConfig
 from kernel.records import Frame, Stage
@@ -66,7 +66,7 @@ def _catalog(sessions: sessionmaker[Session], *versions: str) -> None:
 
 def _run_through_db_sink(sessions: sessionmaker[Session], tmp_path: Path, clock: FakeClock,
                          frames: list[Frame], arrival: Callable[[Frame], float],
-                         model: Model, **loop_options: Any) -> None:
+                         models: ModelRouter) -> None:
     """`frames` through a detector loop (k=1 of 1, threshold 0.5, every zone active) into
     the real database sink, until all are scored."""
     feed = ListFeed(clock, [(arrival(f), f) for f in frames])
@@ -77,10 +77,10 @@ def _run_through_db_sink(sessions: sessionmaker[Session], tmp_path: Path, clock:
                       priority=tracker.open_cameras, clock=clock.now)
     sink = DbAlertSink(sessions, AlertSpool(tmp_path / "spool"),
                        route=rollout_router(_config(tmp_path)), utc=clock.utc)
-    loop = DetectorLoop(batcher, model, tracker, sink,
-                        (AuditSampler(share=0.0, near_boost=1, near_band=0.1,
-                                      rng=random.Random(1)), snaps),
-                        utc=clock.utc, monotonic=clock.now, **loop_options)
+    sampler = AuditSampler(share=0.0, near_boost=1, near_band=0.1, rng=random.Random(1))
+    loop = DetectorLoop(batcher, models, tracker,
+                        LoopOutput(sink=sink, audit=sampler, images=snaps),
+                        options=LoopOptions(clocks=clock.loop_clocks()))
     stop = threading.Event()
     stop.set()
     loop.run(stop)
@@ -97,12 +97,13 @@ def test_shadow_model_counts_stored_and_no_alert_committed(
     shadow = ShadowSetup(model=ScriptedModel(lambda f: 1.0, version="bw-shadow"),
                          zones=DbShadowZones(sessions, "bw-shadow", monotonic=clock.now))
     _run_through_db_sink(sessions, tmp_path, clock, frames, lambda f: f.captured_at.timestamp(),
-                         ScriptedModel(lambda f: 0.0, version="live"), shadow=shadow)
+                         ModelRouter(default=ScriptedModel(lambda f: 0.0, version="live"),
+                                     shadow=shadow))
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AlertRow)) == 0
         rows = shadow_comparison(s, None, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
-    got = {(r.zone_id, r.model_version, r.is_night): (r.n_frames, r.n_shadow_only, r.n_agree)
-           for r in rows}
+    got = {(r.zone_id, r.model_version, r.is_night):
+           (r.figures.n_frames, r.figures.n_shadow_only, r.figures.n_agree) for r in rows}
     assert got == {("z1", "bw-shadow", False): (3, 3, 0), ("z1", "bw-shadow", True): (2, 2, 0)}
 
 
@@ -144,8 +145,8 @@ def _run_loop(sessions: sessionmaker[Session], tmp_path: Path, live: DbLiveModel
     returns camera id → model version of the alerts committed."""
     frames = [make_frame(cam, seq0 + i, zone_id=zone, at=clock.utc() + timedelta(seconds=i))
               for i in range(2) for cam, zone in (("c1", "z1"), ("c2", "z2"))]
-    _run_through_db_sink(sessions, tmp_path, clock, frames, lambda f: clock.now(), live.default,
-                         live_model=live)
+    _run_through_db_sink(sessions, tmp_path, clock, frames, lambda f: clock.now(),
+                         ModelRouter(default=live.default, live=live))
     with sessions() as s:
         rows = s.scalars(select(AlertRow).where(AlertRow.first_seen >= frames[0].captured_at))
         return {r.camera_id: r.model_version for r in rows}

@@ -11,7 +11,8 @@ name: tiny
 start: 2026-05-01T00:00:00Z
 days: 3
 step_minutes: 240
-rollout: {gates: {min_reviewed_alerts: 5, min_days_in_stage: 1, max_missed_alert_rate: 0.5}, hold_hours: 6}
+rollout: {gates: {min_reviewed_alerts: 5, min_days_in_stage: 1, max_missed_alert_rate: 0.5},
+          hold_hours: 6}
 zones: [{id: z, stage: shadow}]
 cameras: [{id: c, zone: z}]
 traffic: [{camera: c, from_day: 0, to_day: 3, alerts_per_day: 12, night_share: 0.5,

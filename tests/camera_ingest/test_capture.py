@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_ingest import CorruptFrameError, FrameFlagger, open_source
+from camera_ingest import CorruptFrameError, FrameFlagger, SourceOptions, open_source
 from camera_ingest.errors import SourceError
 from camera_ingest.source import RawFrame
 from camera_ingest.testing import FakeClock
@@ -18,7 +18,7 @@ from tests.camera_ingest.conftest import camera, day_image, ingest, write_video
 
 
 def read_all(source_str: str, **kw: object) -> tuple[list[RawFrame], int]:
-    src = open_source(source_str, **kw)  # type: ignore[arg-type]
+    src = open_source(source_str, SourceOptions(**kw))  # type: ignore[arg-type]
     src.open()
     frames, errors = [], 0
     while not src.ended:
@@ -100,7 +100,7 @@ def test_truncated_file_ends_early_without_crash(day_night_video: Path, tmp_path
 
 
 def test_missing_file_open_raises_source_error_naming_it(tmp_path: Path) -> None:
-    src = open_source(str(tmp_path / "nope.mp4"), fps=1)
+    src = open_source(str(tmp_path / "nope.mp4"), SourceOptions(fps=1))
     with pytest.raises(SourceError, match=r"nope\.mp4.*cannot be opened"):
         src.open()
 
@@ -108,13 +108,13 @@ def test_missing_file_open_raises_source_error_naming_it(tmp_path: Path) -> None
 @pytest.mark.parametrize("text", ["ftp://x/y", "/tmp/some/file.txt"])
 def test_open_source_unknown_kind_raises_with_fix(text: str) -> None:
     with pytest.raises(SourceError, match="not a known camera source; use rtsp"):
-        open_source(text, fps=1)
+        open_source(text, SourceOptions(fps=1))
 
 
 def test_open_source_device_missing_raises_source_error() -> None:
     if os.path.exists("/dev/video9"):
         pytest.skip("a real /dev/video9 exists here")
-    src = open_source("/dev/video9", fps=1)
+    src = open_source("/dev/video9", SourceOptions(fps=1))
     with pytest.raises(SourceError, match="cannot be opened"):
         src.open()
 
@@ -153,7 +153,7 @@ def test_moving_animal_becomes_a_region_of_its_stream_frame(tmp_path: Path) -> N
         os.utime(folder / f"{i}.jpg", (taken, taken))
     # A folder never ends (it waits for uploads): read what is there, on a fake clock.
     clock = FakeClock()
-    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep)
+    src = open_source(str(folder), SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep))
     src.open()
     stills = [raw for raw in (src.read(), src.read(), src.read()) if raw is not None]
     src.close()

@@ -62,7 +62,7 @@ def test_changed_regions_ktosiu_sequences_find_the_bear_in_most_frames(bears_dir
             regions = changed_regions(images[name], [images[n] for n in others])
             h, w = images[name].shape[:2]
             assert len(regions) <= ChangeRules().max_regions
-            assert all(0 <= x and 0 <= y and x + bw <= w and y + bh <= h
+            assert all(x >= 0 and y >= 0 and x + bw <= w and y + bh <= h
                        for x, y, bw, bh in regions)
             hits += any(_overlaps(r, boxes[name]) for r in regions[:4])
             total += 1

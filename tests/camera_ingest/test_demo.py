@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camera_ingest import FrameFlagger, open_source
+from camera_ingest import FrameFlagger, SourceOptions, open_source
 from camera_ingest.errors import SourceError
 from camera_ingest.testing import FakeClock
 from tests.camera_ingest.conftest import camera, ingest
@@ -13,8 +13,8 @@ from tests.camera_ingest.conftest import camera, ingest
 
 def test_demo_cycle_has_colour_days_infrared_nights_and_is_labelled() -> None:
     clock = FakeClock(start=1_800_000_000.0 - 1_800_000_000.0 % 100)  # phase 0 of a 100 s day
-    src = open_source("demo:seed=5,day=100,width=320,height=180", fps=2.0, clock=clock,
-                      sleep=clock.sleep)
+    src = open_source("demo:seed=5,day=100,width=320,height=180",
+                      SourceOptions(fps=2.0, clock=clock, sleep=clock.sleep))
     src.open()
     flagger = FrameFlagger(camera("demo:", fps=2.0), ingest())
     frames = []
@@ -35,7 +35,8 @@ def test_demo_cycle_has_colour_days_infrared_nights_and_is_labelled() -> None:
 
 def test_demo_frame_is_stamped_synthetic() -> None:
     clock = FakeClock()
-    src = open_source("demo:width=320,height=180", fps=1.0, clock=clock, sleep=clock.sleep)
+    src = open_source("demo:width=320,height=180",
+                      SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep))
     src.open()
     raw = src.read()
     assert raw is not None
@@ -46,12 +47,12 @@ def test_demo_frame_is_stamped_synthetic() -> None:
 @pytest.mark.parametrize("spec", ["demo:colour=red", "demo:day=-1", "demo:width=abc"])
 def test_demo_bad_option_raises_source_error(spec: str) -> None:
     with pytest.raises(SourceError, match="demo"):
-        open_source(spec, fps=1.0)
+        open_source(spec, SourceOptions(fps=1.0))
 
 
 def test_demo_same_seed_same_scene() -> None:
-    a = open_source("demo:seed=9,width=64,height=48", fps=1.0)
-    b = open_source("demo:seed=9,width=64,height=48", fps=1.0)
+    a = open_source("demo:seed=9,width=64,height=48", SourceOptions(fps=1.0))
+    b = open_source("demo:seed=9,width=64,height=48", SourceOptions(fps=1.0))
     a.open()
     b.open()
-    assert np.array_equal(getattr(a, "render")(1e9), getattr(b, "render")(1e9))
+    assert np.array_equal(a.render(1e9), b.render(1e9))

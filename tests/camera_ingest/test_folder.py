@@ -6,14 +6,21 @@ from __future__ import annotations
 import csv
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from camera_ingest import CorruptFrameError, FrameFlagger, FrameQueue, IngestService, open_source
+from camera_ingest import (
+    CorruptFrameError,
+    FrameFlagger,
+    FrameQueue,
+    IngestService,
+    SourceOptions,
+    open_source,
+)
 from camera_ingest.folder import exif_capture_time
 from camera_ingest.testing import FakeClock, FakeHealthSink
 from tests.camera_ingest.conftest import camera, day_image, ingest, wait_for
@@ -39,7 +46,8 @@ def drain_folder(folder: Path, state_dir: Path | None, *,
                  ack: bool = True) -> tuple[list[str], int]:
     """Read every pending file; `ack` each like the detector does once its outcome is stored."""
     clock = FakeClock()
-    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep, state_dir=state_dir)
+    src = open_source(str(folder), SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep,
+                                                 state_dir=state_dir))
     src.open()
     names, errors = [], 0
     while True:
@@ -63,11 +71,11 @@ def test_folder_orders_by_exif_time_then_mtime(tmp_path: Path) -> None:
     write_jpeg(folder / "b.jpg", 20, exif_time="2026:05:01 10:00:02", mtime=OLD + 2)
     write_jpeg(folder / "c.jpg", 30, exif_time="2026:05:01 10:00:01", mtime=OLD + 3)
     write_jpeg(folder / "d.png", 40, mtime=datetime(2026, 5, 1, 10, 0, 2, 500000,
-                                                    tzinfo=timezone.utc).timestamp())
+                                                    tzinfo=UTC).timestamp())
     (folder / "notes.txt").write_text("not an image")
     names, errors = drain_folder(folder, None)
     assert (names, errors) == (["c.jpg", "b.jpg", "d.png", "a.jpg"], 0)
-    assert exif_capture_time(folder / "c.jpg") == datetime(2026, 5, 1, 10, 0, 1, tzinfo=timezone.utc)
+    assert exif_capture_time(folder / "c.jpg") == datetime(2026, 5, 1, 10, 0, 1, tzinfo=UTC)
 
 
 def test_folder_restart_with_state_dir_does_not_reprocess(tmp_path: Path) -> None:
@@ -112,7 +120,7 @@ def test_folder_upload_in_progress_retried_not_counted(tmp_path: Path) -> None:
     whole = write_jpeg(tmp_path / "whole.jpg", 70).read_bytes()
     (folder / "uploading.jpg").write_bytes(whole[:10])  # fresh mtime: still being written
     clock = FakeClock()
-    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep)
+    src = open_source(str(folder), SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep))
     src.open()
     assert src.read() is None
     (folder / "uploading.jpg").write_bytes(whole)
@@ -181,8 +189,8 @@ def test_folder_burst_stills_carry_changed_regions_single_still_none_acked_once(
     write_rgb(folder / "alone.jpg", alone, mtime=OLD + 3600)
 
     clock = FakeClock()
-    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep, state_dir=state,
-                      burst_gap_s=10)
+    src = open_source(str(folder), SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep,
+                                                 state_dir=state, burst_gap_s=10))
     src.open()
     # Ingest downscales 640 -> 320 px: regions follow the frame's own pixels.
     flagger = FrameFlagger(camera(str(folder)), ingest(max_width=320))
@@ -215,7 +223,7 @@ def test_folder_first_still_of_a_burst_still_uploading_is_compared_later(tmp_pat
     cv2.circle(second, (400, 270), 10, (25, 20, 15), -1)
     fresh = write_rgb(folder / "b.jpg", second, mtime=time.time())
     clock = FakeClock()
-    src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep)
+    src = open_source(str(folder), SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep))
     src.open()
     raw_a = src.read()
     assert raw_a is not None and raw_a.regions == ()
@@ -235,7 +243,8 @@ def test_real_photos_night_flag_agrees_with_manifest(bears_dir: Path) -> None:
     per_light = {"day": [0, 0], "night": [0, 0]}
     for folder in sorted((bears_dir / "images").glob("*/*")):
         clock = FakeClock()
-        src = open_source(str(folder), fps=1.0, clock=clock, sleep=clock.sleep, realtime=False)
+        src = open_source(str(folder), SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep,
+                                                     realtime=False))
         src.open()
         flagger = flaggers.setdefault(folder, FrameFlagger(camera(str(folder)), ingest()))
         while (raw := src.read()) is not None:

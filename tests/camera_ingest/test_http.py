@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from camera_ingest import FrameQueue, IngestService, open_source
+from camera_ingest import FrameQueue, IngestService, SourceOptions, open_source
 from camera_ingest.errors import SourceError
 from camera_ingest.testing import FakeHealthSink
 from kernel.records import CameraState
@@ -15,13 +15,13 @@ from tests.camera_ingest.conftest import MjpegServer, camera, ingest, wait_for
 
 
 def test_mjpeg_stream_read_by_opencv_sampled_below_native_rate(mjpeg_server: MjpegServer) -> None:
-    src = open_source(mjpeg_server.url, fps=5.0)
+    src = open_source(mjpeg_server.url, SourceOptions(fps=5.0))
     src.open()
     try:
         frames = [src.read() for _ in range(6)]
     finally:
         src.close()
-    assert getattr(src, "mode") == "stream"
+    assert src.mode == "stream"
     assert all(f is not None and f.image.shape == (360, 640, 3) for f in frames)
     times = [f.captured_at.timestamp() for f in frames if f is not None]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
@@ -32,27 +32,28 @@ def test_mjpeg_stream_read_by_opencv_sampled_below_native_rate(mjpeg_server: Mjp
 
 def test_still_image_url_detected_and_polled(mjpeg_server: MjpegServer) -> None:
     url = mjpeg_server.url.replace("stream.mjpg", "still.jpg")
-    src = open_source(url, fps=10.0)
+    src = open_source(url, SourceOptions(fps=10.0))
     src.open()
     frames = [src.read() for _ in range(3)]
     src.close()
-    assert getattr(src, "mode") == "still"
+    assert src.mode == "still"
     assert all(f is not None and f.image.shape == (360, 640, 3) for f in frames)
 
 
 def test_http_page_that_is_not_a_camera_raises_with_fix(mjpeg_server: MjpegServer) -> None:
-    src = open_source(mjpeg_server.url.replace("stream.mjpg", "page.html"), fps=1.0)
+    src = open_source(mjpeg_server.url.replace("stream.mjpg", "page.html"), SourceOptions(fps=1.0))
     with pytest.raises(SourceError, match="text/html.*MJPEG stream or snapshot URL"):
         src.open()
 
 
 def test_http_unreachable_raises_source_error() -> None:
-    src = open_source("http://127.0.0.1:9/stream.mjpg", fps=1.0, timeout_s=2.0)
+    src = open_source("http://127.0.0.1:9/stream.mjpg", SourceOptions(fps=1.0, timeout_s=2.0))
     with pytest.raises(SourceError, match="unreachable"):
         src.open()
 
 
-def test_stream_dies_and_returns_service_goes_offline_then_online(mjpeg_server: MjpegServer) -> None:
+def test_stream_dies_and_returns_service_goes_offline_then_online(
+        mjpeg_server: MjpegServer) -> None:
     cam = camera(mjpeg_server.url, id="north", fps=10.0, motion_gating=False)
     cfg = ingest(stale_after_intervals=3, offline_after_s=0.5, backoff_initial_s=0.1,
                  backoff_max_s=0.4, health_interval_s=0.2)
@@ -84,7 +85,7 @@ def test_stream_dies_and_returns_service_goes_offline_then_online(mjpeg_server: 
 def test_still_url_with_credentials_sends_basic_auth_and_hides_password(
         mjpeg_server: MjpegServer) -> None:
     url = f"http://viewer:s3cret@127.0.0.1:{mjpeg_server.port}/still.jpg"
-    src = open_source(url, fps=10.0)
+    src = open_source(url, SourceOptions(fps=10.0))
     src.open()
     raw = src.read()
     src.close()
@@ -94,7 +95,8 @@ def test_still_url_with_credentials_sends_basic_auth_and_hides_password(
 
 
 def test_rtsp_password_never_in_errors() -> None:
-    src = open_source("rtsp://admin:hunter2@127.0.0.1:9/stream1", fps=1.0, timeout_s=1.0)
+    src = open_source("rtsp://admin:hunter2@127.0.0.1:9/stream1",
+                      SourceOptions(fps=1.0, timeout_s=1.0))
     with pytest.raises(SourceError) as info:
         src.open()
     assert "hunter2" not in str(info.value) and "admin:***@127.0.0.1:9" in str(info.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -51,7 +51,7 @@ BANFF = (51.18, -115.57)  # UTC-7 in summer: local noon is about 19:30 UTC
 
 @pytest.mark.parametrize(("hour", "night"), [(19, False), (7, True), (10, True), (23, False)])
 def test_is_night_with_coordinates_uses_sun(hour: int, night: bool) -> None:
-    at = datetime(2026, 6, 21, hour, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 6, 21, hour, 30, tzinfo=UTC)
     got = is_night(at=at, latitude=BANFF[0], longitude=BANFF[1], luma=200.0, infrared=False,
                    night_luma_max=60.0)
     assert got == (night, NightSource.SUN)
@@ -62,7 +62,7 @@ def test_is_night_with_coordinates_uses_sun(hour: int, night: bool) -> None:
     (120.0, False, False), (40.0, False, True), (150.0, True, True), (60.0, False, False),
 ])
 def test_is_night_without_coordinates_uses_image(luma: float, infrared: bool, night: bool) -> None:
-    at = datetime(2026, 6, 21, 19, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 6, 21, 19, 30, tzinfo=UTC)
     assert is_night(at=at, latitude=None, longitude=None, luma=luma, infrared=infrared,
                     night_luma_max=60.0) == (night, NightSource.IMAGE)
 
@@ -79,7 +79,8 @@ def test_motion_detector_static_scores_zero_moving_object_scores_its_area() -> N
     base = rng.integers(60, 120, (180, 320), dtype=np.uint8)
     det = MotionDetector()
     assert det.score(base) == 0.0  # first frame: no background yet
-    noisy = np.clip(base.astype(np.int16) + rng.integers(-4, 5, base.shape), 0, 255).astype(np.uint8)
+    noise = rng.integers(-4, 5, base.shape)
+    noisy = np.clip(base.astype(np.int16) + noise, 0, 255).astype(np.uint8)
     assert det.score(noisy) < 0.005
     moved = base.copy()
     moved[40:130, 100:220] = 250  # an object covering ~19% of the frame

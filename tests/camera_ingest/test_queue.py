@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -14,7 +14,7 @@ IMG = np.zeros((4, 4, 3), np.uint8)
 
 
 def frame(cam: str, seq: int) -> Frame:
-    return Frame(camera_id=cam, zone_id="z", captured_at=datetime.now(timezone.utc), seq=seq,
+    return Frame(camera_id=cam, zone_id="z", captured_at=datetime.now(UTC), seq=seq,
                  image=IMG, mean_luma=0.0, is_night=False, night_source=NightSource.IMAGE,
                  is_infrared=False, is_low_res=True, motion_score=0.0)
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from camera_ingest import CameraHealthReport, FrameQueue, open_source
+from camera_ingest import CameraHealthReport, FrameQueue, SourceOptions, open_source
 from camera_ingest.backoff import Backoff
 from camera_ingest.reader import CameraReader, ReaderContext
-from camera_ingest.source import SourceOptions
 from camera_ingest.testing import FakeClock, FakeHealthSink, FlakySource
 from kernel.records import CameraState
 from tests.camera_ingest.conftest import camera, ingest
@@ -71,7 +70,8 @@ def test_reader_stall_then_outage_goes_stale_offline_online_with_backoff(tmp_pat
 
 def test_reader_source_never_opens_reports_offline_and_keeps_retrying() -> None:
     clock = FakeClock()
-    source = FlakySource(SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep), is_up=lambda t: False)
+    source = FlakySource(SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep),
+                         is_up=lambda t: False)
     sink = FakeHealthSink()
     reader = make_reader(clock, source, sink)
     run_until(reader, clock, clock.now + 120)
@@ -96,7 +96,8 @@ class BrokenSink:
 
 def test_reader_sink_failure_logged_reader_keeps_queueing(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    source = FlakySource(SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep), is_up=lambda t: True)
+    source = FlakySource(SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep),
+                         is_up=lambda t: True)
     sink = BrokenSink()
     reader = make_reader(clock, source, sink)
     with caplog.at_level(logging.ERROR, logger="camera_ingest.reader"):
@@ -128,8 +129,8 @@ def test_reader_quiet_folder_stays_online_missing_folder_goes_offline(tmp_path: 
     sink = FakeHealthSink()
     ctx = ReaderContext(config=ingest(stale_after_intervals=3, offline_after_s=10,
                                       health_interval_s=5), queue=FrameQueue(10), sink=sink,
-                        make_source=lambda cam: open_source(str(folder), fps=1.0, clock=clock,
-                                                            sleep=clock.sleep),
+                        make_source=lambda cam: open_source(
+                            str(folder), SourceOptions(fps=1.0, clock=clock, sleep=clock.sleep)),
                         clock=clock, sleep=clock.sleep, rng=random.Random(0))
     reader = CameraReader(camera(str(folder), id="trap", fps=1.0), ctx)
     run_until(reader, clock, clock.now + 60)  # no uploads for a minute: normal for a trap

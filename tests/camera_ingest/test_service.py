@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +80,7 @@ class BlockingSource:
             self.release.wait()
         time.sleep(0.05)
         self.n += 1
-        return RawFrame(datetime.now(timezone.utc), np.full((48, 64, 3), 100, np.uint8), "b")
+        return RawFrame(datetime.now(UTC), np.full((48, 64, 3), 100, np.uint8), "b")
 
     def close(self) -> None:
         self.release.set()

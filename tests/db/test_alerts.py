@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.alerts import AlertFrameInfo, store_alert
+from db.alerts import store_alert
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.models import AlertFrame, AlertRow
-from kernel.records import Alert, Stage
+from kernel.records import Alert, EncounterFrame, Stage
 
-T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 
 
 def _catalog(sessions: sessionmaker[Session]) -> None:
@@ -24,21 +24,22 @@ def test_store_alert_replay_is_not_duplicated(sessions: sessionmaker[Session]) -
     alert = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0, peak_p_bear=0.7,
                   n_frames=2, is_night=True, snapshot_path="a.jpg", stage=Stage.PILOT,
                   model_version="builtin")
-    frames = [AlertFrameInfo(1, T0, 0.6), AlertFrameInfo(2, T0, 0.7)]
+    frames = [EncounterFrame(1, T0, 0.6), EncounterFrame(2, T0, 0.7)]
     with sessions.begin() as s:
         assert store_alert(s, alert, frames, now=T0) is True
     later = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0 + timedelta(seconds=9),
                   peak_p_bear=0.9, n_frames=3, is_night=True, snapshot_path="b.jpg",
                   stage=Stage.PILOT, model_version="builtin", id=alert.id)
     with sessions.begin() as s:
-        assert store_alert(s, later, [*frames, AlertFrameInfo(3, T0, 0.9)], now=T0) is False
-        assert store_alert(s, later, [*frames, AlertFrameInfo(3, T0, 0.9)], now=T0) is False
+        assert store_alert(s, later, [*frames, EncounterFrame(3, T0, 0.9)], now=T0) is False
+        assert store_alert(s, later, [*frames, EncounterFrame(3, T0, 0.9)], now=T0) is False
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(AlertRow)) == 1
         assert s.scalar(select(func.count()).select_from(AlertFrame)) == 3
         row = s.get(AlertRow, alert.id)
         assert row is not None
-        assert (row.peak_p_bear, row.snapshot_path, row.n_frames, row.priority) == (0.9, "b.jpg", 3, 1)
+        assert (row.peak_p_bear, row.snapshot_path, row.n_frames, row.priority) == (
+            0.9, "b.jpg", 3, 1)
         assert row.last_seen == T0 + timedelta(seconds=9)
 
 
@@ -54,12 +55,12 @@ def test_latest_alert_finds_the_visit_a_restart_continues(sessions: sessionmaker
                   is_night=False, snapshot_path="d.jpg", stage=Stage.SHADOW,
                   model_version="drill", is_drill=True)
     with sessions.begin() as s:
-        store_alert(s, alert, [AlertFrameInfo(0, T0, 0.8)], now=T0)
+        store_alert(s, alert, [EncounterFrame(0, T0, 0.8)], now=T0)
         store_alert(s, drill, now=T0)
     with sessions.begin() as s:
         found = latest_alert(s, "c1", seen_since=T0 + timedelta(seconds=20))
         assert found is not None and found.id == alert.id and found.n_frames == 3
         assert latest_alert(s, "c1", seen_since=T0 + timedelta(seconds=31)) is None
         # seq restarts with a new process: same seq, other capture time is another frame
-        store_alert(s, alert, [AlertFrameInfo(0, T0 + timedelta(seconds=5), 0.7)], now=T0)
+        store_alert(s, alert, [EncounterFrame(0, T0 + timedelta(seconds=5), 0.7)], now=T0)
         assert s.scalar(select(func.count()).select_from(AlertFrame)) == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +19,7 @@ from db.health import (
 )
 from kernel.records import CameraState, Stage
 
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ON, STALE, OFF = CameraState.ONLINE, CameraState.STALE, CameraState.OFFLINE
 
 
@@ -39,7 +39,8 @@ def _report(cam: str, state: CameraState, at: datetime, frames: int) -> CameraHe
                               thumbnail_path=f"/thumbs/{cam}.jpg", at=at)
 
 
-def _change(cam: str, before: CameraState | None, after: CameraState, minute: float) -> CameraStateChange:
+def _change(cam: str, before: CameraState | None, after: CameraState,
+            minute: float) -> CameraStateChange:
     return CameraStateChange(camera_id=cam, from_state=before, to_state=after,
                              at=T0 + timedelta(minutes=minute), detail="test")
 
@@ -53,7 +54,8 @@ def test_record_health_twice_upserts_one_row_per_camera(cams: sessionmaker[Sessi
         rows = camera_health(s)
     assert [r.camera_id for r in rows] == ["a", "b"]
     a = rows[0]
-    assert (a.state, a.frames_total, a.frames_gated, a.updated_at) == (OFF, 12, 6, T0 + timedelta(seconds=5))
+    assert (a.state, a.frames_total, a.frames_gated, a.at) == (
+        OFF, 12, 6, T0 + timedelta(seconds=5))
     assert a.last_frame_at == T0 + timedelta(seconds=4)
     assert a.last_frame_at.tzinfo is not None
     assert (a.decode_errors, a.dropped_frames, a.thumbnail_path) == (1, 3, "/thumbs/a.jpg")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, inspect
 
 from db import migrate
@@ -22,13 +23,14 @@ def test_migrate_empty_database_up_to_head_and_back_down(empty_engine: Engine) -
 
 def test_sqlite_runs_in_wal_with_foreign_keys(empty_engine: Engine) -> None:
     if empty_engine.dialect.name != "sqlite":
-        return
+        pytest.skip("WAL and foreign-key pragmas are SQLite's; PostgreSQL has neither")
     with empty_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_upgrade_adopts_scheduler_table_made_by_apscheduler_before_0002(empty_engine: Engine) -> None:
+def test_upgrade_adopts_scheduler_table_made_by_apscheduler_before_0002(
+        empty_engine: Engine) -> None:
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
     migrate.upgrade(empty_engine, "0001")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +17,7 @@ from db.model_versions import (
     register_version,
 )
 
-T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 
 
 def _v(vid: str, at: datetime, sha: str) -> ModelVersionInfo:
@@ -32,7 +32,8 @@ def test_register_version_listed_newest_first_and_audited(sessions: sessionmaker
     with sessions() as s:
         assert [v.id for v in list_versions(s)] == ["bw-b", "bw-a"]
         assert get_version(s, "bw-a").metrics == {"accuracy": 0.9}
-        assert [e.subject for e in recent(s, subject_prefix="model:")] == ["model:bw-b", "model:bw-a"]
+        assert [e.subject for e in recent(s, subject_prefix="model:")] == [
+            "model:bw-b", "model:bw-a"]
 
 
 def test_register_version_same_id_conflict(sessions: sessionmaker[Session]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.errors import ConflictError
-from db.models import AlertRow, AuditLog, AuditSample, Review, ReviewLease
+from db.models import AlertRow, AuditLog, AuditSampleRow, Review, ReviewLease
 from db.reviews import (
     VerdictInput,
     claim_next_alert,
@@ -58,8 +58,9 @@ def test_claim_next_alert_twice_returns_the_held_alert(
     with sessions.begin() as s:
         first = claim_next_alert(s, ops["ann"], now=b.T0, lease_seconds=LEASE)
     with sessions.begin() as s:
-        again = claim_next_alert(s, ops["ann"], now=b.T0 + timedelta(seconds=5), lease_seconds=LEASE)
-        other = claim_next_alert(s, ops["bob"], now=b.T0 + timedelta(seconds=5), lease_seconds=LEASE)
+        later = b.T0 + timedelta(seconds=5)
+        again = claim_next_alert(s, ops["ann"], now=later, lease_seconds=LEASE)
+        other = claim_next_alert(s, ops["bob"], now=later, lease_seconds=LEASE)
     assert first is not None and again is not None and other is not None
     assert again.id == first.id and other.id != first.id
 
@@ -148,7 +149,7 @@ def test_audit_queue_claim_and_bear_verdict(sessions: sessionmaker[Session],
         assert [first.id, second.id] == ids
         record_audit_verdict(s, first.id, ops["ann"], VerdictInput(Verdict.BEAR), now=b.T0)
     with sessions.begin() as s:
-        row = s.get(AuditSample, ids[0])
+        row = s.get(AuditSampleRow, ids[0])
         assert row is not None and (row.review_state, row.verdict) == ("reviewed", "bear")
         assert queue_counts(s, now=b.T0).audit_pending == 1
 

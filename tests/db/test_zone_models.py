@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,9 +20,9 @@ from db.zone_models import (
     shadow_versions,
     zone_models,
 )
-from kernel.records import ShadowCount, Stage
+from kernel.records import ShadowCount, ShadowFigures, Stage
 
-T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 BUILTIN = "builtin-test"
 
 
@@ -116,8 +116,9 @@ def test_promote_model_without_shadow_conflict(sessions: sessionmaker[Session]) 
 
 def _counts(cam: str, zone: str, hour: datetime, night: bool, n: int, s_only: int) -> ShadowCount:
     return ShadowCount(camera_id=cam, zone_id=zone, model_version="bw-a", hour=hour,
-                        is_night=night, n_frames=n, n_above_threshold=s_only, n_agree=n - s_only,
-                        n_shadow_only=s_only, n_live_only=0)
+                       is_night=night, figures=ShadowFigures(
+                           n_frames=n, n_above_threshold=s_only, n_agree=n - s_only,
+                           n_shadow_only=s_only, n_live_only=0))
 
 
 def test_shadow_comparison_sums_per_zone_and_light_within_window(
@@ -133,7 +134,8 @@ def test_shadow_comparison_sums_per_zone_and_light_within_window(
     with sessions() as s:
         rows = shadow_comparison(s, None, T0, T0 + timedelta(hours=2))
         only_z1 = shadow_comparison(s, "z1", T0, T0 + timedelta(hours=2))
-    got = {(r.zone_id, r.is_night): (r.n_frames, r.n_shadow_only, r.n_agree) for r in rows}
+    got = {(r.zone_id, r.is_night): (r.figures.n_frames, r.figures.n_shadow_only,
+                                     r.figures.n_agree) for r in rows}
     assert got == {("z1", False): (21, 3, 18), ("z1", True): (4, 1, 3), ("z2", False): (3, 3, 0)}
     assert {r.zone_id for r in only_z1} == {"z1"}
-    assert only_z1[0].agreement == pytest.approx(18 / 21)
+    assert only_z1[0].figures.agreement.value == pytest.approx(18 / 21)

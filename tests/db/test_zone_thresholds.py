@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +20,7 @@ from db.zone_thresholds import (
 )
 from kernel.records import Stage
 
-T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 
 
 def _setup(sessions: sessionmaker[Session]) -> None:

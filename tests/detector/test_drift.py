@@ -4,7 +4,7 @@ from the stored score aggregates (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from kernel.config import DetectorConfig
 from kernel.drift import (
     LUMA_EDGES,
     SCORE_EDGES,
+    DriftReference,
     Histogram,
     assess_camera,
     flagged_cameras,
@@ -29,7 +30,7 @@ from kernel.drift import (
 )
 from kernel.records import Detection, Frame, NightSource, Stage, utc_now
 
-T0 = datetime(2026, 7, 1, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
 PIXEL = np.zeros((4, 4, 3), dtype=np.uint8)
 
 
@@ -85,7 +86,8 @@ def _aggregates(rng: np.random.Generator, camera: str, *, darken: bool,
                               luma_hist={"counts": list(r.luma_counts)}) for r in agg.flush()]
 
 
-def test_flagged_cameras_darkened_camera_flagged_steady_not(sessions: sessionmaker[Session]) -> None:
+def test_flagged_cameras_darkened_camera_flagged_steady_not(
+        sessions: sessionmaker[Session]) -> None:
     rng = np.random.default_rng(5)
     cfg = DetectorConfig()
     with sessions.begin() as s:
@@ -93,7 +95,7 @@ def test_flagged_cameras_darkened_camera_flagged_steady_not(sessions: sessionmak
              [CameraSpec(c, c, "z1", "demo:", None, None) for c in ("steady", "dusk")], now=T0)
         s.add_all(_aggregates(rng, "steady", darken=False) + _aggregates(rng, "dusk", darken=True))
     now = T0 + timedelta(hours=48)
-    refs = {"bw-test": _reference(rng)}
+    refs = {"bw-test": DriftReference.model_validate(_reference(rng))}
 
     def flagged(since: datetime, until: datetime) -> list[str]:
         with sessions() as s:
@@ -116,11 +118,13 @@ def test_assess_camera_too_few_frames_or_no_reference_not_flagged() -> None:
         p_bear_counts = tuple([10] + [0] * 19)
         luma_counts = tuple([10] + [0] * 15)
 
-    few = assess_camera(Window(), _reference(rng), psi_max=0.25, min_frames=200)
+    few = assess_camera(Window(), DriftReference.model_validate(_reference(rng)), psi_max=0.25,
+                        min_frames=200)
     assert not few.flagged and few.score is None and "10 frames" in few.reason
     none = assess_camera(Window(), None, psi_max=0.25, min_frames=1)
     assert not none.flagged and "no training reference" in none.reason
-    dark = assess_camera(Window(), _reference(rng), psi_max=0.25, min_frames=1)
+    dark = assess_camera(Window(), DriftReference.model_validate(_reference(rng)), psi_max=0.25,
+                         min_frames=1)
     assert dark.flagged and dark.luma is not None and dark.luma.psi > 0.25
 
 

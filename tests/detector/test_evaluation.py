@@ -13,7 +13,8 @@ from training.evaluation import threshold_for_recall
 
 
 def _items(spec: list[tuple[bool, str]]) -> list[LabelledImage]:
-    return [LabelledImage(Path(f"{i}.jpg"), bear, light, f"{i}.jpg") for i, (bear, light) in enumerate(spec)]
+    return [LabelledImage(Path(f"{i}.jpg"), bear, light, f"{i}.jpg")
+            for i, (bear, light) in enumerate(spec)]
 
 
 def test_evaluate_hand_computed_figures() -> None:
@@ -61,7 +62,8 @@ def test_load_labelled_set_folder_layout_with_night_and_skips(tmp_path: Path) ->
         (tmp_path / rel).write_bytes(b"x")
     items, skipped = load_labelled_set(tmp_path)
     assert [(i.name, i.is_bear, i.light) for i in items] == [
-        ("bear/a.jpg", True, "day"), ("bear/night/b.png", True, "night"), ("no_bear/c.jpg", False, "day")]
+        ("bear/a.jpg", True, "day"), ("bear/night/b.png", True, "night"),
+        ("no_bear/c.jpg", False, "day")]
     assert skipped == ["no_bear/clip.mp4: not an image"]
 
 
@@ -119,7 +121,8 @@ def test_proposal_figures_per_frame_per_sequence_by_size_and_false_alarm_cost() 
 
     names = ["a1", "a2", "b1", "web", "n1", "n2"]
     bears = [True, True, True, True, False, False]
-    items = [LabelledImage(Path(f"{n}.jpg"), b, "day", n) for n, b in zip(names, bears)]
+    items = [LabelledImage(Path(f"{n}.jpg"), b, "day", n)
+             for n, b in zip(names, bears, strict=True)]
     scored = [RegionScore(p_bear=p, region=None, n_regions=10, whole_p_bear=w)
               for w, p in ((0.1, 0.2), (0.1, 0.9), (0.2, 0.8), (0.9, 0.9), (0.1, 0.7),
                            (0.0, 0.1))]
@@ -185,4 +188,5 @@ def test_eval_command_with_proposals_on_trail_camera_frames(bears_dir: Path, tmp
     assert main(["--config", str(cfg), "eval", str(data), "--json", str(out), "--proposals",
                  "--split", str(split)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["n_images"] == 1 and doc["proposals"]["trail_camera_bears"]["per_frame"]["whole"]["n"] == 1
+    assert doc["n_images"] == 1
+    assert doc["proposals"]["trail_camera_bears"]["per_frame"]["whole"]["n"] == 1

@@ -69,11 +69,13 @@ def test_tracker_open_writes_best_snapshot_before_returning(tmp_path: Path) -> N
     frames = [make_frame("c1", i, at=T0 + timedelta(seconds=i), value=v)
               for i, v in enumerate((10, 200))]
     updates = [tracker.observe(Detection(frame=f, p_bear=p, model_version="m", inference_ms=1.0,
-                                         batch_size=2)) for f, p in zip(frames, (0.6, 0.95))]
+                                         batch_size=2))
+               for f, p in zip(frames, (0.6, 0.95), strict=True)]
     up = updates[1]
     assert up is not None and up.opened
     a = up.alert
-    assert (a.first_seen, a.last_seen, a.peak_p_bear, a.stage) == (T0, T0 + timedelta(seconds=1), 0.95, Stage.PILOT)
+    assert (a.first_seen, a.last_seen, a.peak_p_bear, a.stage) == (
+        T0, T0 + timedelta(seconds=1), 0.95, Stage.PILOT)
     assert Path(a.snapshot_path) == tmp_path / "snaps" / "c1" / f"{a.id}.jpg"
     assert Path(a.snapshot_path).stat().st_size > 0
     assert [f.image_path for f in up.frames] == [None, a.snapshot_path]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from detector import BearHead, ModelLoadError, backbone_sha256
 from detector.head import HeadNet, Lite0Features, head_model
+from detector.models import BearHead, ModelLoadError, backbone_sha256
 
 
 def _head(*, sha: str | None = None, seed: int = 0) -> BearHead:
@@ -97,11 +97,11 @@ def test_head_model_serves_its_version(tmp_path: Path) -> None:
     scores = model.score_images([np.zeros((60, 80, 3), np.uint8), np.full((50, 50, 3), 200,
                                                                           np.uint8)])
     assert model.version == "bw-head-test" and scores.shape == (2,)
-    assert ((0 <= scores) & (scores <= 1)).all()
+    assert ((scores >= 0) & (scores <= 1)).all()
 
 
 def test_head_saved_twice_is_the_same_file_bit_for_bit(tmp_path: Path) -> None:
-    from detector import sha256_of
+    from detector.models import sha256_of
 
     head = _head()
     head.save(tmp_path / "a.safetensors")

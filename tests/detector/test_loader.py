@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from detector import ModelLoadError, builtin_model, load_model, sha256_of
+from detector.models import ModelLoadError, builtin_model, load_model, sha256_of
 from kernel.config import DetectorConfig
 from training.fastai_wrap import builtin_learner
 
@@ -58,8 +58,9 @@ def test_load_model_recorded_checksum_used_when_config_has_none(exported: Path) 
         ("bw-test.pkl", "GOOD", ("grizzly",), r"bear class\(es\) \['grizzly'\] not in"),
     ],
 )
-def test_load_model_bad_file_or_checksum_clear_error(exported: Path, name: str, sha: str | None,
-                                                     classes: tuple[str, ...], message: str) -> None:
+def test_load_model_bad_file_or_checksum_clear_error(exported: Path, name: str,
+                                                     sha: str | None, classes: tuple[str, ...],
+                                                     message: str) -> None:
     (exported.parent.parent / "outside.pkl").write_bytes(exported.read_bytes())
     if sha == "GOOD":
         sha = sha256_of(exported)
@@ -77,9 +78,10 @@ def _torch_saved(obj: object) -> bytes:
     ("content", "message"),
     [
         pytest.param(b"not a pickle at all", "not a loadable fastai Learner export", id="garbage"),
-        pytest.param(pickle.dumps([1, 2]), "not a loadable fastai Learner export", id="plain-pickle"),
-        pytest.param(_torch_saved({"weights": [1, 2, 3]}), "not a loadable fastai Learner export.*dict",
-                     id="not-a-learner"),
+        pytest.param(pickle.dumps([1, 2]), "not a loadable fastai Learner export",
+                     id="plain-pickle"),
+        pytest.param(_torch_saved({"weights": [1, 2, 3]}),
+                     "not a loadable fastai Learner export.*dict", id="not-a-learner"),
     ],
 )
 def test_load_model_bad_pkl_clear_error(tmp_path: Path, content: bytes, message: str) -> None:

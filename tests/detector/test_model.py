@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from detector import InputSpec, builtin_model
+from detector.models import InputSpec, builtin_model
 from detector.preprocess import Preprocessor
 from detector.testing import T0
 from kernel.records import Frame, NightSource
@@ -86,7 +86,8 @@ def test_preprocessor_resize_methods_fill_as_documented(method: str,
 def test_preprocessor_normalises_with_spec() -> None:
     pre = Preprocessor(InputSpec(size=4, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)), CPU)
     out = pre([np.full((4, 4, 3), 255, np.uint8), np.zeros((4, 4, 3), np.uint8)])
-    assert torch.allclose(out[0], torch.ones(3, 4, 4)) and torch.allclose(out[1], -torch.ones(3, 4, 4))
+    assert torch.allclose(out[0], torch.ones(3, 4, 4))
+    assert torch.allclose(out[1], -torch.ones(3, 4, 4))
 
 
 def test_preprocessor_read_only_frames_accepted() -> None:

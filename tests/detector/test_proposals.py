@@ -21,6 +21,9 @@ from detector import (
     DetectorLoop,
     EncounterRules,
     EncounterTracker,
+    LoopOptions,
+    LoopOutput,
+    ModelRouter,
     ProposalRules,
     SnapshotStore,
     score_images_with_tiles,
@@ -77,7 +80,7 @@ def test_tiles_cover_every_pixel_and_stay_inside(width: int, height: int) -> Non
     covered = np.zeros((height, width), bool)
     for x, y, w, h in tiles(width, height, fractions=(1 / 6,), overlap=0.33):
         assert w == h == int(min(width, height) / 6)
-        assert 0 <= x and x + w <= width and 0 <= y and y + h <= height
+        assert x >= 0 and x + w <= width and y >= 0 and y + h <= height
         covered[y:y + h, x:x + w] = True
     assert covered.all()
 
@@ -138,10 +141,10 @@ def _run_loop(frames: Sequence[Frame], rules: ProposalRules, out: Path, *,
     batcher = Batcher(feed, max_batch=4, max_wait_ms=10, staleness_ms=60_000,
                       priority=tracker.open_cameras, clock=clock.now)
     sink = MemorySink()
-    loop = DetectorLoop(batcher, model or CountingModel(), tracker, sink,
-                        (AuditSampler(share=0, near_boost=5, near_band=0.1,
-                                      rng=random.Random(1)), snaps),
-                        utc=clock.utc, monotonic=clock.now, proposals=rules)
+    sampler = AuditSampler(share=0, near_boost=5, near_band=0.1, rng=random.Random(1))
+    loop = DetectorLoop(batcher, ModelRouter(default=model or CountingModel()), tracker,
+                        LoopOutput(sink=sink, audit=sampler, images=snaps),
+                        options=LoopOptions(proposals=rules, clocks=clock.loop_clocks()))
     stop = threading.Event()
     stop.set()
     loop.run(stop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image
 
 from training import (
     HeldOut,
+    HeldOutComparison,
     LabelledImage,
     evaluate,
     model_report,
@@ -25,7 +27,7 @@ def _heldout(tmp_path: Path) -> HeldOut:
     labels = [True, True, True, False, False, False, False, True]
     lights = ["day", "day", "night", "day", "night", "night", "day", "day"]
     paths = []
-    for i, bear in enumerate(labels):
+    for i in range(len(labels)):
         p = tmp_path / f"img{i}.jpg"
         Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(p)
         paths.append(p)
@@ -34,14 +36,14 @@ def _heldout(tmp_path: Path) -> HeldOut:
                    infrared=np.array([False, False, True, False, True, False, False, False]))
 
 
-def _doc(heldout: HeldOut) -> dict[str, object]:
+def _doc(heldout: HeldOut) -> HeldOutComparison:
     good = np.array([0.9, 0.8, 0.7, 0.1, 0.6, 0.2, 0.3, 0.4])  # 3 tp, 1 fn, 1 fp, 3 tn
     weak = np.array([0.6, 0.2, 0.1, 0.7, 0.8, 0.1, 0.1, 0.3])  # 1 tp, 3 fn, 2 fp, 2 tn
     scores = {"bw-new": good, "builtin": weak}
-    return {"split": "x.split.json",
-            "candidate": model_report(heldout, good, version="bw-new"),
-            "baseline": model_report(heldout, weak, version="builtin"),
-            "recall_at_equal_false_alarm_rate": recall_at_equal_false_alarms(heldout, scores)}
+    return HeldOutComparison(
+        split="x.split.json", candidate=model_report(heldout, good, version="bw-new"),
+        baseline=model_report(heldout, weak, version="builtin"),
+        recall_at_equal_false_alarm_rate=recall_at_equal_false_alarms(heldout, scores))
 
 
 def test_render_report_shows_both_models_confusions_and_inline_images(tmp_path: Path) -> None:
@@ -63,7 +65,8 @@ def test_render_report_shows_both_models_confusions_and_inline_images(tmp_path: 
 def test_render_report_scores_of_other_split_clear_error(tmp_path: Path) -> None:
     heldout = _heldout(tmp_path)
     doc = _doc(heldout)
-    doc["baseline"]["p_bear"] = [0.5]  # type: ignore[index]
+    assert doc.baseline is not None
+    doc = replace(doc, baseline=replace(doc.baseline, p_bear=(0.5,)))
     with pytest.raises(ValueError, match="same split"):
         render_report(heldout, doc)
 
@@ -71,12 +74,12 @@ def test_render_report_scores_of_other_split_clear_error(tmp_path: Path) -> None
 def test_render_eval_one_model_or_two_side_by_side(tmp_path: Path) -> None:
     heldout = _heldout(tmp_path)
     images = [LabelledImage(path=p, is_bear=bool(b), light=str(lt), name=r)
-              for p, b, lt, r in zip(heldout.paths, heldout.is_bear, heldout.light, heldout.refs)]
+              for p, b, lt, r in zip(heldout.paths, heldout.is_bear, heldout.light, heldout.refs,
+                                     strict=True)]
     doc = _doc(heldout)
-    new = evaluate(images, doc["candidate"]["p_bear"], threshold=0.5,  # type: ignore[index]
-                   model_version="bw-new")
-    old = evaluate(images, doc["baseline"]["p_bear"], threshold=0.5,  # type: ignore[index]
-                   model_version="builtin")
+    assert doc.baseline is not None
+    new = evaluate(images, doc.candidate.p_bear, threshold=0.5, model_version="bw-new")
+    old = evaluate(images, doc.baseline.p_bear, threshold=0.5, model_version="builtin")
 
     alone = render_eval(new)
     assert "bw-new" in alone and "builtin" not in alone

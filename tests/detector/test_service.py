@@ -13,6 +13,9 @@ from detector import (
     DetectorLoop,
     EncounterRules,
     EncounterTracker,
+    LoopOptions,
+    LoopOutput,
+    ModelRouter,
     SnapshotStore,
 )
 from detector.testing import T0, FakeClock, ListFeed, MemorySink, ScriptedModel, make_frame
@@ -32,8 +35,9 @@ def _loop(tmp_path: Path, frames: list[Frame], scores: dict[tuple[str, int], flo
     model = ScriptedModel(lambda f: scores.get((f.camera_id, f.seq), 0.01))
     sink = sink or MemorySink()
     sampler = AuditSampler(share=share, near_boost=5, near_band=0.1, rng=random.Random(1))
-    return DetectorLoop(batcher, model, tracker, sink, (sampler, snaps), utc=clock.utc,
-                        monotonic=clock.now), sink
+    return DetectorLoop(batcher, ModelRouter(default=model), tracker,
+                        LoopOutput(sink=sink, audit=sampler, images=snaps),
+                        options=LoopOptions(clocks=clock.loop_clocks())), sink
 
 
 def _stop_set() -> threading.Event:

@@ -14,6 +14,9 @@ from detector import (
     DetectorLoop,
     EncounterRules,
     EncounterTracker,
+    LoopOptions,
+    LoopOutput,
+    ModelRouter,
     ShadowSetup,
     SnapshotStore,
 )
@@ -32,9 +35,10 @@ def _loop(tmp_path: Path, frames: list[Frame], live: ScriptedModel, shadow: Scri
                       priority=tracker.open_cameras, clock=clock.now)
     sink = sink or MemorySink()
     sampler = AuditSampler(share=0.0, near_boost=5, near_band=0.1, rng=random.Random(1))
-    return DetectorLoop(batcher, live, tracker, sink, (sampler, snaps), utc=clock.utc,
-                        monotonic=clock.now,
-                        shadow=ShadowSetup(model=shadow, zones=lambda: zones)), sink
+    models = ModelRouter(default=live, shadow=ShadowSetup(model=shadow, zones=lambda: zones))
+    return DetectorLoop(batcher, models, tracker,
+                        LoopOutput(sink=sink, audit=sampler, images=snaps),
+                        options=LoopOptions(clocks=clock.loop_clocks())), sink
 
 
 def _stop_set() -> threading.Event:
@@ -53,7 +57,7 @@ def test_shadow_scores_every_frame_high_live_low_no_alert_shadow_only_counted(
     assert sink.commits == [] and loop.stats.alerts_opened == 0
     by_light = {r.is_night: r for r in sink.shadow_rows}
     assert {r.model_version for r in sink.shadow_rows} == {"bw-shadow"}
-    day, night = by_light[False], by_light[True]
+    day, night = by_light[False].figures, by_light[True].figures
     assert (day.n_frames, day.n_shadow_only, day.n_agree, day.n_live_only) == (4, 4, 0, 0)
     assert (night.n_frames, night.n_shadow_only, night.n_above_threshold) == (2, 2, 2)
     # The live model's own aggregates are unchanged by the shadow: 6 frames, none above.
@@ -68,7 +72,7 @@ def test_shadow_low_live_high_alerts_from_live_only_missed_counted(tmp_path: Pat
     loop, sink = _loop(tmp_path, frames, live, shadow, zones=frozenset({"z1"}))
     loop.run(_stop_set())
     assert loop.stats.alerts_opened == 1
-    (row,) = sink.shadow_rows
+    (row,) = (r.figures for r in sink.shadow_rows)
     assert (row.n_frames, row.n_agree, row.n_live_only, row.n_shadow_only) == (3, 2, 1, 0)
 
 
@@ -93,7 +97,7 @@ def test_shadow_counts_kept_while_sink_down_then_stored(tmp_path: Path) -> None:
     assert sink.shadow_rows == []
     sink.down = False
     loop.flush_aggregates()
-    assert sum(r.n_shadow_only for r in sink.shadow_rows) == 4
+    assert sum(r.figures.n_shadow_only for r in sink.shadow_rows) == 4
 
 
 def test_shadow_model_failure_does_not_stop_live_alerts(tmp_path: Path) -> None:

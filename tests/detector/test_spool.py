@@ -4,9 +4,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from detector import AlertSpool, EncounterFrame
+from detector import AlertSpool
 from detector.testing import T0
-from kernel.records import Alert, Stage
+from kernel.records import Alert, EncounterFrame, Stage
 
 
 def _alert(n: int = 2) -> Alert:
@@ -18,7 +18,8 @@ def _alert(n: int = 2) -> Alert:
 def test_spool_roundtrip_keeps_every_field(tmp_path: Path) -> None:
     spool = AlertSpool(tmp_path)
     a = _alert()
-    frames = (EncounterFrame(1, T0, 0.7), EncounterFrame(2, T0 + timedelta(seconds=2), 0.8, "s.jpg"))
+    frames = (EncounterFrame(1, T0, 0.7),
+              EncounterFrame(2, T0 + timedelta(seconds=2), 0.8, "s.jpg"))
     spool.append(a, frames)
     (entry,) = spool.entries()
     assert entry.alert == a and entry.frames == frames

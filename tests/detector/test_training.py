@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +16,17 @@ from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.cli import main
-from db.alerts import AlertFrameInfo, store_alert
+from db.alerts import store_alert
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.model_versions import list_versions
-from db.models import AlertRow, AuditSample
-from detector import load_model, sha256_of
+from db.models import AlertRow, AuditSampleRow
+from detector.models import load_model, sha256_of
 from detector.testing import write_blob_image
 from kernel.config import DetectorConfig
-from kernel.records import Alert, Stage
+from kernel.records import Alert, EncounterFrame, Stage
 from training import TrainItem, TrainOptions, export_model, group_split, train
 
-T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 pytestmark = pytest.mark.plumbing
 
 
@@ -47,12 +47,12 @@ def _reviews(sessions: sessionmaker[Session], snaps: Path, rng: np.random.Genera
                           peak_p_bear=0.8, n_frames=2, is_night=False,
                           snapshot_path=snap.name, stage=Stage.SHADOW, model_version="builtin",
                           id=uuid.uuid4())
-            store_alert(s, alert, [AlertFrameInfo(1, T0, 0.7, str(frame))], now=T0)
+            store_alert(s, alert, [EncounterFrame(1, T0, 0.7, str(frame))], now=T0)
             s.flush()
             row = s.get(AlertRow, alert.id)
             assert row is not None
             row.review_state, row.verdict = "reviewed", verdict
-        s.add(AuditSample(camera_id="c1", zone_id="z1", captured_at=T0 + timedelta(hours=2),
+        s.add(AuditSampleRow(camera_id="c1", zone_id="z1", captured_at=T0 + timedelta(hours=2),
                           p_bear=0.1, sampling_prob=0.5, is_night=True, is_infrared=False,
                           image_path=str(_image(snaps / "audit.jpg", bear=False, rng=rng)),
                           model_version="builtin", review_state="reviewed", verdict="no_bear"))
@@ -70,8 +70,8 @@ def test_train_tiny_set_exports_checksummed_model_loadable_in_fresh_process(
     config = tmp_path / "config.yaml"
     config.write_text(f"database:\n  url: {json.dumps(db_url)}\nstorage:\n  root: {storage}\n")
 
-    rc = main(["--config", str(config), "train", str(data), "--recipe", "fastai", "--epochs", "1", "--size", "64",
-               "--batch-size", "4", "--valid-pct", "0.3", "--seed", "1"])
+    rc = main(["--config", str(config), "train", str(data), "--recipe", "fastai", "--epochs", "1",
+               "--size", "64", "--batch-size", "4", "--valid-pct", "0.3", "--seed", "1"])
 
     assert rc == 0
     with sessions() as s:
@@ -93,7 +93,7 @@ def test_train_tiny_set_exports_checksummed_model_loadable_in_fresh_process(
         "import sys, numpy as np; from pathlib import Path; from PIL import Image\n"
         "from fastai.learner import load_learner\n"
         "from kernel.config import DetectorConfig\n"
-        "from detector import load_model\n"
+        "from detector.models import load_model\n"
         "pkl = Path(sys.argv[1])\n"
         "print(list(load_learner(pkl).dls.vocab))\n"
         "model = load_model(DetectorConfig(model=pkl.name, model_sha256=sys.argv[3]), "

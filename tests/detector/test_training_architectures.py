@@ -4,7 +4,7 @@ exported and served like the Lite0 ones; pretrained weights only from torch hub'
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +17,13 @@ from torchvision import models
 
 from bearwatch.cli import main
 from db.model_versions import list_versions
-from detector import load_model, sha256_of
+from detector.models import load_model, sha256_of
 from detector.testing import write_blob_image
 from kernel.config import TORCHVISION_ARCHITECTURES, DetectorConfig
 from training import TrainingError, TrainItem, TrainOptions, export_model, group_split, train
 from training.architectures import pretrained_weights_file, vision_arch
 
-T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 pytestmark = pytest.mark.plumbing
 
 
@@ -184,3 +184,15 @@ def test_train_options_reject_unusable_architecture(kwargs: dict[str, object],
                                                     expected: str) -> None:
     with pytest.raises(TrainingError, match=expected):
         TrainOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_train_options_from_config_takes_the_section_and_flags_over_it() -> None:
+    from kernel.config import TrainingConfig
+
+    section = TrainingConfig(epochs=7, size=96, architecture="resnet18", head="new",
+                             infrared_prob=0.1)
+    configured = TrainOptions.from_config(section)
+    assert (configured.epochs, configured.size, configured.architecture, configured.head,
+            configured.infrared_prob, configured.seed) == (7, 96, "resnet18", "new", 0.1, 42)
+    flagged = TrainOptions.from_config(section, epochs=2, seed=3, size=None, base_lr=None)
+    assert (flagged.epochs, flagged.seed, flagged.size, flagged.base_lr) == (2, 3, 96, None)

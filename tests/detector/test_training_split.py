@@ -42,7 +42,8 @@ def test_assign_groups_sequences_and_bursts_expected_groups(stems: list[str], ca
 
 
 def test_assign_groups_same_numbers_other_camera_separate_groups() -> None:
-    items = assign_groups([_raw("EK000010", origin="a/SDZG 1"), _raw("EK000010", origin="a/SDZG 2")])
+    items = assign_groups([_raw("EK000010", origin="a/SDZG 1"),
+                           _raw("EK000010", origin="a/SDZG 2")])
     assert items[0].group != items[1].group
 
 
@@ -107,7 +108,8 @@ def test_with_box_crops_bear_crop_holds_box_background_avoids_it(tmp_path: Path)
 
     assert [c.label for c in crops] == ["bear", "no_bear"] * len(CROP_CONTEXTS)
     assert {c.group for c in crops} == {"g1"}  # same frame, same side of the split
-    for context, (bear, background) in zip(CROP_CONTEXTS, zip(crops[::2], crops[1::2])):
+    pairs = zip(crops[::2], crops[1::2], strict=True)
+    for context, (bear, background) in zip(CROP_CONTEXTS, pairs, strict=True):
         assert bear.crop is not None and background.crop is not None
         x, y, side, _ = bear.crop
         assert side == context * 62  # the bear at each scale a region proposal shows it
@@ -169,7 +171,7 @@ def test_negative_tiles_cut_only_from_training_no_bear_whole_images(tmp_path: Pa
     for t in tiles:
         assert (t.label, t.light, t.group) == ("no_bear", "night", "g1") and t.crop is not None
         x, y, w, h = t.crop
-        assert 0 <= x and x + w <= 1024 and 0 <= y and y + h <= 768
+        assert x >= 0 and x + w <= 1024 and y >= 0 and y + h <= 768
     assert negative_tiles(items, split.train, per_image=3, fractions=(0.5, 1 / 3, 1 / 6)) == tiles
     merged, extended = with_training_items(items, split, tiles)
     assert extended.valid == (3,) and extended.train == (0, 1, 2, 4, 5, 6)

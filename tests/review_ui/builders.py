@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.alerts import AlertFrameInfo, store_alert
+from db.alerts import store_alert
 from db.catalog import CameraSpec, ZoneSpec, sync
-from db.models import AuditSample
+from db.models import AuditSampleRow
 from db.reviews import Reviewer
 from db.users import add_user
-from kernel.records import Alert, Role, Stage
+from kernel.records import Alert, EncounterFrame, Role, Stage
 
-T0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 
 
@@ -29,7 +29,8 @@ def catalog(sessions: sessionmaker[Session]) -> None:
               CameraSpec("cam-p", "Pilot cam", "pilotz", "demo:", None, None)], now=T0)
 
 
-def users(sessions: sessionmaker[Session], names: Sequence[tuple[str, Role]]) -> dict[str, Reviewer]:
+def users(sessions: sessionmaker[Session],
+          names: Sequence[tuple[str, Role]]) -> dict[str, Reviewer]:
     out: dict[str, Reviewer] = {}
     with sessions.begin() as s:
         for name, role in names:
@@ -50,15 +51,16 @@ def store(sessions: sessionmaker[Session], alerts: Sequence[Alert], *,
           frame_paths: Sequence[str] = ()) -> list[uuid.UUID]:
     with sessions.begin() as s:
         for a in alerts:
-            frames = [AlertFrameInfo(i, a.first_seen + timedelta(seconds=i), a.peak_p_bear, p)
+            frames = [EncounterFrame(i, a.first_seen + timedelta(seconds=i), a.peak_p_bear, p)
                       for i, p in enumerate(frame_paths)]
             store_alert(s, a, frames, now=a.first_seen)
     return [a.id for a in alerts]
 
 
-def audit_samples(sessions: sessionmaker[Session], n: int, *, image: str = "audit.jpg") -> list[int]:
+def audit_samples(sessions: sessionmaker[Session], n: int, *,
+                  image: str = "audit.jpg") -> list[int]:
     with sessions.begin() as s:
-        rows = [AuditSample(camera_id="cam-s", zone_id="shadowz",
+        rows = [AuditSampleRow(camera_id="cam-s", zone_id="shadowz",
                             captured_at=T0 + timedelta(minutes=i), p_bear=0.3, sampling_prob=0.05,
                             is_night=i % 2 == 1, image_path=image, model_version="builtin")
                 for i in range(n)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -81,7 +81,7 @@ def test_pages_by_role_match_issue() -> None:
     assert PAGES_BY_ROLE[Role.ANALYST] == ("reports", "cameras")
 
 
-T = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+T = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("at", "lat", "lon", "expected"), [

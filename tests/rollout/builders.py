@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,9 +20,9 @@ from db.bulk import (
     record_verdicts,
 )
 from db.catalog import CameraSpec, ZoneSpec, sync
-from kernel.records import Alert, CameraState, Role, Stage, Verdict
+from kernel.records import Alert, AuditSample, CameraState, Role, Stage, Verdict
 
-T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
 ZONES = {"z1": ["c1", "c2"], "z2": ["c3"]}
 
 
@@ -58,8 +58,10 @@ def add_sample(s: Session, camera: str, at: datetime, verdict: Verdict | None, p
                night: bool = False, p: float = 0.3, zone: str | None = None,
                model_version: str = "sim") -> None:
     zone = zone or next(z for z, cams in ZONES.items() if camera in cams)
-    insert_audit_samples(s, [AuditSampleSeed(camera, zone, at, p, prob, night, verdict,
-                                             model_version=model_version)])
+    sample = AuditSample(camera_id=camera, zone_id=zone, captured_at=at, p_bear=p,
+                         sampling_prob=prob, is_night=night, is_infrared=False, image_path="",
+                         model_version=model_version)
+    insert_audit_samples(s, [AuditSampleSeed(sample, verdict)])
 
 
 def add_calibration_evidence(s: Session, *, zone: str = "z1",

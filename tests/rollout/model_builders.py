@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.model_versions import ModelVersionInfo, register_version
 from db.zone_models import add_shadow_counts, assign_shadow
-from kernel.records import ShadowCount
+from kernel.records import ShadowCount, ShadowFigures
 
 
 def shadow_version(sessions: sessionmaker[Session], zone: str, version: str, *,
@@ -33,9 +33,10 @@ def hours(camera: str, zone: str, version: str, *, start: datetime, n_hours: int
     for i in range(n_hours):
         n, s_only, l_only = part(frames, i), part(shadow_only, i), part(live_only, i)
         out.append(ShadowCount(camera_id=camera, zone_id=zone, model_version=version,
-                               hour=start + timedelta(hours=i), is_night=night, n_frames=n,
-                               n_above_threshold=s_only, n_agree=n - s_only - l_only,
-                               n_shadow_only=s_only, n_live_only=l_only))
+                               hour=start + timedelta(hours=i), is_night=night,
+                               figures=ShadowFigures(n_frames=n, n_above_threshold=s_only,
+                                                     n_agree=n - s_only - l_only,
+                                                     n_shadow_only=s_only, n_live_only=l_only)))
     return out
 
 

@@ -58,7 +58,8 @@ def mqtt_subscriber(prefix: str | None = None) -> Iterator[Subscriber]:
         if not msg.payload:
             return
         with sub.cond:
-            sub.messages.append(Received(msg.topic, json.loads(msg.payload), bool(msg.retain), msg.qos))
+            sub.messages.append(Received(msg.topic, json.loads(msg.payload), bool(msg.retain),
+                                         msg.qos))
             sub.cond.notify_all()
 
     client.on_message = on_message

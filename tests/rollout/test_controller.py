@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from db.audit import recent
 from db.outbox import outbox_items
-from db.zones import StageChangeRow, apply_stage_change, get_zone, stage_history
+from db.zones import apply_stage_change, get_zone, stage_history
 from kernel.config import BearwatchConfig
-from kernel.records import Stage, Verdict
+from kernel.records import Stage, StageChange, Verdict
 from rollout import Controller, ControllerSettings, RoutingPolicy
 from rollout.gates import DecisionAction, Reason
 from tests.rollout.builders import T0, add_alert, make_world
@@ -25,7 +25,8 @@ CONFIG = BearwatchConfig.model_validate({
                           "max_false_alert_rate": 0.5, "max_missed_alert_rate": 0.5,
                           "max_night_false_alert_rate": 0.6}},
 })
-SETTINGS = ControllerSettings.from_config(CONFIG)
+SETTINGS = ControllerSettings.from_config(CONFIG.rollout, zones=CONFIG.zones,
+                                          detector=CONFIG.detector)
 POLICY = RoutingPolicy(sinks=("mqtt",))
 
 
@@ -42,7 +43,7 @@ def seed(sessions, stage: Stage, *, night_false: bool) -> None:
     make_world(sessions)
     with sessions.begin() as s:
         z = get_zone(s, "z1")
-        apply_stage_change(s, StageChangeRow("z1", "setup", z.stage, stage, False, "t", "t", T0))
+        apply_stage_change(s, StageChange("z1", "setup", z.stage, stage, False, "t", "t", T0))
         for i in range(40):
             add_alert(s, "c1", T0 + timedelta(hours=6 * i + 1), Verdict.BEAR)
         for i in range(20):
@@ -108,7 +109,7 @@ def test_two_controllers_never_both_act(sessions) -> None:
     for t in threads:
         t.join(60)
     assert sum(r is not None for r in results) == 1
-    leader = next(c for c, r in zip(controllers, results) if r is not None)
+    leader = next(c for c, r in zip(controllers, results, strict=True) if r is not None)
     assert all(c.run_once() is None for c in controllers if c is not leader)
     leader.resign()
     assert controllers[0 if leader is not controllers[0] else 1].run_once() is not None
@@ -132,8 +133,8 @@ def test_controller_start_stores_job_in_database(sessions, engine) -> None:
 def test_paused_zone_is_left_alone(sessions) -> None:
     seed(sessions, Stage.ACTIVE, night_false=True)
     with sessions.begin() as s:
-        apply_stage_change(s, StageChangeRow("z1", "pause", Stage.ACTIVE, Stage.ACTIVE, True,
-                                             "t", "t", T0))
+        apply_stage_change(s, StageChange("z1", "pause", Stage.ACTIVE, Stage.ACTIVE, True,
+                                          "t", "t", T0))
     c = Controller(sessions, SETTINGS, POLICY, holder="a", clock=lambda: T0 + timedelta(days=10))
     for _ in range(3):
         assert c.run_once()[0].reason is Reason.PAUSED

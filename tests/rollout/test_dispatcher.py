@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from db.outbox import claim_due, enqueue, outbox_items
-from rollout import OutboxDispatcher, RetryPolicy, WebhookNotifier
+from rollout.notify import OutboxDispatcher, RetryPolicy, WebhookNotifier
 from rollout.testing import FakeNotifier
 from tests.rollout.builders import T0, make_world
 from tests.rollout.receivers import webhook_server
@@ -40,7 +40,8 @@ def test_dispatcher_failing_sink_retries_with_exponential_backoff(sessions) -> N
     assert d.run_once().retried == 1
     with sessions() as s:
         [row] = outbox_items(s)
-    assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 1, T0 + timedelta(seconds=2))
+    assert (row.status, row.attempts, row.next_attempt_at) == (
+        "pending", 1, T0 + timedelta(seconds=2))
     assert "fake failure 1" in row.last_error
     assert d.run_once().retried == 0  # not due yet
     clock.now = T0 + timedelta(seconds=2)
@@ -93,13 +94,14 @@ CHILD = textwrap.dedent("""
     from db import make_engine, make_sessionmaker
     from db.alerts import store_alert
     from db.outbox import claim_due
-    from db.zones import StageChangeRow, apply_stage_change
+    from db.zones import apply_stage_change
+    from kernel.records import StageChange
     from rollout import RoutingPolicy, route_alert
     from tests.rollout.builders import T0, alert
     sessions = make_sessionmaker(make_engine(sys.argv[1]))
     with sessions.begin() as s:
-        apply_stage_change(s, StageChangeRow("z1", "setup", Stage.SHADOW, Stage.ACTIVE, False,
-                                             "t", "t", T0))
+        apply_stage_change(s, StageChange("z1", "setup", Stage.SHADOW, Stage.ACTIVE, False,
+                                          "t", "t", T0))
     a = alert("c1", T0)
     with sessions.begin() as s:
         store_alert(s, a, now=T0)

@@ -10,8 +10,9 @@ import numpy as np
 
 from db.zones import get_zone
 from kernel.records import Stage
-from rollout import Controller, DriftSettings, GateStatus, by_camera, camera_drift, zone_overview
+from rollout import Controller, DriftSettings
 from rollout.gates import DecisionAction, GateName, Reason
+from rollout.reports import GateStatus, by_camera, camera_drift, zone_overview
 from tests.rollout.builders import T0, make_world
 from tests.rollout.drift_builders import DARK_LUMA, hours_of, register_reference
 from tests.rollout.test_controller import CONFIG, POLICY, SETTINGS, Clock, seed
@@ -58,7 +59,8 @@ def test_controller_holds_zone_with_drifted_camera_and_overview_shows_it(session
     assert "drift: camera c2 luma PSI" in d1.message
     with sessions() as s:
         assert get_zone(s, "z1").stage is Stage.SHADOW
-        [z1, _] = zone_overview(s, CONFIG, now=clock.now)
+        [z1, _] = zone_overview(s, CONFIG.rollout, now=clock.now, zones=CONFIG.zones,
+                                drift=SETTINGS.drift)
     gate = next(g for g in z1.gates if g.gate is GateName.DRIFT)
     assert gate.status is GateStatus.INCONCLUSIVE and not gate.dry_run
     assert [d.camera_id for d in z1.drift if d.flagged] == ["c2"]

@@ -10,9 +10,9 @@ import pytest
 from kernel.config import GateConfig
 from kernel.intervals import Rate
 from kernel.records import Stage
-from rollout import CameraDriftStatus, GateStatus
 from rollout.gates import DecisionAction, GateName, Reason, ZoneSnapshot, decide, evaluate_gate
 from rollout.metrics import GroupRates
+from rollout.reports import CameraDriftStatus, GateStatus
 from tests.rollout.builders import T0
 
 NOW = T0 + timedelta(days=30)
@@ -39,13 +39,15 @@ def zone(stage: Stage = Stage.PILOT, **kw) -> ZoneSnapshot:
 
 BAD_NIGHT = dict(night=(45, 50))
 CASES = [
-    ("all pass, held long enough", zone(), rates(), GATES, (DecisionAction.PROMOTE, Reason.ALL_GATES_PASSED)),
-    ("shadow promotes too", zone(Stage.SHADOW), rates(), GATES, (DecisionAction.PROMOTE, Reason.ALL_GATES_PASSED)),
+    ("all pass, held long enough", zone(), rates(), GATES,
+     (DecisionAction.PROMOTE, Reason.ALL_GATES_PASSED)),
+    ("shadow promotes too", zone(Stage.SHADOW), rates(), GATES,
+     (DecisionAction.PROMOTE, Reason.ALL_GATES_PASSED)),
     ("active stays", zone(Stage.ACTIVE), rates(), GATES, (DecisionAction.HOLD, Reason.AT_TOP)),
     ("off never moves", zone(Stage.OFF), rates(), GATES, (DecisionAction.HOLD, Reason.STAGE_OFF)),
     ("paused never moves", zone(paused=True), rates(), GATES, (DecisionAction.HOLD, Reason.PAUSED)),
-    ("paused even when failing", zone(paused=True, consecutive_failures=5), rates(**BAD_NIGHT), GATES,
-     (DecisionAction.HOLD, Reason.PAUSED)),
+    ("paused even when failing", zone(paused=True, consecutive_failures=5), rates(**BAD_NIGHT),
+     GATES, (DecisionAction.HOLD, Reason.PAUSED)),
     ("manual promotion recommends", zone(manual_promotion=True), rates(), GATES,
      (DecisionAction.RECOMMEND, Reason.MANUAL_PROMOTION)),
     ("pass but not held", zone(passing_since=NOW - timedelta(hours=2)), rates(), GATES,
@@ -54,9 +56,12 @@ CASES = [
      (DecisionAction.HOLD, Reason.HOLDING)),
     ("too new in stage", zone(stage_since=NOW - timedelta(days=3)), rates(), GATES,
      (DecisionAction.HOLD, Reason.MIN_DAYS_IN_STAGE)),
-    ("too few reviews", zone(), rates(fa=(1, 10)), GATES, (DecisionAction.HOLD, Reason.INCONCLUSIVE)),
-    ("estimate ok, bound not", zone(), rates(fa=(20, 45)), GATES, (DecisionAction.HOLD, Reason.INCONCLUSIVE)),
-    ("first failure holds", zone(), rates(**BAD_NIGHT), GATES, (DecisionAction.HOLD, Reason.GATE_FAILED)),
+    ("too few reviews", zone(), rates(fa=(1, 10)), GATES,
+     (DecisionAction.HOLD, Reason.INCONCLUSIVE)),
+    ("estimate ok, bound not", zone(), rates(fa=(20, 45)), GATES,
+     (DecisionAction.HOLD, Reason.INCONCLUSIVE)),
+    ("first failure holds", zone(), rates(**BAD_NIGHT), GATES,
+     (DecisionAction.HOLD, Reason.GATE_FAILED)),
     ("second failure rolls back", zone(consecutive_failures=1), rates(**BAD_NIGHT), GATES,
      (DecisionAction.ROLLBACK, Reason.FAILURE_LIMIT_REACHED)),
     ("shadow at limit holds", zone(Stage.SHADOW, consecutive_failures=1), rates(**BAD_NIGHT), GATES,
@@ -64,12 +69,14 @@ CASES = [
     ("dry-run failure never acts", zone(consecutive_failures=1), rates(**BAD_NIGHT),
      GATES.model_copy(update={"dry_run": ["night_false_alert"]}),
      (DecisionAction.PROMOTE, Reason.ALL_GATES_PASSED)),
-    ("failure beats inconclusive", zone(consecutive_failures=1), rates(fa=(1, 5), night=(45, 50)), GATES,
+    ("failure beats inconclusive", zone(consecutive_failures=1),
+     rates(fa=(1, 5), night=(45, 50)), GATES,
      (DecisionAction.ROLLBACK, Reason.FAILURE_LIMIT_REACHED)),
 ]
 
 
-@pytest.mark.parametrize(("z", "r", "g", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("z", "r", "g", "expected"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
 def test_decide_table(z, r, g, expected) -> None:
     d = decide(z, r, g, now=NOW, hold_hours=24, failure_limit=2)
     assert (d.action, d.reason) == expected
@@ -80,7 +87,8 @@ def test_decide_failure_message_and_counter() -> None:
     d = decide(zone(consecutive_failures=2), rates(**BAD_NIGHT), GATES, now=NOW, hold_hours=24,
                failure_limit=2)
     assert d.consecutive_failures == 3
-    assert d.message.startswith("failed (3) >= failure_limit (2): night_false_alert: 0.900 > max 0.6")
+    assert d.message.startswith("failed (3) >= failure_limit (2): "
+                                "night_false_alert: 0.900 > max 0.6")
 
 
 def test_decide_passing_resets_failures_and_keeps_passing_since() -> None:
@@ -124,7 +132,8 @@ def cam(camera_id: str, *, psi: float | None, psi_max: float = 0.25) -> CameraDr
     return CameraDriftStatus(camera_id=camera_id, zone_id="z1",
                              model_version="bw-test" if assessed else None,
                              n_frames=500 if assessed else 12,
-                             psi_score=0.01 if assessed else None, ks_score=0.02 if assessed else None,
+                             psi_score=0.01 if assessed else None,
+                             ks_score=0.02 if assessed else None,
                              psi_luma=psi, ks_luma=0.3 if assessed else None, psi_max=psi_max,
                              flagged=flagged, assessed=assessed, reason=reason)
 

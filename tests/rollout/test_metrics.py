@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.intervals import Rate
 from kernel.records import Verdict
-from rollout import RateWindow, compute_rates, hourly_volume, rates_over_time, score_verdict_matrix
+from rollout.reports import (
+    RateWindow,
+    compute_rates,
+    hourly_volume,
+    rates_over_time,
+    score_verdict_matrix,
+)
 from tests.rollout.builders import T0, add_alert, add_missed, add_outage, add_sample, make_world
 
 Z = 1.959963984540054
@@ -39,7 +45,8 @@ def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     with sessions.begin() as s:
         for i, (v, night) in enumerate([(B, True), (B, True), (B, False), (B, False), (B, False),
                                         (B, False), (N, True), (N, True), (N, False), (U, True)]):
-            add_alert(s, "c1", T0 + timedelta(hours=5 + 12 * i), v, night=night, latency_s=next(lat))
+            add_alert(s, "c1", T0 + timedelta(hours=5 + 12 * i), v, night=night,
+                      latency_s=next(lat))
         add_alert(s, "c2", T0 + 4 * D, N, latency_s=next(lat))
         add_alert(s, "c1", T0 + 5 * D, None)
         add_alert(s, "c2", T0 + 6 * D, None)
@@ -101,7 +108,8 @@ def test_night_missed_alert_rate_uses_night_reports_and_samples(seeded) -> None:
     # night: 2 bear alerts, 1 report, 1 sample of weight 4 → 5 / 7; n_eff = 49 / (2+1+16).
     assert r.value == pytest.approx(5 / 7)
     assert r.n_effective == pytest.approx(49 / 19)
-    assert (r.low, r.high) == tuple(pytest.approx(x) for x in wilson_by_hand(5 / 7 * 49 / 19, 49 / 19))
+    assert (r.low, r.high) == tuple(pytest.approx(x)
+                                    for x in wilson_by_hand(5 / 7 * 49 / 19, 49 / 19))
 
 
 def test_volume_per_camera_day_excludes_offline_time(seeded) -> None:
@@ -118,14 +126,16 @@ def test_compute_rates_by_camera_splits_groups(seeded) -> None:
     with seeded() as s:
         groups = {g.key: g for g in compute_rates(s, RateWindow(T0, T0 + 10 * D, by="camera"))}
     assert set(groups) == {"c1", "c2", "c3"}
-    assert (groups["c2"].no_bear, groups["c2"].false_alert.value, groups["c2"].backlog) == (1, 1.0, 1)
+    assert (groups["c2"].no_bear, groups["c2"].false_alert.value, groups["c2"].backlog) == (
+        1, 1.0, 1)
     assert groups["c1"].missed_reports == 2 and groups["c3"].alert_volume == 0
     assert groups["c3"].false_alert.value is None and groups["c3"].camera_days == pytest.approx(10)
 
 
 def test_compute_rates_zone_filter_returns_only_that_zone(seeded) -> None:
     with seeded() as s:
-        assert [g.key for g in compute_rates(s, RateWindow(T0, T0 + 10 * D, zone_id="z2"))] == ["z2"]
+        groups = compute_rates(s, RateWindow(T0, T0 + 10 * D, zone_id="z2"))
+        assert [g.key for g in groups] == ["z2"]
 
 
 def test_hourly_volume_splits_day_and_night(seeded) -> None:

@@ -11,9 +11,11 @@ from db.audit import recent
 from db.outbox import outbox_items
 from db.zone_models import promote_model, rollback_model, zone_models
 from kernel.config import BearwatchConfig, ModelPromotionConfig
-from rollout import Controller, ControllerSettings, GateStatus, RoutingPolicy, ShadowFigures
+from kernel.records import ShadowFigures
+from rollout import Controller, ControllerSettings, RoutingPolicy
 from rollout.gates import DecisionAction
 from rollout.model_promotion import ModelEvidence, ModelGateName, ModelReason, decide_model
+from rollout.reports import GateStatus
 from tests.rollout import model_builders as mb
 from tests.rollout.builders import T0, make_world
 
@@ -21,9 +23,10 @@ SETTINGS = ModelPromotionConfig(enabled=True, window_days=7, min_frames=2000, mi
                                 max_shadow_only_rate=0.01, max_live_only_rate=0.005)
 POLICY = RoutingPolicy(sinks=("mqtt",))
 NOW = T0 + timedelta(days=5)
+NO_FIGURES = ShadowFigures()
 
 
-def evidence(day: ShadowFigures, night: ShadowFigures = ShadowFigures(), *,
+def evidence(day: ShadowFigures, night: ShadowFigures = NO_FIGURES, *,
              paused: bool = False) -> ModelEvidence:
     return ModelEvidence(zone_id="z1", version="bw-a", live=None, paused=paused,
                          since=T0, until=NOW, day=day, night=night)
@@ -64,13 +67,15 @@ def test_decide_model_exactly_min_frames_is_enough() -> None:
 
 
 def _config(enabled: bool = True) -> ControllerSettings:
-    return ControllerSettings.from_config(BearwatchConfig.model_validate({
+    config = BearwatchConfig.model_validate({
         "zones": [{"id": "z1"}, {"id": "z2"}],
         "cameras": [{"id": "c1", "zone": "z1", "source": "demo:"},
                     {"id": "c2", "zone": "z1", "source": "demo:"},
                     {"id": "c3", "zone": "z2", "source": "demo:"}],
         "rollout": {"model_promotion": {**SETTINGS.model_dump(), "enabled": enabled}},
-    }))
+    })
+    return ControllerSettings.from_config(config.rollout, zones=config.zones,
+                                          detector=config.detector)
 
 
 def _seed(sessions, *, day_frames: int, shadow_only: int = 0, world: bool = True) -> None:

@@ -11,17 +11,16 @@ import pytest
 from db.bulk import CameraEventSeed, insert_camera_events
 from db.outbox import OutboxItem, outbox_items
 from kernel.records import CameraState
-from rollout import (
+from rollout import RoutingPolicy, queue_zone_status
+from rollout.errors import NotifyError
+from rollout.notify import (
     AppriseNotifier,
     MqttNotifier,
     MqttSettings,
     OutboxDispatcher,
     RetryPolicy,
-    RoutingPolicy,
     WebhookNotifier,
-    queue_zone_status,
 )
-from rollout.errors import NotifyError
 from tests.rollout.builders import T0, make_world
 from tests.rollout.receivers import mqtt_subscriber, webhook_server
 
@@ -46,14 +45,16 @@ def test_zone_status_is_retained_for_late_subscribers(sessions) -> None:
     with mqtt_subscriber(prefix) as late:  # subscribed after the publish
         [msg] = late.wait_for(1)
     assert (msg.topic, msg.retain) == (f"{prefix}/zone/z1/status", True)
-    assert (msg.payload["stage"], msg.payload["paused"], msg.payload["zone_id"]) == ("shadow", False, "z1")
+    assert (msg.payload["stage"], msg.payload["paused"], msg.payload["zone_id"]) == (
+        "shadow", False, "z1")
 
 
 def test_camera_events_reach_operators_once(sessions) -> None:
     make_world(sessions)
     with sessions.begin() as s:
-        insert_camera_events(s, [CameraEventSeed("c1", T0, CameraState.OFFLINE, "no frames 30 s"),
-                                 CameraEventSeed("c1", T0 + timedelta(minutes=5), CameraState.ONLINE)])
+        insert_camera_events(s, [
+            CameraEventSeed("c1", T0, CameraState.OFFLINE, "no frames 30 s"),
+            CameraEventSeed("c1", T0 + timedelta(minutes=5), CameraState.ONLINE)])
     with mqtt_subscriber() as sub:
         mqtt = MqttNotifier(MqttSettings("127.0.0.1", 1883, sub.prefix))
         d = OutboxDispatcher(sessions, {"mqtt": mqtt}, lambda: T0 + timedelta(minutes=6),
@@ -88,7 +89,8 @@ def test_webhook_failure_is_retried_then_delivered(sessions) -> None:
 
 def test_webhook_unreachable_raises_notify_error() -> None:
     with pytest.raises(NotifyError, match="webhook http://127.0.0.1:9/"):
-        WebhookNotifier("http://127.0.0.1:9/", secret=None, timeout_s=1).send(item({"kind": "admin"}))
+        WebhookNotifier("http://127.0.0.1:9/", secret=None, timeout_s=1).send(
+            item({"kind": "admin"}))
 
 
 def test_apprise_json_url_posts_title_and_body() -> None:

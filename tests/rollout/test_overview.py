@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from kernel.config import BearwatchConfig
 from kernel.records import Stage, Verdict
-from rollout import Controller, ControllerSettings, GateStatus, RoutingPolicy, zone_overview
+from rollout import Controller, ControllerSettings, RoutingPolicy
 from rollout.gates import Reason
+from rollout.reports import GateStatus, zone_overview
 from tests.rollout.builders import T0, add_alert, make_world
 
 CONFIG = BearwatchConfig.model_validate({
@@ -27,11 +28,15 @@ def test_zone_overview_shows_gates_decision_and_history(sessions) -> None:
         for i in range(30):
             add_alert(s, "c1", T0 + timedelta(hours=3 * i), Verdict.BEAR)
     now = T0 + timedelta(days=5)
-    Controller(sessions, ControllerSettings.from_config(CONFIG), RoutingPolicy(sinks=()),
+    settings = ControllerSettings.from_config(CONFIG.rollout, zones=CONFIG.zones,
+                                              detector=CONFIG.detector)
+    Controller(sessions, settings, RoutingPolicy(sinks=()),
                holder="t", clock=lambda: now).run_once()
     with sessions() as s:
-        z1, z2 = zone_overview(s, CONFIG, now=now)
-    assert (z1.zone_id, z1.stage, z1.manual_promotion, z1.kill_to) == ("z1", Stage.SHADOW, True, Stage.SHADOW)
+        z1, z2 = zone_overview(s, CONFIG.rollout, now=now, zones=CONFIG.zones,
+                               drift=settings.drift)
+    assert (z1.zone_id, z1.stage, z1.manual_promotion, z1.kill_to) == (
+        "z1", Stage.SHADOW, True, Stage.SHADOW)
     assert [(g.gate.value, g.status, g.dry_run) for g in z1.gates] == [
         ("false_alert", GateStatus.PASS, False), ("missed_alert", GateStatus.PASS, False),
         ("night_false_alert", GateStatus.INCONCLUSIVE, True),

@@ -12,19 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.alerts import store_alert
 from db.outbox import outbox_items
-from db.zones import StageChangeRow, apply_stage_change, get_zone
-from kernel.records import Stage, Verdict
-from rollout import (
-    MqttNotifier,
-    MqttSettings,
-    OutboxDispatcher,
-    RoutingPolicy,
-    WebhookNotifier,
-    on_verdict,
-    route_alert,
-    warn_now,
-)
+from db.zones import apply_stage_change, get_zone
+from kernel.records import Stage, StageChange, Verdict
+from rollout import RoutingPolicy, on_verdict, route_alert, warn_now
 from rollout.notifiers import SIGNATURE_HEADER
+from rollout.notify import MqttNotifier, MqttSettings, OutboxDispatcher, WebhookNotifier
 from rollout.routing import RouteReason
 from tests.rollout.builders import T0, alert, make_world
 from tests.rollout.receivers import mqtt_subscriber, webhook_server
@@ -37,7 +29,7 @@ POLICY = RoutingPolicy(sinks=("mqtt", "webhook:0"), high_confidence={"z1": 0.9})
 def set_stage(sessions: sessionmaker[Session], stage: Stage) -> None:
     with sessions.begin() as s:
         z = get_zone(s, "z1")
-        apply_stage_change(s, StageChangeRow("z1", "setup", z.stage, stage, False, "t", "t", T0))
+        apply_stage_change(s, StageChange("z1", "setup", z.stage, stage, False, "t", "t", T0))
 
 
 @pytest.fixture
@@ -64,7 +56,8 @@ def store_and_route(sessions, a):
     (Stage.PILOT, 0.9, True, RouteReason.PILOT_HIGH_CONFIDENCE),
     (Stage.ACTIVE, 0.6, True, RouteReason.ACTIVE_IMMEDIATE),
 ])
-def test_route_alert_by_stage_sends_to_mqtt_and_signed_webhook(chain, stage, p, notify, reason) -> None:
+def test_route_alert_by_stage_sends_to_mqtt_and_signed_webhook(chain, stage, p, notify,
+                                                               reason) -> None:
     sessions, sub, hook, dispatcher = chain
     set_stage(sessions, stage)
     a = alert("c1", T0, p=p, night=True)
@@ -79,9 +72,14 @@ def test_route_alert_by_stage_sends_to_mqtt_and_signed_webhook(chain, stage, p, 
     assert report.sent == 2 and decision.enqueued == ("mqtt", "webhook:0")
     [msg] = sub.wait_for(1)
     assert msg.topic == f"{sub.prefix}/zone/z1/alert" and msg.qos == 1 and not msg.retain
-    assert msg.payload | {} == msg.payload
-    assert {k: msg.payload[k] for k in ("alert_id", "camera_id", "zone_id", "score", "snapshot_path",
-                                        "drill", "time", "subject")} == {
+    # The whole document, so a field added or dropped by accident fails here.
+    assert set(msg.payload) == {"subject", "kind", "alert_id", "camera_id", "camera_name",
+                                "zone_id", "time", "last_seen", "score", "snapshot_path",
+                                "is_night", "drill", "stage", "reason"}
+    assert (msg.payload["kind"], msg.payload["is_night"], msg.payload["stage"],
+            msg.payload["reason"]) == ("alert", True, stage.value, reason.value)
+    assert {k: msg.payload[k] for k in ("alert_id", "camera_id", "zone_id", "score",
+                                        "snapshot_path", "drill", "time", "subject")} == {
         "alert_id": str(a.id), "camera_id": "c1", "zone_id": "z1", "score": p,
         "snapshot_path": "snap/c1.jpg", "drill": False, "time": T0.isoformat(),
         "subject": f"alert:{a.id}"}
@@ -117,7 +115,8 @@ def test_shadow_warn_now_sends_and_is_audited(chain) -> None:
     assert sub.wait_for(1)[0].payload["reason"] == "warn_now"
     with sessions() as s:
         entry = recent(s, subject_prefix=f"alert:{a.id}")[0]
-    assert (entry.action, entry.actor, entry.to_value) == ("alert.warn_now", "olga", "mqtt,webhook:0")
+    assert (entry.action, entry.actor, entry.to_value) == (
+        "alert.warn_now", "olga", "mqtt,webhook:0")
 
 
 def test_drill_in_shadow_travels_whole_chain_marked_drill(chain) -> None:

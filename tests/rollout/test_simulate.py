@@ -50,5 +50,6 @@ def test_simulate_few_reviews_holds_inconclusive() -> None:
 def test_simulate_unknown_camera_raises_scenario_error() -> None:
     sc = load_scenario(SCENARIOS / "inconclusive_few_reviews.yaml")
     bad = replace(sc, traffic=(replace(sc.traffic[0], camera="ghost"),))
-    with pytest.raises(ScenarioError, match="unknown camera 'ghost'; cameras are \\['ridge-trail'\\]"):
+    with pytest.raises(ScenarioError,
+                       match="unknown camera 'ghost'; cameras are \\['ridge-trail'\\]"):
         simulate(bad)

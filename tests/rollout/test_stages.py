@@ -52,12 +52,12 @@ CASES = [
 
 def put_zone(sessions: sessionmaker[Session], stage: Stage, paused: bool) -> None:
     """Bring z1 to (stage, paused) through the storage layer (audited like any change)."""
-    from db.zones import StageChangeRow
+    from kernel.records import StageChange
 
     with sessions.begin() as s:
         z = get_zone(s, "z1")
-        apply_stage_change(s, StageChangeRow("z1", "setup", z.stage, stage, paused, "test",
-                                             "test setup", T0))
+        apply_stage_change(s, StageChange("z1", "setup", z.stage, stage, paused, "test",
+                                          "test setup", T0))
 
 
 @pytest.mark.parametrize(("stage", "paused", "action", "kill_to", "expected"), CASES,
@@ -80,10 +80,12 @@ def test_change_stage_table(sessions, stage, paused, action, kill_to, expected) 
         return
     assert (zone.stage, zone.paused) == expected
     assert (change.from_stage, change.to_stage, change.paused) == (stage, *expected)
-    assert (history[0].from_stage, history[0].to_stage, history[0].actor) == (stage, expected[0], "alice")
+    assert (history[0].from_stage, history[0].to_stage, history[0].actor) == (
+        stage, expected[0], "alice")
     assert history[0].figures == {"false_alert": 0.1}
     assert (audit.action, audit.actor, audit.at) == (f"zone.{action}", "alice", at)
-    assert (audit.from_value, audit.to_value, audit.reason) == (stage.value, expected[0].value, "because")
+    assert (audit.from_value, audit.to_value, audit.reason) == (
+        stage.value, expected[0].value, "because")
     assert audit.figures["false_alert"] == 0.1 and audit.figures["paused"] == expected[1]
     if expected[0] != stage:
         assert zone.stage_since == at

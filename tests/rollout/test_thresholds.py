@@ -17,12 +17,12 @@ from rollout import (
     CalibrationRefused,
     CalibrationRequest,
     ChangeNote,
-    ThresholdSource,
+    ConfiguredThresholds,
     apply_calibration,
     clear_threshold,
-    effective_thresholds,
     zone_calibration,
 )
+from rollout.reports import ThresholdSource, effective_thresholds
 from tests.rollout.builders import T0, add_calibration_evidence, add_sample, make_world
 
 CONFIG = BearwatchConfig.model_validate({
@@ -32,6 +32,7 @@ CONFIG = BearwatchConfig.model_validate({
                 {"id": "c3", "zone": "z2", "source": "demo:"}],
     "detector": {"threshold": 0.5},
 })
+THRESHOLDS = ConfiguredThresholds.from_config(CONFIG.detector, CONFIG.zones)
 NOTE = ChangeNote(actor="ada", reason="a season of reviews", at=T0 + timedelta(days=30))
 
 
@@ -46,7 +47,7 @@ def test_zone_calibration_counts_labelled_evidence_only(sessions: sessionmaker[S
     make_world(sessions)
     _evidence(sessions)
     with sessions() as s:
-        cal = zone_calibration(s, CONFIG, CalibrationRequest(zone_id="z1", target=0.05))
+        cal = zone_calibration(s, THRESHOLDS, CalibrationRequest(zone_id="z1", target=0.05))
     ev = cal.evidence
     assert (ev.n_alerts, ev.n_audit_samples, ev.n_bear, ev.n_no_bear) == (5, 21, 4, 22)
     assert (ev.weighted_bear, ev.weighted_no_bear) == (5.0, 42.0)
@@ -66,10 +67,10 @@ def test_zone_calibration_by_model_version_and_time(sessions: sessionmaker[Sessi
     with sessions.begin() as s:  # a no-bear sample scored by an older model
         add_sample(s, "c2", T0, Verdict.NO_BEAR, 0.5, p=0.99, model_version="old")
     with sessions() as s:
-        mixed = zone_calibration(s, CONFIG, CalibrationRequest(zone_id="z1", target=0.05))
-        one = zone_calibration(s, CONFIG, CalibrationRequest(
+        mixed = zone_calibration(s, THRESHOLDS, CalibrationRequest(zone_id="z1", target=0.05))
+        one = zone_calibration(s, THRESHOLDS, CalibrationRequest(
             zone_id="z1", target=0.05, model_version="test"))
-        later = zone_calibration(s, CONFIG, CalibrationRequest(
+        later = zone_calibration(s, THRESHOLDS, CalibrationRequest(
             zone_id="z1", target=0.05, since=T0 + timedelta(days=1)))
     assert (mixed.evidence.n_audit_samples, mixed.evidence.model_versions) == (22, ("old", "test"))
     assert (one.evidence.n_audit_samples, one.evidence.model_versions) == (21, ("test",))
@@ -83,18 +84,18 @@ def test_apply_calibration_writes_override_and_audit_in_one_transaction(
     _evidence(sessions)
     request = CalibrationRequest(zone_id="z1", target=0.05)
     with pytest.raises(RuntimeError), sessions.begin() as s:
-        apply_calibration(s, CONFIG, zone_calibration(s, CONFIG, request), NOTE)
+        apply_calibration(s, THRESHOLDS, zone_calibration(s, THRESHOLDS, request), NOTE)
         raise RuntimeError("crash before the commit")
     with sessions() as s:
         assert threshold_overrides(s) == {}
         assert not [e for e in recent(s) if e.action.startswith("threshold.")]
     with sessions.begin() as s:
-        change = apply_calibration(s, CONFIG, zone_calibration(s, CONFIG, request), NOTE)
+        change = apply_calibration(s, THRESHOLDS, zone_calibration(s, THRESHOLDS, request), NOTE)
     assert (change.from_threshold, change.to_threshold) == (0.5, 0.45)
     with sessions() as s:
         assert threshold_overrides(s) == {"z1": 0.45}
         [entry] = [e for e in recent(s) if e.action.startswith("threshold.")]
-        [z1, z2] = effective_thresholds(s, CONFIG)
+        [z1, z2] = effective_thresholds(s, THRESHOLDS)
     assert (entry.actor, entry.action, entry.subject, entry.at) == (
         "ada", "threshold.set", "zone:z1", NOTE.at)
     assert (entry.from_value, entry.to_value, entry.reason) == ("0.5", "0.45",
@@ -113,8 +114,8 @@ def test_apply_calibration_without_proposal_refused(sessions: sessionmaker[Sessi
     make_world(sessions)
     _evidence(sessions)
     with pytest.raises(CalibrationRefused, match="needs at least 100"), sessions.begin() as s:
-        apply_calibration(s, CONFIG, zone_calibration(
-            s, CONFIG, CalibrationRequest(zone_id="z1", target=0.01)), NOTE)
+        apply_calibration(s, THRESHOLDS, zone_calibration(
+            s, THRESHOLDS, CalibrationRequest(zone_id="z1", target=0.01)), NOTE)
     with sessions() as s:
         assert threshold_overrides(s) == {}
 
@@ -124,13 +125,13 @@ def test_clear_threshold_restores_config_and_audits_figures_at_both(
     make_world(sessions)
     _evidence(sessions)
     with sessions.begin() as s:
-        apply_calibration(s, CONFIG, zone_calibration(
-            s, CONFIG, CalibrationRequest(zone_id="z1", target=0.05)), NOTE)
+        apply_calibration(s, THRESHOLDS, zone_calibration(
+            s, THRESHOLDS, CalibrationRequest(zone_id="z1", target=0.05)), NOTE)
     with sessions.begin() as s:
-        change = clear_threshold(s, CONFIG, "z1", ChangeNote("bob", "camera moved", NOTE.at))
+        change = clear_threshold(s, THRESHOLDS, "z1", ChangeNote("bob", "camera moved", NOTE.at))
     assert (change.action, change.from_threshold, change.to_threshold) == ("clear", 0.45, 0.5)
     with sessions() as s:
-        assert effective_thresholds(s, CONFIG)[0].source is ThresholdSource.CONFIG
+        assert effective_thresholds(s, THRESHOLDS)[0].source is ThresholdSource.CONFIG
         entry = next(e for e in recent(s) if e.action == "threshold.clear")
     assert (entry.actor, entry.reason, entry.from_value, entry.to_value) == (
         "bob", "camera moved", "0.45", "0.5")
