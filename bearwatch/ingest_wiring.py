@@ -4,7 +4,10 @@ config (thumbnails under snapshots/thumbs, folder-source state under <storage ro
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,24 +25,72 @@ from kernel.config import BearwatchConfig
 log = logging.getLogger("bearwatch.ingest")
 
 
+@dataclass(slots=True)
+class _HealthOutage:
+    """A run of failed health writes: since when (monotonic s), how many reports were lost
+    (each camera's next report after recovery carries its latest counters) and for whom."""
+
+    since: float
+    not_stored: int
+    cameras: set[str]
+
+
 class DbHealthSink:
     """A `camera_ingest.HealthSink` writing to `camera_health` / `camera_events`, each call in
     its own short transaction. A database outage is logged and swallowed: the reader goes on
     and the next report (every few seconds) carries the latest counters anyway. A lost state
-    change is logged with its content so an operator can still see it."""
+    change is logged with its content so an operator can still see it.
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    Health outages are logged as one warning when storing starts failing (with the error) and
+    one when it works again (how long it was down, how many reports were not stored), not per
+    report: six cameras every 5 s made 72 identical lines a minute.
+
+    Args:
+        sessions: the database's session factory.
+        monotonic: clock for the outage's length, s (inject for tests).
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.sessions = sessions
+        self.monotonic = monotonic
         self.failures = 0
+        # Every camera's reader thread writes here; the outage is the database's, shared.
+        self._lock = threading.Lock()
+        self._outage: _HealthOutage | None = None
 
     def write(self, reports: Sequence[CameraHealthReport]) -> None:
         try:
             with self.sessions.begin() as session:
                 record_health(session, reports)
         except (SQLAlchemyError, DatabaseError) as exc:
+            self._failed(reports, str(exc).splitlines()[0])
+            return
+        self._stored()
+
+    def _failed(self, reports: Sequence[CameraHealthReport], error: str) -> None:
+        cameras = [r.camera_id for r in reports]
+        with self._lock:
             self.failures += 1
-            log.warning("camera health not stored", extra={
-                "cameras": [r.camera_id for r in reports], "error": str(exc).splitlines()[0]})
+            if self._outage is not None:
+                self._outage.not_stored += len(reports)
+                self._outage.cameras.update(cameras)
+                return
+            self._outage = _HealthOutage(since=self.monotonic(), not_stored=len(reports),
+                                         cameras=set(cameras))
+        log.warning("camera health not stored: database unavailable; "
+                    "further failures are counted until it recovers",
+                    extra={"camera_id": cameras[0] if cameras else None, "cameras": cameras,
+                           "error": error})
+
+    def _stored(self) -> None:
+        with self._lock:
+            outage, self._outage = self._outage, None
+        if outage is None:
+            return
+        log.warning("camera health stored again after database outage", extra={
+            "down_s": round(self.monotonic() - outage.since, 1),
+            "not_stored": outage.not_stored, "cameras": sorted(outage.cameras)})
 
     def event(self, change: CameraStateChange) -> None:
         try:

@@ -24,16 +24,16 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+import warnings
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from camera_ingest.burst import BurstMemory, Still, burst_of
-from camera_ingest.capture import to_rgb
 from camera_ingest.changes import ChangeRules, changed_regions, scale_boxes, working_grey
+from camera_ingest.decode import decode_image
 from camera_ingest.errors import CorruptFrameError, SourceError
 from camera_ingest.source import IMAGE_SUFFIXES, RawFrame, SourceOptions
 from kernel.records import Box
@@ -57,12 +57,16 @@ def exif_capture_time(path: Path) -> datetime | None:
     without it the time is taken as UTC (camera traps are best set to UTC).
     """
     try:
-        with Image.open(path) as img:
-            exif = img.getexif()
-            sub = exif.get_ifd(_EXIF_IFD)
-            raw = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-            offset = sub.get(_OFFSET_TIME_ORIGINAL)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        with warnings.catch_warnings():
+            # Only the header is read; an oversized image is refused when it is decoded.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                exif = img.getexif()
+                sub = exif.get_ifd(_EXIF_IFD)
+                raw = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+                offset = sub.get(_OFFSET_TIME_ORIGINAL)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError,
+            Image.DecompressionBombError):
         return None
     if not raw:
         return None
@@ -70,15 +74,15 @@ def exif_capture_time(path: Path) -> datetime | None:
         naive = datetime.strptime(str(raw).strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
-    tz = timezone.utc
+    tz = UTC
     if offset:
         try:
             sign = -1 if str(offset).startswith("-") else 1
             hh, mm = str(offset).strip("+-\x00 ").split(":")
             tz = timezone(sign * timedelta(hours=int(hh), minutes=int(mm)))
         except ValueError:
-            tz = timezone.utc
-    return naive.replace(tzinfo=tz).astimezone(timezone.utc)
+            tz = UTC
+    return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
 class ProcessedNames:
@@ -216,14 +220,14 @@ class FolderSource:
                 if not path.exists():
                     continue
                 raise SourceError(self.description, f"cannot read {name} ({exc.strerror})") from exc
-            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-            if bgr is None or bgr.size == 0:
+            try:
+                image = decode_image(data, str(path))
+            except CorruptFrameError:
                 if time.time() - path.stat().st_mtime < SETTLE_S:
                     continue  # still being uploaded; try again on a later scan
                 self.processed.done(name)
-                raise CorruptFrameError(str(path), "not a decodable image")
+                raise
             self.processed.take(name)
-            image = to_rgb(bgr, str(path))
             regions = self._burst_regions(Still(name, seconds), image, pending)
             return RawFrame(opts.utc(seconds), image, str(path), is_still=True, regions=regions)
         if not opts.realtime:
@@ -272,7 +276,8 @@ class FolderSource:
             data = np.fromfile(path, dtype=np.uint8)
         except OSError:
             return None
-        grey = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-        if grey is None or grey.size == 0:
+        try:
+            grey = decode_image(data, str(path), mode="grey")
+        except CorruptFrameError:
             return None
         return working_grey(grey, width)

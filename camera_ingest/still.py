@@ -8,10 +8,8 @@ import urllib.error
 import urllib.request
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import cv2
-import numpy as np
-
-from camera_ingest.capture import CaptureSource, to_rgb
+from camera_ingest.capture import CaptureSource
+from camera_ingest.decode import decode_image
 from camera_ingest.errors import CorruptFrameError, SourceError
 from camera_ingest.source import RawFrame, SourceOptions, redact
 
@@ -95,8 +93,7 @@ class StillImageSource:
             raise SourceError(self.description, f"unreachable ({reason})") from exc
         if len(body) > MAX_IMAGE_BYTES:
             raise CorruptFrameError(self.description, f"image larger than {MAX_IMAGE_BYTES} bytes")
-        bgr = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR) if body else None
-        return RawFrame(opts.utc(now), to_rgb(bgr, self.description), self.description)
+        return RawFrame(opts.utc(now), decode_image(body, self.description), self.description)
 
 
 class HttpSource:

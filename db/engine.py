@@ -27,7 +27,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         url: SQLAlchemy URL (`sqlite:///path`, `postgresql+psycopg://…`).
     """
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    # hide_parameters: bound values stay out of SQL log lines and out of error messages (which
+    # get logged), since they include password hashes (tests/bearwatch/test_secrets_in_logs.py)
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

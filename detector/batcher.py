@@ -5,7 +5,8 @@ whichever comes first.
 Frames of cameras with an open encounter go first, so a bear in view is scored before empty
 scenes. A frame older than `staleness_ms` (capture to now) is dropped and counted rather than
 scored late: an alert about a bear that left minutes ago helps nobody, and scoring the backlog
-would delay the fresh frames too.
+would delay the fresh frames too. Stills (`Frame.is_still`: camera-trap photos uploaded into a
+folder) are never dropped so: their capture times (EXIF) are old by nature when they arrive.
 """
 
 from __future__ import annotations
@@ -79,14 +80,11 @@ class Batcher:
         staleness_ms: capture-to-now age beyond which a frame is dropped, ms.
         priority: returns the cameras whose frames go first (open encounters).
         clock: epoch seconds (`time.time`); frames' `captured_at` is compared against it.
-        staleness_exempt: cameras never dropped as stale — upload folders, whose capture
-            times (EXIF) are hours old by nature when the files arrive.
     """
 
     def __init__(self, feed: FrameFeed, *, max_batch: int, max_wait_ms: float,
                  staleness_ms: float, priority: Callable[[], Collection[str]] = frozenset,
-                 clock: Callable[[], float] = time.time,
-                 staleness_exempt: Collection[str] = frozenset()) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.feed = feed
@@ -94,7 +92,6 @@ class Batcher:
         self.max_wait_s = max_wait_ms / 1000.0
         self.staleness_s = staleness_ms / 1000.0
         self.priority = priority
-        self.staleness_exempt = frozenset(staleness_exempt)
         self.clock = clock
         self.counters = BatcherCounters()
         self._pending: list[Frame] = []
@@ -127,9 +124,8 @@ class Batcher:
                 if left <= 0 or stopping:
                     break
                 frame = self.feed.get(left)
-            elif stopping:
-                return None
-            elif idle_timeout_s is not None and self.clock() - idle_since >= idle_timeout_s:
+            elif stopping or (idle_timeout_s is not None
+                              and self.clock() - idle_since >= idle_timeout_s):
                 return None
             else:
                 frame = self.feed.get(IDLE_POLL_S)
@@ -144,7 +140,9 @@ class Batcher:
         oldest_ok = self.clock() - self.staleness_s
         drops = self.counters.stale_dropped
         for f in frames:
-            if f.captured_at.timestamp() < oldest_ok and f.camera_id not in self.staleness_exempt:
+            # By the frame, not the camera: a folder that did not exist at start-up (an FTP
+            # inbox created later) sends stills just the same.
+            if not f.is_still and f.captured_at.timestamp() < oldest_ok:
                 drops[f.camera_id] = drops.get(f.camera_id, 0) + 1
             else:
                 self._pending.append(f)
@@ -158,4 +156,5 @@ class Batcher:
         now = self.clock()
         self.counters.batches += 1
         self.counters.frames += len(frames)
-        return Batch(frames=tuple(frames), wait_ms=max(0.0, (now - started) * 1000.0), formed_at=now)
+        return Batch(frames=tuple(frames), wait_ms=max(0.0, (now - started) * 1000.0),
+                     formed_at=now)

@@ -19,8 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from detector.sink import EncounterFrame
-from kernel.records import Alert, Stage
+from kernel.records import Alert, EncounterFrame, Stage
 
 log = logging.getLogger("detector")
 
@@ -93,27 +92,32 @@ class AlertSpool:
                 os.fsync(fh.fileno())
 
     def entries(self) -> list[SpooledAlert]:
-        """Every readable entry, oldest first. A torn last line (crash mid-write) is skipped
-        with a warning; it was never acknowledged, so nothing acknowledged is lost."""
+        """Every readable entry, oldest first. An unreadable line (torn by a crash mid-write,
+        or corrupted: bad JSON, bad UTF-8, missing fields) is skipped with an error naming the
+        file and line, and the others are read; a replay moves it to `alerts.jsonl.unreadable`
+        (kept for inspection, never replayed)."""
         with self._lock:
             return self._read()
 
-    def _read(self) -> list[SpooledAlert]:
+    def _read(self, unreadable: list[bytes] | None = None) -> list[SpooledAlert]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return []
         out = []
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
+        # Bytes, split on newlines only: one bad byte spoils its own line, not the whole file.
+        for n, raw in enumerate(data.split(b"\n"), start=1):
+            if not raw.strip():
                 continue
             try:
-                d = json.loads(line)
+                d = json.loads(raw.decode("utf-8"))
                 out.append(SpooledAlert(alert=_alert_from(d["alert"]),
                                         frames=tuple(_frame_from(f) for f in d["frames"])))
-            except (ValueError, KeyError, TypeError) as exc:
-                log.warning("unreadable spool line skipped",
-                            extra={"path": str(self.path), "line": n, "error": str(exc)})
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                log.error(f"unreadable spool line skipped: {self.path}:{n}: {exc}",
+                          extra={"path": str(self.path), "line": n, "error": str(exc)})
+                if unreadable is not None:
+                    unreadable.append(raw)
         return out
 
     def replay(self, commit: Callable[[Alert, Sequence[EncounterFrame]], bool]) -> int:
@@ -123,8 +127,14 @@ class AlertSpool:
             How many entries were stored.
         """
         with self._lock:
-            entries = self._read()
-            if not entries:
+            bad: list[bytes] = []
+            entries = self._read(bad)
+            if bad:
+                with self.path.with_name(SPOOL_NAME + ".unreadable").open("ab") as fh:
+                    fh.write(b"".join(line + b"\n" for line in bad))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            if not entries and not bad:
                 return 0
             left = [e for e in entries if not commit(e.alert, e.frames)]
             tmp = self.path.with_suffix(".tmp")

@@ -6,13 +6,18 @@ Run with `bearwatch ui` (it passes the config path in $BEARWATCH_CONFIG).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 
-from review_ui import session
+from review_ui import queries, session
 from review_ui.auth import pages_for
 
 st.set_page_config(page_title="Bearwatch", page_icon="🐻", layout="wide")
 session.init()
+_ctx = queries.context()
+session.enforce_idle_timeout(
+    _ctx.clock(), timedelta(minutes=_ctx.config.review_ui.idle_timeout_minutes))
 
 # key -> (file, title, Material icon, URL path)
 PAGE_SPECS = {
@@ -35,9 +40,7 @@ else:
     with st.sidebar:
         st.markdown(f"**{user.name}** · {user.role.value}")
         if st.button("Log out", key="logout"):
-            session.give_back_claims()
-            for key in session.DEFAULTS:
-                st.session_state[key] = session.DEFAULTS[key]
+            session.log_out()
             st.rerun()
     page = st.navigation([PAGES[key] for key in pages_for(user.role)])
 page.run()

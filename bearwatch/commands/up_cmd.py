@@ -10,19 +10,17 @@ committed, then the dispatcher and controller.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.commands.ui_cmd import ENV_CONFIG, streamlit_command
+from bearwatch.commands.ui_cmd import ENV_CONFIG, start_streamlit, stop_streamlit
 from bearwatch.pipeline import Pipeline
 from bearwatch.rollout_wiring import rollout_runtime
 from bearwatch.wiring import Database, ensure_first_admin, open_database, sync_catalog
@@ -32,7 +30,6 @@ from kernel.config import ENV_ADMIN_PASSWORD, BearwatchConfig
 from review_ui import APP_PATH
 
 log = logging.getLogger("bearwatch")
-PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 def register(sub: Any) -> None:
@@ -50,7 +47,8 @@ def prepare(cfg: BearwatchConfig) -> Database:
     migrate.upgrade(make_engine(cfg.database.resolved_url()))
     db = open_database(cfg)
     sync_catalog(cfg, db)
-    generated = ensure_first_admin(db, password_from_env=os.environ.get(ENV_ADMIN_PASSWORD))
+    generated = ensure_first_admin(db, password_from_env=os.environ.get(ENV_ADMIN_PASSWORD),
+                                   min_password_length=cfg.review_ui.min_password_length)
     if generated:
         print(f"first start: log in as 'admin' with the one-time password {generated} "
               "(shown once; change it on the Users page)", flush=True)
@@ -59,13 +57,6 @@ def prepare(cfg: BearwatchConfig) -> Database:
     print(f"database {db.url} ready; zones: "
           + ", ".join(f"{z.id} ({z.stage.value})" for z in zones), flush=True)
     return db
-
-
-def _die_with_parent() -> None:
-    """In the UI child, before exec: ask Linux for SIGTERM when the parent dies."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -92,10 +83,9 @@ def _up(args: argparse.Namespace) -> int:
         if not args.no_ui:
             env = {**os.environ, ENV_CONFIG: str(Path(args.config).resolve())}
             host, port = cfg.review_ui.host, cfg.review_ui.port
-            # Own process group: Ctrl-C reaches us once, and we stop the UI ourselves; if we
-            # are killed outright, the kernel stops it (no orphan holding the port).
-            ui = subprocess.Popen(streamlit_command(APP_PATH, host=host, port=port), env=env,
-                                  start_new_session=True, preexec_fn=_die_with_parent)
+            # Own session: Ctrl-C reaches us once, and we stop the UI ourselves; if we are
+            # killed outright, the kernel stops it (no orphan holding the port).
+            ui = start_streamlit(APP_PATH, host=host, port=port, env=env)
             print(f"review UI on http://{host}:{port}", flush=True)
         while not stop.is_set() and pipeline.alive:
             if ui is not None and ui.poll() is not None:
@@ -103,12 +93,8 @@ def _up(args: argparse.Namespace) -> int:
                 break
             stop.wait(0.5)
     finally:
-        if ui is not None and ui.poll() is None:
-            ui.terminate()
-            try:
-                ui.wait(10)
-            except subprocess.TimeoutExpired:
-                ui.kill()
+        if ui is not None:
+            stop_streamlit(ui)
         pipeline.stop()
         runtime.stop()
         for s, handler in previous.items():

@@ -47,7 +47,8 @@ def _add(args: argparse.Namespace) -> int:
     try:
         with db.sessions.begin() as s:
             user = add_user(s, name=args.name, role=Role(args.role), password=password,
-                            actor="cli", now=utc_now())
+                            actor="cli", now=utc_now(),
+                            min_password_length=cfg.review_ui.min_password_length)
     except ValueError as exc:
         raise BearwatchError(f"user {args.name!r} not added: {exc}") from exc
     print(f"added {user.role.value} {user.name!r}")

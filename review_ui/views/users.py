@@ -29,6 +29,7 @@ def render() -> None:
     st.title("Users")
     show_flash()
     ctx, me = queries.context(), current_user()
+    min_length = ctx.config.review_ui.min_password_length
     people = queries.users(queries.config_path())
     st.dataframe([{"name": u.name, "role": u.role.value,
                    "status": "disabled" if u.disabled else "enabled"} for u in people],
@@ -37,11 +38,14 @@ def render() -> None:
         st.subheader("Add a user")
         name = st.text_input("Name", key="new_name")
         role = st.selectbox("Role", list(Role), format_func=lambda r: r.value, key="new_role")
-        password = st.text_input("Initial password (10+ characters)", type="password",
+        password = st.text_input(f"Initial password ({min_length}+ characters)", type="password",
                                  key="new_password")
         if st.form_submit_button("Add user"):
-            _run(f"Add {name}", lambda: actions.create_user(ctx, me, name=name, role=role,
-                                                            password=password))
+            if role is None:  # the select box can be cleared; create_user needs a role
+                st.error("Pick a role for the new user.")
+            else:
+                _run(f"Add {name}", lambda: actions.create_user(ctx, me, name=name, role=role,
+                                                                password=password))
     if not people:
         return
     st.subheader("Change a user")
@@ -59,7 +63,8 @@ def render() -> None:
             _run(f"{label} {who}",
                  lambda: actions.change_user(ctx, me, who, disabled=not target.disabled))
     with cols[2]:
-        new_pw = st.text_input("New password", type="password", key="edit_password")
+        new_pw = st.text_input(f"New password ({min_length}+ characters)", type="password",
+                               key="edit_password")
         if st.button("Reset password", key="edit_password_btn"):
             _run(f"Password of {who}", lambda: actions.change_user(ctx, me, who, password=new_pw))
 

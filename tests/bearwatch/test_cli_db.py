@@ -24,7 +24,8 @@ def _config(tmp_path: Path) -> Path:
 def test_db_upgrade_then_status(empty_engine: Engine, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("BEARWATCH_DATABASE_URL", empty_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BEARWATCH_DATABASE_URL",
+                       empty_engine.url.render_as_string(hide_password=False))
     cfg = str(_config(tmp_path))
     assert main(["--config", cfg, "db", "status"]) == 1
     assert "NOT up to date" in capsys.readouterr().out
@@ -37,7 +38,8 @@ def test_db_upgrade_then_status(empty_engine: Engine, tmp_path: Path,
 def test_users_add_and_up_seed_admin_once(empty_engine: Engine, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("BEARWATCH_DATABASE_URL", empty_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BEARWATCH_DATABASE_URL",
+                       empty_engine.url.render_as_string(hide_password=False))
     cfg = str(_config(tmp_path))
     assert main(["--config", cfg, "users", "add", "ana", "--role", "operator"]) == 1
     assert "bearwatch db upgrade" in capsys.readouterr().err  # not migrated yet: says the fix
@@ -49,6 +51,20 @@ def test_users_add_and_up_seed_admin_once(empty_engine: Engine, tmp_path: Path,
     assert main(["--config", cfg, "users", "add", "ana", "--role", "operator"]) == 0
     assert main(["--config", cfg, "users", "add", "ana", "--role", "operator"]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_up_short_admin_password_is_refused_and_creates_no_user(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BEARWATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("BEARWATCH_ADMIN_PASSWORD", "too-short")
+    cfg = str(_config(tmp_path))
+    assert main(["--config", cfg, "up", "--once"]) == 1
+    err = capsys.readouterr().err
+    assert "$BEARWATCH_ADMIN_PASSWORD: password must have at least 10 characters" in err
+    assert "too-short" not in err
+    monkeypatch.setenv("BEARWATCH_ADMIN_PASSWORD", "long-enough-now")  # nothing was created
+    assert main(["--config", cfg, "up", "--once"]) == 0
 
 
 def test_up_without_env_prints_one_time_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,18 +10,18 @@ from db.audit import recent
 from db.users import add_user, authenticate, update_user
 from kernel.records import Role
 
-NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 def test_add_user_hashes_password_and_audits(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         add_user(s, name="ana", role=Role.OPERATOR, password="correct horse", actor="t", now=NOW)
     with sessions.begin() as s:
-        assert authenticate(s, "ana", "correct horse") is not None
-        assert authenticate(s, "ana", "wrong password") is None
-        assert authenticate(s, "nobody", "correct horse") is None
+        assert authenticate(s, "ana", "correct horse", now=NOW) is not None
+        assert authenticate(s, "ana", "wrong password", now=NOW) is None
+        assert authenticate(s, "nobody", "correct horse", now=NOW) is None
         entries = recent(s, subject_prefix="user:ana")
-    assert [e.action for e in entries] == ["user.add"]
+    assert [e.action for e in entries] == ["user.login_failed", "user.add"]
 
 
 def test_add_user_duplicate_name_conflicts(sessions: sessionmaker[Session]) -> None:
@@ -41,6 +41,6 @@ def test_disabled_user_cannot_log_in(sessions: sessionmaker[Session]) -> None:
         add_user(s, name="di", role=Role.OPERATOR, password="0123456789", actor="t", now=NOW)
         update_user(s, "di", actor="admin", now=NOW, disabled=True, role=Role.ANALYST)
     with sessions.begin() as s:
-        assert authenticate(s, "di", "0123456789") is None
+        assert authenticate(s, "di", "0123456789", now=NOW) is None
         assert [e.action for e in recent(s, subject_prefix="user:di")] == [
-            "user.disable", "user.role", "user.add"]
+            "user.login_failed", "user.disable", "user.role", "user.add"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -68,7 +69,8 @@ def test_batcher_open_encounter_cameras_go_first() -> None:
                  priority=lambda: {"bear"})
     batch = b.next_batch()
     assert batch is not None
-    assert [(f.camera_id, f.seq) for f in batch.frames] == [("bear", 3), ("bear", 5), ("a", 0), ("b", 1)]
+    assert [(f.camera_id, f.seq) for f in batch.frames] == [
+        ("bear", 3), ("bear", 5), ("a", 0), ("b", 1)]
 
 
 def test_batcher_stop_flushes_in_flight_then_returns_none() -> None:
@@ -87,14 +89,14 @@ def test_batcher_idle_feed_waits_without_busy_loop() -> None:
     assert clock.now() == pytest.approx(BASE + 0.2)
 
 
-def test_batcher_upload_cameras_exempt_from_staleness() -> None:
+def test_batcher_stills_exempt_from_staleness_stream_frames_dropped() -> None:
     clock = FakeClock(T0 + timedelta(hours=5))
-    old = [make_frame("trap", i, at=T0) for i in range(2)]
-    b = _batcher(ListFeed(clock, [(clock.now(), f) for f in old]), clock,
-                 staleness_exempt={"trap"})
+    stills = [replace(make_frame("trap", i, at=T0), is_still=True) for i in range(2)]
+    stream = make_frame("trap", 2, at=T0)
+    b = _batcher(ListFeed(clock, [(clock.now(), f) for f in [*stills, stream]]), clock)
     batch = b.next_batch(lambda: True)
-    assert batch is not None and len(batch.frames) == 2
-    assert b.counters.stale_total == 0
+    assert batch is not None and [f.seq for f in batch.frames] == [0, 1]
+    assert b.counters.stale_dropped == {"trap": 1}
 
 
 def test_batcher_idle_timeout_returns_none_for_periodic_work() -> None:

@@ -16,7 +16,7 @@ from db.health import record_health
 from db.models import (
     AlertRow,
     AuditLog,
-    AuditSample,
+    AuditSampleRow,
     MissedReport,
     OutboxMessage,
     Review,
@@ -48,7 +48,8 @@ def errors(at: AppTest) -> list[str]:
 def test_login_wrong_password_stays_on_login(ui_env: UIEnv) -> None:
     at = logged_in("ann", "not the password")
     assert at.session_state["user"] is None
-    assert errors(at) == ["Unknown user, wrong password, or account disabled."]
+    assert errors(at) == ["Unknown user, wrong password, account disabled, or locked for 15 "
+                          "minutes after 5 failed logins in a row."]
 
 
 def test_login_disabled_user_is_refused(ui_env: UIEnv) -> None:
@@ -166,7 +167,7 @@ def test_audit_bear_verdict_marks_sample(ui_env: UIEnv) -> None:
     at.button(key="audit_bear").click().run()
     assert not at.exception
     with ui_env.sessions() as s:
-        row = s.get(AuditSample, sid)
+        row = s.get(AuditSampleRow, sid)
         assert row is not None and (row.review_state, row.verdict) == ("reviewed", "bear")
 
 
