@@ -20,7 +20,7 @@ import random
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +43,8 @@ from detector import (
     ModelRouter,
     SnapshotStore,
 )
-from detector.models import TorchClassifier, builtin_model, pick_device
+from detector.models import Model, TorchClassifier, builtin_model, load_model, pick_device
+from kernel.config import DetectorConfig
 from kernel.records import AlertUpdate, Frame, NightSource, Stage
 
 log = logging.getLogger("detector.bench")
@@ -51,6 +52,13 @@ log = logging.getLogger("detector.bench")
 # Camera sub-stream sizes a detector typically gets (ingest caps width at ingest.max_width).
 FRAME_SIZES = ((360, 640), (270, 480), (480, 640))
 FRAMES_PER_CAMERA = 6
+
+
+class BenchModel(Model, Protocol):
+    """What the bench drives: a `Model` that also scores a pre-processed batch."""
+
+    def preprocess(self, images: Sequence[np.ndarray]) -> Any: ...
+    def forward_tensor(self, x: Any) -> np.ndarray: ...
 
 
 class BenchQueue(Protocol):
@@ -85,6 +93,10 @@ class BenchOptions:
     predict_frames: int = 48
     max_wait_ms: float = 50.0
     rounds: int = 5
+    runtime: str = "torch"
+    """torch | onnxruntime (the model served) | all (`compare_runtimes`)."""
+    models_dir: Path = Path("var/models")
+    """Beside it, `onnx/` caches the onnxruntime export."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +135,13 @@ class BenchResult:
     rounds: RoundFigures
     cpu_ms_per_frame: tuple[float, float]
     """Median CPU ms per frame of (raw forward, pipeline) over the rounds."""
+    served_by: str = "TorchClassifier"
+    """The class that ran the forward pass (TorchClassifier | OnnxClassifier)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "device": self.device, "batch_size": self.batch_size, "n_cameras": self.n_cameras,
+            "device": self.device, "served_by": self.served_by,
+            "batch_size": self.batch_size, "n_cameras": self.n_cameras,
             "raw_forward_fps": round(self.raw_forward_fps, 2),
             "pipeline_fps": round(self.pipeline_fps, 2),
             "predict_loop_fps": round(self.predict_loop_fps, 2),
@@ -174,7 +189,7 @@ def _progress(phase: str, done: float, total: float, rate: float, unit: str = "f
     log.info(f"{phase}: {done:.0f}/{total:.0f} s, {rate:.1f} {unit}, ETA {eta:.0f} s")
 
 
-def raw_forward_fps(model: TorchClassifier, images: list[np.ndarray], batch: int,
+def raw_forward_fps(model: BenchModel, images: list[np.ndarray], batch: int,
                     seconds: float) -> Speed:
     """Speed of the forward pass alone on one pre-made batch. Runs in its own thread, as the
     pipeline's detector does."""
@@ -235,7 +250,7 @@ class _Cameras:
             self.sent += 1
 
 
-def _loop(model: TorchClassifier, queue: BenchQueue, wiring: BenchWiring, opts: BenchOptions, *,
+def _loop(model: BenchModel, queue: BenchQueue, wiring: BenchWiring, opts: BenchOptions, *,
           threshold: float, on_commit: Callable[[AlertUpdate], None] | None) -> DetectorLoop:
     snaps = SnapshotStore(wiring.snapshots_dir)
     tracker = EncounterTracker(
@@ -286,7 +301,7 @@ def _run_for(loop: DetectorLoop, cams: _Cameras, seconds: float, phase: str,
     return Speed(fps=n / (last[0] - first[0]), cpu_ms_per_frame=(last[2] - first[2]) * 1000.0 / n)
 
 
-def pipeline_fps(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wiring: BenchWiring,
+def pipeline_fps(model: BenchModel, frames: dict[str, list[np.ndarray]], wiring: BenchWiring,
                  opts: BenchOptions, seconds: float, *, threshold: float = 0.5) -> Speed:
     """Sustained speed of the whole pipeline with the queue kept full (threshold 0 forces an
     alert commit per camera per batch)."""
@@ -299,7 +314,7 @@ def pipeline_fps(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wi
     return speed
 
 
-def latency_ms(model: TorchClassifier, frames: dict[str, list[np.ndarray]], wiring: BenchWiring,
+def latency_ms(model: BenchModel, frames: dict[str, list[np.ndarray]], wiring: BenchWiring,
                opts: BenchOptions, rate: float) -> list[float]:
     """Capture → committed latency of every frame, at `rate` frames/s, alerts forced."""
     queue = wiring.make_queue(max(64, 8 * opts.batch))
@@ -350,8 +365,10 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
     ms per frame for raw forward and pipeline (and their ratio), which other processes hardly
     affect.
     """
-    device = pick_device(opts.device)
-    model = builtin_model(device)
+    torch_model = bench_model(opts, "torch")
+    assert isinstance(torch_model, TorchClassifier)
+    device = torch_model.device
+    model: BenchModel = torch_model if opts.runtime == "torch" else bench_model(opts, opts.runtime)
     frames = synthetic_frames(opts.n_cameras, np.random.default_rng(0))
     images = [img for imgs in frames.values() for img in imgs]
     per_round = opts.seconds / opts.rounds
@@ -366,7 +383,8 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
         pipes.append(pipeline_fps(model, frames, wiring, opts, per_round))
         log.info(f"bench round {r}/{opts.rounds}: pipeline {pipes[-1].fps:.1f} frames/s; "
                  "learn.predict")
-        predicts.append(predict_loop_fps(model, images, max(2, opts.predict_frames // opts.rounds)))
+        predicts.append(predict_loop_fps(torch_model, images,
+                                         max(2, opts.predict_frames // opts.rounds)))
         log.info(f"bench round {r}/{opts.rounds}: learn.predict {predicts[-1]:.1f} frames/s")
     pipe = float(np.median([p.fps for p in pipes]))
     # Forced alerts cost a commit per camera per batch, so the load the latency is measured at
@@ -386,4 +404,47 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
                        rounds=RoundFigures(tuple(r.fps for r in raws), tuple(p.fps for p in pipes),
                                            tuple(predicts)),
                        cpu_ms_per_frame=(float(np.median([r.cpu_ms_per_frame for r in raws])),
-                                         float(np.median([p.cpu_ms_per_frame for p in pipes]))))
+                                         float(np.median([p.cpu_ms_per_frame for p in pipes]))),
+                       served_by=type(model).__name__)
+
+
+def bench_model(opts: BenchOptions, runtime: str) -> BenchModel:
+    """The built-in model on `opts.device`, run by `runtime` (torch | onnxruntime)."""
+    if runtime == "torch":
+        return builtin_model(pick_device(opts.device))
+    cfg = DetectorConfig(model="builtin", device=opts.device, runtime=runtime)  # type: ignore[arg-type]
+    return load_model(cfg, models_dir=opts.models_dir)
+
+
+def compare_runtimes(opts: BenchOptions, wiring: BenchWiring) -> dict[str, Any]:
+    """Raw forward and pipeline of each runtime (torch, onnxruntime), in `opts.rounds`
+    interleaved rounds on the same frames, medians reported, with the ratios: each runtime's
+    raw forward over eager torch's, and each pipeline over its own runtime's raw forward."""
+    models = {"torch": bench_model(opts, "torch"), "onnxruntime": bench_model(opts, "onnxruntime")}
+    frames = synthetic_frames(opts.n_cameras, np.random.default_rng(0))
+    images = [img for imgs in frames.values() for img in imgs]
+    per_round = opts.seconds / opts.rounds
+    raws: dict[str, list[Speed]] = {k: [] for k in models}
+    pipes: dict[str, list[Speed]] = {k: [] for k in models}
+    for r in range(1, opts.rounds + 1):
+        for name, model in models.items():
+            log.info(f"bench round {r}/{opts.rounds}: {name} raw forward, pipeline")
+            raws[name].append(raw_forward_fps(model, images, opts.batch, per_round))
+            pipes[name].append(pipeline_fps(model, frames, wiring, opts, per_round))
+    med = {name: {"raw": float(np.median([s.fps for s in raws[name]])),
+                  "pipe": float(np.median([s.fps for s in pipes[name]])),
+                  "ms": float(np.median([s.ms_per_batch for s in raws[name]]))}
+           for name in models}
+    eager = med["torch"]["raw"]
+    return {
+        "batch_size": opts.batch, "n_cameras": opts.n_cameras, "rounds": opts.rounds,
+        "runtimes": {name: {
+            "served_by": type(models[name]).__name__,
+            "raw_forward_fps": round(m["raw"], 2), "pipeline_fps": round(m["pipe"], 2),
+            "forward_ms_per_batch": round(m["ms"], 1),
+            "ratio_forward_vs_eager_torch": round(m["raw"] / eager, 3),
+            "ratio_pipeline_vs_own_forward": round(m["pipe"] / m["raw"], 3),
+            "rounds_fps": {"raw_forward": [round(s.fps, 2) for s in raws[name]],
+                           "pipeline": [round(s.fps, 2) for s in pipes[name]]},
+        } for name, m in med.items()},
+    }

@@ -9,12 +9,14 @@ send it; the claim expires, so a dispatcher that dies mid-send leaves the row to
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,38 @@ from db.models import AlertRow, Camera, CameraEvent, OutboxMessage, Zone
 from kernel.records import Stage
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+_ENQUEUED = "bearwatch.outbox_enqueued"
+
+_subscribers: list[Callable[[], None]] = []
+_subscribers_lock = threading.Lock()
+
+
+def on_enqueue_committed(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` (with no arguments, on the committing thread; keep it quick) after each
+    transaction of this process that enqueued a notification commits, so a dispatcher in the
+    same process can send it at once instead of at its next poll. Other processes still rely
+    on the poll.
+
+    Returns:
+        A function that unsubscribes `callback`.
+    """
+    with _subscribers_lock:
+        _subscribers.append(callback)
+
+    def unsubscribe() -> None:
+        with _subscribers_lock:
+            if callback in _subscribers:
+                _subscribers.remove(callback)
+
+    return unsubscribe
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(_ENQUEUED, None)
+    with _subscribers_lock:
+        callbacks = list(_subscribers)
+    for callback in callbacks:
+        callback()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +124,13 @@ def enqueue(session: Session, subject: str, sink: str, payload: dict[str, Any], 
     stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
         index_elements=["subject", "sink"]).returning(OutboxMessage.id)
     # RETURNING, not rowcount: psycopg reports no reliable rowcount for ON CONFLICT inserts.
-    return session.execute(stmt).first() is not None
+    added = session.execute(stmt).first() is not None
+    if added and not session.info.get(_ENQUEUED):
+        # Once per transaction; after a rollback the listener stays and fires on the session's
+        # next commit: one spurious wake-up, harmless.
+        session.info[_ENQUEUED] = True
+        event.listen(session, "after_commit", _after_commit, once=True)
+    return added
 
 
 def claim_due(session: Session, *, now: datetime, lease_s: float,

@@ -22,8 +22,9 @@ import torch
 from detector.builtin import builtin_model
 from detector.device import pick_device
 from detector.errors import ModelLoadError
-from detector.head import head_model
+from detector.head import backbone_sha256, head_model
 from detector.model import TorchClassifier
+from detector.onnx_runtime import OnnxClassifier, import_onnxruntime, to_onnx
 from detector.preprocess import InputSpec, ResizeMethod
 from kernel.config import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, DetectorConfig
 
@@ -148,20 +149,57 @@ def load_learner_model(path: Path, *, expected_sha256: str | None, bear_classes:
 
 
 def load_model(config: DetectorConfig, *, models_dir: Path,
-               recorded_sha256: str | None = None, device: str | None = None) -> TorchClassifier:
+               recorded_sha256: str | None = None, device: str | None = None,
+               cache_dir: Path | None = None) -> TorchClassifier | OnnxClassifier:
     """The model named by `detector.model` on the configured (or given) device: `builtin`,
-    `shipped` (the committed head), a `.safetensors` head or a fastai `.pkl` in `models_dir`.
+    `shipped` (the committed head), a `.safetensors` head or a fastai `.pkl` in `models_dir`,
+    run by `detector.runtime` (torch, or onnxruntime on an export cached in `cache_dir`).
 
     Args:
         recorded_sha256: the checksum stored in `model_versions` for this file, used when the
             config names none.
         device: overrides `detector.device` (`auto` | `cpu` | `cuda`).
+        cache_dir: the ONNX export cache; default `<storage.root>/onnx` (beside `models_dir`).
+
+    Raises:
+        ModelLoadError: the model cannot be loaded, or `detector.runtime` is 'onnxruntime' and
+            onnxruntime is not installed or the device is not the CPU.
     """
     dev = pick_device(device or config.device)
+    use_onnx = _use_onnxruntime(config, dev)
+    model, identity = _load_torch(config, models_dir=models_dir,
+                                  recorded_sha256=recorded_sha256, dev=dev)
+    if not use_onnx:
+        return model
+    served = to_onnx(model, identity=identity, cache_dir=cache_dir or models_dir.parent / "onnx",
+                     threads=config.runtime_threads)
+    return model if served is None else served
+
+
+def _use_onnxruntime(config: DetectorConfig, dev: torch.device) -> bool:
+    if config.runtime == "torch":
+        return False
+    if config.runtime == "onnxruntime":
+        import_onnxruntime(required=True)
+        if dev.type != "cpu":
+            raise ModelLoadError(
+                f"detector.runtime is 'onnxruntime', which Bearwatch runs on the CPU only, but "
+                f"the device is {dev.type}; set detector.device to 'cpu', or detector.runtime "
+                "to 'auto' or 'torch'")
+        return True
+    use = dev.type == "cpu" and import_onnxruntime(required=False) is not None
+    log.info("detector runtime", extra={"runtime": "onnxruntime" if use else "torch",
+                                        "requested": "auto", "device": dev.type})
+    return use
+
+
+def _load_torch(config: DetectorConfig, *, models_dir: Path, recorded_sha256: str | None,
+                dev: torch.device) -> tuple[TorchClassifier, str]:
+    """The torch model and what identifies its weights (for the ONNX cache key)."""
     if config.model == BUILTIN:
         model = builtin_model(dev)
         log.info("loaded built-in model", extra={"model_version": model.version})
-        return model
+        return model, f"{model.version}:{backbone_sha256()}"
     if config.model == SHIPPED_MODEL or config.model.endswith(HEAD_SUFFIX):
         path = SHIPPED_PATH if config.model == SHIPPED_MODEL else resolve_model_file(config.model,
                                                                                models_dir)
@@ -169,13 +207,15 @@ def load_model(config: DetectorConfig, *, models_dir: Path,
             raise ModelLoadError(
                 f"model file {path} does not exist; rebuild the shipped model with `make "
                 "model`, or set detector.model to 'builtin'")
+        sha = sha256_of(path)
         if config.model_sha256 is not None:  # optional for a head: it runs no code
-            _reject_checksum(path, sha256_of(path), config.model_sha256)
+            _reject_checksum(path, sha, config.model_sha256)
         model = head_model(path, dev)
         log.info("loaded model", extra={"model_version": model.version, "path": str(path),
-                                        "sha256": sha256_of(path)})
-        return model
+                                        "sha256": sha})
+        return model, sha
     path = resolve_model_file(config.model, models_dir)
-    return load_learner_model(path, expected_sha256=config.model_sha256 or recorded_sha256,
-                              bear_classes=config.bear_classes, device=dev,
-                              default_size=config.image_size)
+    expected = config.model_sha256 or recorded_sha256
+    model = load_learner_model(path, expected_sha256=expected, bear_classes=config.bear_classes,
+                               device=dev, default_size=config.image_size)
+    return model, str(expected)  # checked equal to the file's sha256 by the load

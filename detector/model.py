@@ -61,6 +61,7 @@ class TorchClassifier:
         # Channels-last helps the CPU (oneDNN) and the GPU (tensor cores) convolutions alike.
         self.net = self.net.to(memory_format=torch.channels_last)
         self.preprocess = Preprocessor(spec, device)
+        self.bear_indices = tuple(int(i) for i in bear_indices)
         self._bear = torch.tensor(list(bear_indices), dtype=torch.long, device=device)
 
     def score(self, frames: Sequence[Frame]) -> np.ndarray:

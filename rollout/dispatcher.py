@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.outbox import claim_due, mark_failed, mark_sent
+from db.outbox import claim_due, mark_failed, mark_sent, on_enqueue_committed
 from kernel.records import utc_now
 from rollout.errors import NotifyError
 from rollout.notifiers import Notifier
@@ -66,7 +66,10 @@ class OutboxDispatcher:
                  batch: int = 20) -> None:
         self.sessions, self.notifiers, self.clock = sessions, dict(notifiers), clock
         self._stop = threading.Event()
-        self.sleep = sleep or self._stop.wait
+        # Set after a transaction of this process enqueued a notification (and by `stop`): the
+        # idle wait ends at once instead of at the next poll.
+        self._wake = threading.Event()
+        self.sleep = sleep or self._wake.wait
         self.retry, self.routing, self.batch = retry, routing, batch
         self._thread: threading.Thread | None = None
 
@@ -103,16 +106,27 @@ class OutboxDispatcher:
             log.info("notification sent", extra={"subject": item.subject, "sink": item.sink})
         return DispatchReport(sent, retried, gave_up)
 
+    def wake(self) -> None:
+        """Start the next round now (called after a commit that enqueued a notification)."""
+        self._wake.set()
+
     def run_forever(self, *, poll_s: float = 1.0) -> None:
-        """Rounds until `stop()`; a round with work is followed at once by the next."""
-        while not self._stop.is_set():
-            try:
-                report = self.run_once()
-            except Exception:  # a database hiccup must not end the loop; next round retries
-                log.exception("outbox round failed")
-                report = DispatchReport()
-            if report.sent == 0 and report.retried == 0:
-                self.sleep(poll_s)
+        """Rounds until `stop()`; a round with work is followed at once by the next, an idle
+        one waits `poll_s` or until a transaction of this process enqueues a notification
+        (the poll remains the safety net for rows other processes enqueue)."""
+        unsubscribe = on_enqueue_committed(self.wake)
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()  # a commit during the round below wakes the next wait
+                try:
+                    report = self.run_once()
+                except Exception:  # a database hiccup must not end the loop; next round retries
+                    log.exception("outbox round failed")
+                    report = DispatchReport()
+                if report.sent == 0 and report.retried == 0:
+                    self.sleep(poll_s)
+        finally:
+            unsubscribe()
 
     def start(self, *, poll_s: float = 1.0) -> None:
         self._thread = threading.Thread(target=self.run_forever, kwargs={"poll_s": poll_s},
@@ -121,6 +135,7 @@ class OutboxDispatcher:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.loop_bench import BenchOptions, BenchWiring, run_benchmark
+from bearwatch.loop_bench import BenchOptions, BenchWiring, compare_runtimes, run_benchmark
 from bearwatch.pipeline import DbAlertSink
 from camera_ingest import FrameQueue
 from db import make_engine, make_sessionmaker, migrate
@@ -26,7 +26,8 @@ BENCH_ZONE = "bench"
 def register(sub: Any) -> None:
     p = sub.add_parser("bench",
                        help="measure the detector: raw forward vs pipeline vs learn.predict")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where the model runs (default auto: cuda when available)")
     p.add_argument("--cameras", type=int, default=4, help="synthetic cameras (default 4)")
     p.add_argument("--batch", type=int, default=None,
                    help="batch size (default detector.max_batch)")
@@ -36,6 +37,9 @@ def register(sub: Any) -> None:
                    help="rounds; the median round of each path is reported")
     p.add_argument("--predict-frames", type=int, default=60,
                    help="frames through learn.predict over all rounds (default 60)")
+    p.add_argument("--runtime", choices=("torch", "onnxruntime", "all"), default="torch",
+                   help="what runs the forward pass; all: raw forward and pipeline of each "
+                   "runtime in one run, with the ratios (no learn.predict, no latency)")
     p.add_argument("--json", type=Path, required=True, help="write the result here")
     p.set_defaults(handler=_bench)
 
@@ -50,7 +54,8 @@ def _bench(args: argparse.Namespace) -> int:
     opts = BenchOptions(device=args.device, n_cameras=args.cameras,
                         batch=args.batch or cfg.detector.max_batch, seconds=args.seconds,
                         predict_frames=args.predict_frames, max_wait_ms=cfg.detector.max_wait_ms,
-                        rounds=max(1, args.rounds))
+                        rounds=max(1, args.rounds), runtime=args.runtime,
+                        models_dir=cfg.storage.models_dir)
     with tempfile.TemporaryDirectory(prefix="bw-bench-") as tmp:
         root = Path(tmp)
         engine = make_engine(f"sqlite:///{root / 'bench.db'}")
@@ -64,10 +69,10 @@ def _bench(args: argparse.Namespace) -> int:
         wiring = BenchWiring(make_queue=FrameQueue, sink=sink, zone_id=BENCH_ZONE,
                              snapshots_dir=root / "snapshots")
         try:
-            result = run_benchmark(opts, wiring)
+            doc = (compare_runtimes(opts, wiring) if opts.runtime == "all"
+                   else run_benchmark(opts, wiring).to_json())
         finally:
             engine.dispose()
-    doc = result.to_json()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(doc, indent=1))
     print(json.dumps(doc, indent=1))

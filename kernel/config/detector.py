@@ -51,6 +51,16 @@ class DetectorConfig(Section):
         description="Class names of a fastai Learner that mean 'bear'.",
     )
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    runtime: Literal["auto", "torch", "onnxruntime"] = Field(
+        "auto", description="What runs the forward pass: 'torch' (eager PyTorch), "
+        "'onnxruntime' (the network exported to ONNX once, cached under storage.root/onnx, "
+        "CPU only) or 'auto' (onnxruntime where it is installed and the device is the CPU, "
+        "else torch).",
+    )
+    runtime_threads: int | None = Field(
+        None, ge=1, le=1024,
+        description="Intra-op threads of the onnxruntime session; unset: one per CPU core.",
+    )
     image_size: int = Field(224, ge=32, le=1024, description="Model input side, px.")
     max_batch: int = Field(8, ge=1, le=1024, description="Frames per forward pass at most.")
     max_wait_ms: float = Field(50.0, ge=0, le=10_000, description="Wait to fill a batch, ms.")

@@ -137,3 +137,22 @@ def test_route_alert_twice_enqueues_once(chain) -> None:
         assert route_alert(s, a, now=T0, routing=POLICY).enqueued == ()
     assert dispatcher.run_once().sent == 2
     assert len(sub.wait_for(2, timeout=1)) == 1
+
+
+def test_route_alert_committed_wakes_running_dispatcher_before_its_poll(chain) -> None:
+    import time
+
+    sessions, sub, hook, dispatcher = chain
+    set_stage(sessions, Stage.ACTIVE)
+    dispatcher.start(poll_s=10.0)
+    try:
+        time.sleep(0.5)  # its first round found nothing: it is in its 10 s idle wait
+        start = time.monotonic()
+        decision = store_and_route(sessions, alert("c1", T0, p=0.6))
+        assert decision.enqueued == ("mqtt", "webhook:0")
+        msgs = sub.wait_for(1, timeout=2.0)
+        elapsed = time.monotonic() - start
+    finally:
+        dispatcher.stop()
+    assert len(msgs) == 1 and msgs[0].payload["reason"] == RouteReason.ACTIVE_IMMEDIATE.value
+    assert elapsed < 2.0
