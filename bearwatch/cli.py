@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from kernel.errors import BearwatchError, ConfigError
 
@@ -37,15 +38,27 @@ COMMAND_MODULES = (
 
 log = logging.getLogger("bearwatch")
 
+CONFIG_HELP = "config file (default: ./config.yaml)"
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of every sub-command, nested ones too (`add_subparsers` makes its children of
+    its own class): `--config` is accepted after the command name as well as before it. Its
+    default is SUPPRESS, so a value given before the command is kept when none follows it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help=CONFIG_HELP)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bearwatch",
         description="Bear-warning camera monitoring: ingest, detect, review, staged rollout.",
     )
-    parser.add_argument("--config", default="config.yaml", metavar="PATH",
-                        help="config file (default: ./config.yaml)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--config", default="config.yaml", metavar="PATH", help=CONFIG_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=CommandParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser

@@ -59,8 +59,11 @@ def sync_catalog(config: BearwatchConfig, db: Database) -> None:
         for c in config.cameras
     ]
     with db.sessions.begin() as session:
-        sync(session, zones, cams, now=utc_now())
-    log.info("catalog synced", extra={"zones": len(zones), "cameras": len(cams)})
+        changed = sync(session, zones, cams, now=utc_now())
+    # INFO only when the config added or changed something: read-only commands stay quiet.
+    log.log(logging.INFO if changed else logging.DEBUG,
+            "catalog synced" if changed else "catalog unchanged",
+            extra={"zones": len(zones), "cameras": len(cams)})
 
 
 def ensure_first_admin(db: Database, *, password_from_env: str | None,

@@ -42,14 +42,19 @@ class ZoneState:
 
 
 def sync(session: Session, zones: list[ZoneSpec], cameras: list[CameraSpec], *,
-         now: datetime) -> None:
+         now: datetime) -> bool:
     """Insert new zones in their initial stage (audited) and upsert cameras.
 
     An existing zone keeps its stage: the file only says where a *new* zone starts.
+
+    Returns:
+        Whether anything was added or changed (False: the database already matched).
     """
+    changed = False
     for spec in zones:
         zone = session.get(Zone, spec.id)
         if zone is None:
+            changed = True
             session.add(Zone(id=spec.id, name=spec.name, stage=spec.initial_stage.value,
                              paused=False, stage_since=now, consecutive_failures=0))
             session.add(ZoneStageChange(zone_id=spec.id, at=now, from_stage=None,
@@ -58,17 +63,24 @@ def sync(session: Session, zones: list[ZoneSpec], cameras: list[CameraSpec], *,
             append(session, AuditEntry(actor="config", action="zone.add", subject=f"zone:{spec.id}",
                                        to_value=spec.initial_stage.value, at=now,
                                        reason="zone added from config.yaml"))
-        else:
+        elif zone.name != spec.name:
+            changed = True
             zone.name = spec.name
     session.flush()
     for cam in cameras:
         row = session.get(Camera, cam.id)
         if row is None:
+            changed = True
             session.add(Camera(id=cam.id, name=cam.name, zone_id=cam.zone_id, source=cam.source,
                                latitude=cam.latitude, longitude=cam.longitude, enabled=cam.enabled))
-        else:
+            continue
+        wanted = (cam.name, cam.zone_id, cam.source, cam.latitude, cam.longitude, cam.enabled)
+        if (row.name, row.zone_id, row.source, row.latitude, row.longitude,
+                row.enabled) != wanted:
+            changed = True
             row.name, row.zone_id, row.source = cam.name, cam.zone_id, cam.source
             row.latitude, row.longitude, row.enabled = cam.latitude, cam.longitude, cam.enabled
+    return changed
 
 
 def zone_states(session: Session) -> list[ZoneState]:

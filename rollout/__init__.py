@@ -2,9 +2,10 @@
 their rates, and per-zone thresholds. Its surfaces, one per audience:
 
 - `rollout` (this module), for the code that changes things: stages (`Action`,
-  `change_stage`, `IllegalTransition`; the `StageChange` record is in `kernel.records`), routing
-  (`RoutingPolicy`, `RoutingDecision`, `route_alert`, `on_verdict`, `warn_now`), the
-  `Controller` (`ControllerSettings`, `DriftSettings`, `queue_zone_status`), and thresholds
+  `change_stage`, `preview_action`, `IllegalTransition`; the `StageChange` record is in
+  `kernel.records`), routing (`RoutingPolicy`, `RoutingDecision`, `route_alert`, `on_verdict`,
+  `warn_now`), the `Controller` (`ControllerSettings`, `DriftSettings`, `queue_zone_status`),
+  and thresholds
   (`ConfiguredThresholds`, `effective_threshold`, `zone_calibration`, `CalibrationRequest`,
   `Calibration`, `apply_calibration`, `clear_threshold`, `ChangeNote`, `CalibrationRefused`,
   `DEFAULT_FALSE_ALARM`);
@@ -18,7 +19,7 @@ from rollout.controller import Controller, ControllerSettings, queue_zone_status
 from rollout.drift_gate import DriftSettings
 from rollout.errors import CalibrationRefused, IllegalTransition
 from rollout.routing import RoutingDecision, RoutingPolicy, on_verdict, route_alert, warn_now
-from rollout.stages import Action, change_stage
+from rollout.stages import Action, change_stage, preview_action
 from rollout.thresholds import (
     DEFAULT_FALSE_ALARM,
     CalibrationRequest,
@@ -33,8 +34,9 @@ from rollout.thresholds import (
 PUBLIC_MODULES = ("rollout.reports", "rollout.notify", "rollout.simulation")
 
 __all__ = [
-    "Action", "change_stage", "IllegalTransition", "RoutingPolicy", "RoutingDecision",
-    "route_alert", "on_verdict", "warn_now", "Controller", "ControllerSettings", "DriftSettings",
+    "Action", "change_stage", "preview_action", "IllegalTransition", "RoutingPolicy",
+    "RoutingDecision", "route_alert", "on_verdict", "warn_now", "Controller",
+    "ControllerSettings", "DriftSettings",
     "queue_zone_status", "ConfiguredThresholds", "effective_threshold", "zone_calibration",
     "CalibrationRequest", "Calibration", "apply_calibration", "clear_threshold", "ChangeNote",
     "CalibrationRefused", "DEFAULT_FALSE_ALARM",

@@ -39,12 +39,21 @@ class HasFigures(Protocol):
     def to_figures(self) -> dict[str, Any]: ...
 
 
+class StagePosition(Protocol):
+    """Where a zone stands: a `ZoneRecord`, or a `rollout.reports.ZoneOverview`."""
+
+    @property
+    def stage(self) -> Stage: ...
+    @property
+    def paused(self) -> bool: ...
+
+
 def _step(stage: Stage, delta: int) -> Stage | None:
     i = STAGE_ORDER.index(stage) + delta
     return STAGE_ORDER[i] if 0 <= i < len(STAGE_ORDER) else None
 
 
-def _outcome(zone: ZoneRecord, action: Action, kill_to: Stage) -> tuple[Stage, bool] | str:
+def _outcome(zone: StagePosition, action: Action, kill_to: Stage) -> tuple[Stage, bool] | str:
     """The (stage, paused) an action leads to, or why it is illegal."""
     if action is Action.PROMOTE:
         nxt = _step(zone.stage, +1)
@@ -61,7 +70,14 @@ def _outcome(zone: ZoneRecord, action: Action, kill_to: Stage) -> tuple[Stage, b
     return (kill_to, True)
 
 
-def allowed_actions(zone: ZoneRecord, *, kill_to: Stage = Stage.OFF) -> list[Action]:
+def preview_action(zone: StagePosition, action: Action, *,
+                   kill_to: Stage = Stage.OFF) -> tuple[Stage, bool] | str:
+    """What the action would do now, without doing it (pure): the (stage, paused) it leads to,
+    or why it is not allowed (e.g. "active is the last stage")."""
+    return _outcome(zone, Action(action), kill_to)
+
+
+def allowed_actions(zone: StagePosition, *, kill_to: Stage = Stage.OFF) -> list[Action]:
     """The actions legal for the zone now, in Action order."""
     return [a for a in Action if not isinstance(_outcome(zone, a, kill_to), str)]
 

@@ -57,7 +57,7 @@ def register(sub: Any) -> None:
                                          "clear it (audited)",
                        description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("zone")
+    p.add_argument("zone", help="zone id whose reviews are used")
     p.add_argument("--false-alarm", type=float, default=DEFAULT_FALSE_ALARM, metavar="SHARE",
                    help="the false-alarm budget, a share of no-bear frames in (0, 1) "
                         f"(default {DEFAULT_FALSE_ALARM})")

@@ -17,7 +17,8 @@ def register(sub: Any) -> None:
     dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dsub.add_parser("upgrade", help="migrate to the latest schema").set_defaults(handler=_upgrade)
     down = dsub.add_parser("downgrade", help="migrate down to a revision (default: base)")
-    down.add_argument("revision", nargs="?", default="base")
+    down.add_argument("revision", nargs="?", default="base",
+                      help="Alembic revision to migrate down to (default: base, empty)")
     down.set_defaults(handler=_downgrade)
     dsub.add_parser("status", help="current and latest revision").set_defaults(handler=_status)
     dsub.add_parser("check", help="fail if the models drift from the migrations").set_defaults(

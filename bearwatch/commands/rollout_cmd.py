@@ -47,19 +47,20 @@ def register(sub: Any) -> None:
     st.set_defaults(handler=_status)
     for action in ACTIONS:
         a = rsub.add_parser(action, help=f"{action} a zone by hand (audited)")
-        a.add_argument("zone")
+        a.add_argument("zone", help="zone id (as in the config's zones:)")
         a.add_argument("--reason", required=True, help="why (stored in the audit log)")
         a.add_argument("--actor", default="cli-admin", help="who acts (default: cli-admin)")
         a.set_defaults(handler=_change, action=action)
     r = sub.add_parser("report", help="false-alert, missed-alert and night rates with intervals")
-    r.add_argument("--zone")
+    r.add_argument("--zone", help="only this zone (default: every zone)")
     r.add_argument("--since", default="7d",
                    help="ISO time (UTC) or a span like 7d, 12h (default 7d)")
-    r.add_argument("--by", choices=["zone", "camera"], default="zone")
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--by", choices=["zone", "camera"], default="zone",
+                   help="one row per zone or per camera (default zone)")
+    r.add_argument("--json", action="store_true", help="machine-readable output")
     r.set_defaults(handler=_report)
     d = sub.add_parser("drill", help="send a drill alert (drill: true) through the whole chain")
-    d.add_argument("camera")
+    d.add_argument("camera", help="camera id whose zone's notifiers get the drill")
     d.add_argument("--wait", type=float, default=10.0, help="seconds to wait for delivery")
     d.set_defaults(handler=_drill)
 

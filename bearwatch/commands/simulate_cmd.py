@@ -106,7 +106,7 @@ def load_scenario(path: Path) -> Scenario:
 def register(sub: Any) -> None:
     p = sub.add_parser("simulate", help="replay a rollout scenario on a simulated clock")
     p.add_argument("scenario", type=Path, help="scenario YAML (see rollout/scenarios/)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=_simulate)
 
 

@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Any
 
 from bearwatch.commands.common import load
+from bearwatch.commands.ports import port_problem
 from bearwatch.wiring import open_database
 from review_ui import APP_PATH
 
@@ -87,6 +88,10 @@ def _ui(args: argparse.Namespace) -> int:
     if not 1 <= port <= 65535:
         print(f"error: --port {port} is not a port (1..65535)", file=sys.stderr)
         return 2
+    problem = port_problem(host, port, setting="--port, or review_ui.port in the config")
+    if problem:  # before any child: a second instance must not exit 0
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     env = {**os.environ, ENV_CONFIG: str(Path(args.config).resolve())}
     stop = threading.Event()
 

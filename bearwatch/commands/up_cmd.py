@@ -14,12 +14,14 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from bearwatch.commands.common import load
+from bearwatch.commands.ports import port_problem
 from bearwatch.commands.ui_cmd import ENV_CONFIG, start_streamlit, stop_streamlit
 from bearwatch.pipeline import Pipeline
 from bearwatch.rollout_wiring import rollout_runtime
@@ -61,6 +63,12 @@ def prepare(cfg: BearwatchConfig) -> Database:
 
 def _up(args: argparse.Namespace) -> int:
     cfg = load(args)
+    if not args.once and not args.no_ui:  # before anything starts: a second `up` exits 1
+        problem = port_problem(cfg.review_ui.host, cfg.review_ui.port,
+                               setting="review_ui.port in the config")
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
     db = prepare(cfg)
     if args.once:
         for cam in cfg.cameras:
@@ -77,6 +85,7 @@ def _up(args: argparse.Namespace) -> int:
     runtime = rollout_runtime(cfg, db)
     pipeline = Pipeline(cfg, db, device=args.device)
     ui: subprocess.Popen[bytes] | None = None
+    ui_failed = False
     try:
         runtime.start()
         pipeline.start()
@@ -90,6 +99,7 @@ def _up(args: argparse.Namespace) -> int:
         while not stop.is_set() and pipeline.alive:
             if ui is not None and ui.poll() is not None:
                 log.error("review UI exited; stopping", extra={"returncode": ui.returncode})
+                ui_failed = True
                 break
             stop.wait(0.5)
     finally:
@@ -100,4 +110,4 @@ def _up(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     log.info("bearwatch stopped")
-    return 1 if pipeline.crashed else 0
+    return 1 if pipeline.crashed or ui_failed else 0

@@ -22,8 +22,9 @@ def register(sub: Any) -> None:
     usub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = usub.add_parser(
         "add", help=f"add a user; password from ${ENV_PASSWORD} or a prompt")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("name", help="login name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role],
+                     help="what the user may do: " + ", ".join(r.value for r in Role))
     add.set_defaults(handler=_add)
     usub.add_parser("list", help="list users").set_defaults(handler=_list)
 

@@ -3,12 +3,21 @@ the login rules (lock-out after failed logins, idle log-out, minimum password le
 
 from __future__ import annotations
 
-from pydantic import Field
+import difflib
+import zoneinfo
+
+from pydantic import Field, field_validator
 
 from kernel.config.base import Section
 
 ENV_ADMIN_PASSWORD = "BEARWATCH_ADMIN_PASSWORD"
 """The first admin's password on first start (`bearwatch up`); never in the file."""
+
+
+def _close_zones(name: str) -> list[str]:
+    """Up to three IANA zone names that look like `name` (case-insensitive)."""
+    by_lower = {z.lower(): z for z in zoneinfo.available_timezones()}
+    return [by_lower[m] for m in difflib.get_close_matches(name.lower(), by_lower, n=3)]
 
 
 class ReviewUIConfig(Section):
@@ -28,3 +37,19 @@ class ReviewUIConfig(Section):
     min_password_length: int = Field(
         10, ge=8, le=128,
         description="Shortest password accepted on create, change and the first admin.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        """A zone the UI can load (`America/Edmonton`), so a typo fails `config check`, not a
+        page."""
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            close = _close_zones(name)
+            names = [repr(z) for z in close]
+            listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+            hint = (f"did you mean {listed}?" if names
+                    else "use an IANA name such as 'America/Edmonton' or 'UTC'")
+            raise ValueError(f"unknown time zone {name!r}; {hint}") from None
+        return name

@@ -1,6 +1,9 @@
-"""Rollout (admins): each zone's stage, its gate figures against the thresholds, what the
-controller would decide now, and the stage history; promote, roll back, pause, resume or kill
-a zone with a required reason (rollout.change_stage, audited in the same transaction). Each
+"""Rollout (admins): each zone's stage in the pipeline, its gate figures against the thresholds
+and the progress toward their minimum samples, what the controller would decide now, and the
+stage history; promote, roll back, pause, resume or kill a zone with a required reason: no
+action is preselected, Apply (disabled until an action and a reason are given) first shows what
+the change means for people and the gates, and only Confirm applies it (rollout.change_stage,
+audited in the same transaction). Each
 zone's model versions too: the shadow's comparison with live, what the controller would decide
 on it, and promote-shadow / roll-back-model with a required reason (audited). And each zone's
 threshold: where it comes from, the proposal from the zone's own reviews for a false-alarm
@@ -15,12 +18,19 @@ import pandas as pd
 import streamlit as st
 
 from db.errors import ConflictError
-from kernel.records import ShadowFigures
+from kernel.records import STAGE_ORDER, ShadowFigures, Stage
 from review_ui import actions, queries
 from review_ui.display import local_time
 from review_ui.errors import ReviewUIError
 from review_ui.session import current_user, flash, show_flash
-from rollout import DEFAULT_FALSE_ALARM, Action, Calibration, CalibrationRefused, IllegalTransition
+from rollout import (
+    DEFAULT_FALSE_ALARM,
+    Action,
+    Calibration,
+    CalibrationRefused,
+    IllegalTransition,
+    preview_action,
+)
 from rollout.reports import (
     EffectiveThreshold,
     GateStatus,
@@ -173,13 +183,117 @@ def _change_threshold(cal: Calibration, clicked: str, reason: str) -> None:
     st.rerun()
 
 
+# What each stage means to the people near the cameras (DESIGN.md §5).
+STAGE_MEANING = {
+    Stage.OFF: "nothing scored",
+    Stage.SHADOW: "scored and reviewed, no one notified",
+    Stage.PILOT: "high-confidence alerts notify, others wait for a verdict",
+    Stage.ACTIVE: "every alert notifies at once",
+}
+
+
+def _pipeline(z: ZoneOverview) -> str:
+    """off → shadow → pilot → active, the zone's stage in bold."""
+    return "**Stages:** " + " → ".join(
+        f"**[{s.value}]**" if s is z.stage else s.value for s in STAGE_ORDER)
+
+
+def _progress(z: ZoneOverview) -> str:
+    """Each sampled gate's evidence against its minimum (`reviews 2 / 20`)."""
+    parts = [f"reviews {z.rates.reviewed} / {_min_samples(z)}"]
+    parts += [f"{g.gate.value} {g.rate.n_effective:g} / {g.min_samples}"
+              for g in z.gates if g.min_samples > 0]
+    return "Toward the gates' minimum samples: " + " · ".join(parts)
+
+
+def _min_samples(z: ZoneOverview) -> int:
+    return max((g.min_samples for g in z.gates), default=0)
+
+
+def _gate_summary(z: ZoneOverview) -> str:
+    acting = [g for g in z.gates if not g.dry_run]
+    failed = [g.gate.value for g in acting if g.status is GateStatus.FAIL]
+    if failed:
+        verdict = f"gates FAIL ({', '.join(failed)})"
+    elif any(g.status is GateStatus.INCONCLUSIVE for g in acting):
+        verdict = "gates inconclusive"
+    else:
+        verdict = "gates pass"
+    return f"{verdict}, {z.rates.reviewed} of {_min_samples(z)} reviews"
+
+
+def consequence(z: ZoneOverview, action: Action) -> str:
+    """What applying the action does, in words: "campground → active: every alert notifies at
+    once; gates inconclusive, 2 of 20 reviews" (or why it is not allowed now)."""
+    out = preview_action(z, action, kill_to=z.kill_to)
+    if isinstance(out, str):
+        return f"{z.zone_id}: cannot {action.value}: {out}"
+    stage, paused = out
+    if paused and not z.paused:
+        held = "; paused: the controller no longer promotes or rolls it back"
+    elif z.paused and not paused:
+        held = "; resumed: the controller promotes and rolls it back on its gates again"
+    else:
+        held = ""
+    return (f"{z.zone_id} → {stage.value}: {STAGE_MEANING[stage]}{held}; "
+            f"{_gate_summary(z)}")
+
+
+def _stage_controls(z: ZoneOverview) -> None:
+    """Action (none preselected) and reason; Apply shows the consequence; Confirm applies."""
+    zid = z.zone_id
+    action_key, reason_key = f"ro_action_{zid}", f"ro_reason_{zid}"
+    pending_key = f"ro_pending_{zid}"
+    if st.session_state.pop(f"ro_reset_{zid}", False):  # after a change, before the widgets
+        st.session_state[action_key] = None
+        st.session_state[reason_key] = ""
+    cols = st.columns([2, 3, 1])
+    allowed = [a for a in Action if not isinstance(preview_action(z, a, kill_to=z.kill_to), str)]
+    action = cols[0].selectbox("Action", allowed, index=None, format_func=lambda a: a.value,
+                               placeholder="Choose an action…", key=action_key)
+    reason = cols[1].text_input("Reason (required)", key=reason_key)
+    if cols[2].button("Apply", key=f"ro_apply_{zid}", type="primary",
+                      disabled=action is None or not reason.strip()):
+        st.session_state[pending_key] = (action, reason)
+    pending = st.session_state.get(pending_key)
+    if pending is None:
+        return
+    if action is None or pending != (action, reason):  # changed since Apply: ask again
+        del st.session_state[pending_key]
+        return
+    st.warning(f"{consequence(z, action)}. Apply {action.value} to {zid}?")
+    cols = st.columns([1, 1, 4])
+    if cols[1].button("Cancel", key=f"ro_cancel_{zid}"):
+        del st.session_state[pending_key]
+        st.rerun()
+    if cols[0].button("Confirm", key=f"ro_confirm_{zid}", type="primary"):
+        del st.session_state[pending_key]
+        _change_stage(zid, action, reason)
+
+
+def _change_stage(zone_id: str, action: Action, reason: str) -> None:
+    try:
+        change = actions.change_zone(queries.context(), current_user(), zone_id, action,
+                                     reason=reason)
+    except (IllegalTransition, ValueError, ReviewUIError) as exc:
+        st.error(str(exc))
+        return
+    queries.overview.clear()
+    st.session_state[f"ro_reset_{zone_id}"] = True
+    flash(f"Zone {zone_id}: {change.from_stage.value} → {change.to_stage.value}"
+          f"{' (paused)' if change.paused else ''}.")
+    st.rerun()
+
+
 def _zone(z: ZoneOverview, tz: str) -> None:
     paused = " · PAUSED" if z.paused else ""
     st.subheader(f"{z.name} ({z.zone_id}) — {z.stage.value}{paused}")
+    st.markdown(_pipeline(z))
     st.caption(f"In this stage since {local_time(z.stage_since, tz)} · "
                f"window {local_time(z.window.since, tz)} → {local_time(z.window.until, tz)} · "
                f"{z.rates.reviewed} reviewed, {z.rates.backlog} pending · "
                f"promotion {'manual' if z.manual_promotion else 'automatic'}")
+    st.caption(_progress(z))
     st.dataframe(_gates(z), hide_index=True, width="stretch")
     st.markdown(f"**Controller now:** {z.decision.action.value} — {z.decision.message}")
     with st.expander("Stage history"):
@@ -187,24 +301,7 @@ def _zone(z: ZoneOverview, tz: str) -> None:
             "when": local_time(h.at, tz), "from": h.from_stage.value if h.from_stage else "—",
             "to": h.to_stage.value, "by": h.actor, "why": h.reason} for h in z.history]),
             hide_index=True, width="stretch")
-    cols = st.columns([2, 3, 1])
-    action = cols[0].selectbox("Action", list(Action), format_func=lambda a: a.value,
-                               key=f"ro_action_{z.zone_id}")
-    reason = cols[1].text_input("Reason (required)", key=f"ro_reason_{z.zone_id}")
-    if cols[2].button("Apply", key=f"ro_apply_{z.zone_id}", type="primary"):
-        if action is None:  # the select box can be cleared
-            st.error("Pick an action.")
-            return
-        try:
-            change = actions.change_zone(queries.context(), current_user(), z.zone_id,
-                                         action, reason=reason)
-        except (IllegalTransition, ValueError, ReviewUIError) as exc:
-            st.error(str(exc))
-            return
-        queries.overview.clear()
-        flash(f"Zone {z.zone_id}: {change.from_stage.value} → {change.to_stage.value}"
-              f"{' (paused)' if change.paused else ''}.")
-        st.rerun()
+    _stage_controls(z)
 
 
 def render() -> None:

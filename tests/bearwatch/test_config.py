@@ -109,3 +109,48 @@ def test_database_url_env_override_and_password_env(monkeypatch: pytest.MonkeyPa
 def test_empty_file_gives_defaults() -> None:
     cfg = parse_config("")
     assert cfg.detector.model == "shipped" and cfg.database.url.startswith("sqlite")
+
+
+def test_unknown_time_zone_names_key_line_and_close_matches() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("zones: [{id: a}]\nreview_ui:\n  port: 8501\n  timezone: Canada/Mountian\n")
+    [problem] = info.value.problems
+    assert problem.startswith("review_ui.timezone: unknown time zone 'Canada/Mountian'; did you "
+                              "mean 'Canada/Mountain'")
+    assert problem.endswith("(line 4)")
+
+
+@pytest.mark.parametrize(("zone", "hint"), [
+    ("edmonton", "did you mean 'America/Edmonton'"),  # case and region forgotten
+    ("Nowhere/Xyzzy", "use an IANA name such as 'America/Edmonton' or 'UTC'"),
+    ("../../etc/passwd", "unknown time zone '../../etc/passwd'"),  # not a key ZoneInfo loads
+    ("", "unknown time zone ''"),
+])
+def test_bad_time_zone_rejected_with_hint(zone: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"review_ui:\n  timezone: '{zone}'\n")
+    [problem] = info.value.problems
+    assert problem.startswith("review_ui.timezone: ") and hint in problem
+    assert problem.endswith("(line 2)")
+
+
+def test_known_time_zone_accepted() -> None:
+    assert parse_config("review_ui: {timezone: America/Edmonton}\n").review_ui.timezone == (
+        "America/Edmonton")
+
+
+def test_cli_config_check_bad_time_zone_exits_2(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("review_ui:\n  timezone: Canada/Mountian\n")
+    assert main(["config", "check", str(bad)]) == 2
+    assert "review_ui.timezone: unknown time zone 'Canada/Mountian'" in capsys.readouterr().err
+
+
+def test_storage_root_that_is_a_file_rejected(tmp_path: Path) -> None:
+    (tmp_path / "var").write_text("not a folder")
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"storage:\n  root: {tmp_path / 'var'}\n")
+    [problem] = info.value.problems
+    assert problem.startswith("storage.root: ") and "is not a folder" in problem
+    assert problem.endswith("(line 2)")

@@ -214,10 +214,10 @@ def test_rollout_admin_promote_needs_reason_then_applies(ui_env: UIEnv) -> None:
     at.switch_page("views/rollout.py").run()
     assert not at.exception
     at.selectbox(key="ro_action_shadowz").select("promote").run()
+    assert at.button(key="ro_apply_shadowz").disabled  # no reason yet
+    at.text_input(key="ro_reason_shadowz").input("gates green for a week").run()
     at.button(key="ro_apply_shadowz").click().run()
-    assert errors(at) and "reason is required" in errors(at)[0]
-    at.text_input(key="ro_reason_shadowz").input("gates green for a week")
-    at.button(key="ro_apply_shadowz").click().run()
+    at.button(key="ro_confirm_shadowz").click().run()
     assert not errors(at)
     with ui_env.sessions() as s:
         zone = s.get(Zone, "shadowz")

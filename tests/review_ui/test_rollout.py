@@ -1,6 +1,9 @@
-"""The Rollout page's zone threshold through AppTest on a real database: an admin sees the
-proposal from the zone's own reviews for the budget they pick (with counts and intervals),
-applies it with a reason (audited) and clears it; an empty reason or a non-admin is refused."""
+"""The Rollout page through AppTest on a real database. Stage controls: no action preselected,
+Apply disabled until an action and a reason are given, Apply shows what the change means and
+changes nothing, Confirm applies and clears the form; the stage pipeline and the gates' progress.
+Zone threshold: an admin sees the proposal from the zone's own reviews for the budget they pick
+(with counts and intervals), applies it with a reason (audited) and clears it; an empty reason
+or a non-admin is refused."""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from streamlit.testing.v1 import AppTest
 
 from db import ConflictError, make_engine, make_sessionmaker
 from db.audit import recent
+from db.models import Zone
 from db.users import get_user
 from db.zone_thresholds import threshold_overrides
 from kernel.config import load_config
 from review_ui import actions
 from review_ui.errors import PermissionDenied
+from tests.review_ui import builders as b
 from tests.review_ui.conftest import UIEnv, make_ui_env
 from tests.review_ui.test_app import errors, logged_in
 from tests.rollout.builders import add_calibration_evidence
@@ -130,3 +135,113 @@ def test_rollout_page_not_routed_for_operator_or_analyst(ui_env: UIEnv, name: st
     with pytest.raises(ValueError, match="views/review.py|views/reports.py"):  # known pages
         at.switch_page("views/rollout.py")
     assert not [b for b in at.button if b.key and b.key.startswith("th_")]
+
+
+def _reviewed(env: UIEnv, n: int) -> None:
+    """n shadowz alerts from the last hour, each reviewed `no_bear` by ann."""
+    from datetime import timedelta
+
+    from db.reviews import VerdictInput, claim_next_alert, record_alert_verdict
+    from kernel.records import ReasonCode, Verdict, utc_now
+
+    now = utc_now()
+    for i in range(n):
+        a = b.alert(first_seen=now - timedelta(minutes=60 - i))
+        b.store(env.sessions, [a])
+        with env.sessions.begin() as s:
+            assert claim_next_alert(s, env.users["ann"], now=now, lease_seconds=60) is not None
+            record_alert_verdict(s, a.id, env.users["ann"],
+                                 VerdictInput(Verdict.NO_BEAR, ReasonCode.SHADOW_OR_LIGHT),
+                                 now=now)
+
+
+def _stage(env: UIEnv, zone: str) -> str:
+    with env.sessions() as s:
+        row = s.get(Zone, zone)
+        assert row is not None
+        return row.stage
+
+
+def test_rollout_stage_controls_start_empty_and_apply_needs_action_and_reason(
+        ui_env: UIEnv) -> None:
+    at = logged_in("ada")
+    at.switch_page("views/rollout.py").run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key="ro_action_shadowz")
+    assert box.value is None and box.placeholder == "Choose an action…"
+    assert box.options == ["promote", "rollback", "pause", "kill"]  # legal now: not resume
+    assert at.button(key="ro_apply_shadowz").disabled
+    box.select("promote").run()
+    assert at.button(key="ro_apply_shadowz").disabled  # no reason yet
+    at.text_input(key="ro_reason_shadowz").input("   ").run()
+    assert at.button(key="ro_apply_shadowz").disabled  # blanks are no reason
+    at.text_input(key="ro_reason_shadowz").input("gates green").run()
+    assert not at.button(key="ro_apply_shadowz").disabled
+    at.selectbox(key="ro_action_shadowz").set_value(None).run()
+    assert at.button(key="ro_apply_shadowz").disabled  # no action
+
+
+def test_rollout_shows_pipeline_and_gate_progress(ui_env: UIEnv) -> None:
+    _reviewed(ui_env, 2)
+    at = logged_in("ada")
+    at.switch_page("views/rollout.py").run()
+    assert not at.exception, at.exception
+    markdown = [m.value for m in at.markdown]
+    assert "**Stages:** off → **[shadow]** → pilot → active" in markdown
+    assert "**Stages:** off → shadow → **[pilot]** → active" in markdown
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Toward the gates' minimum samples: reviews 2 / 20 · "
+                            "false_alert 2 / 20") for c in captions), captions
+
+
+def test_rollout_apply_shows_consequence_and_only_confirm_changes(ui_env: UIEnv) -> None:
+    _reviewed(ui_env, 2)
+    at = logged_in("ada")
+    at.switch_page("views/rollout.py").run()
+    at.selectbox(key="ro_action_pilotz").select("promote").run()
+    at.text_input(key="ro_reason_pilotz").input("storm season is over").run()
+    at.button(key="ro_apply_pilotz").click().run()
+    assert not errors(at), errors(at)
+    [warning] = [w.value for w in at.warning if "→" in w.value]
+    assert warning == ("pilotz → active: every alert notifies at once; gates inconclusive, "
+                       "0 of 20 reviews. Apply promote to pilotz?")
+    assert _stage(ui_env, "pilotz") == "pilot"  # nothing changes before Confirm
+    with ui_env.sessions() as s:
+        assert not [e for e in recent(s) if e.action == "zone.promote"]
+    at.button(key="ro_cancel_pilotz").click().run()
+    assert not [w for w in at.warning if "→" in w.value]
+    assert _stage(ui_env, "pilotz") == "pilot"
+
+    at.selectbox(key="ro_action_shadowz").select("promote").run()
+    at.text_input(key="ro_reason_shadowz").input("two weeks of reviews").run()
+    at.button(key="ro_apply_shadowz").click().run()
+    [warning] = [w.value for w in at.warning if "→" in w.value]
+    assert warning.startswith("shadowz → pilot: high-confidence alerts notify, others wait for a "
+                              "verdict; gates inconclusive, 2 of 20 reviews")
+    assert _stage(ui_env, "shadowz") == "shadow"
+    at.button(key="ro_confirm_shadowz").click().run()
+    assert not errors(at), errors(at)
+    assert _stage(ui_env, "shadowz") == "pilot"
+    assert [s.value for s in at.success] == ["Zone shadowz: shadow → pilot."]
+    assert at.selectbox(key="ro_action_shadowz").value is None  # the form is cleared
+    assert at.text_input(key="ro_reason_shadowz").value == ""
+    assert not [w for w in at.warning if "→" in w.value]
+    with ui_env.sessions() as s:
+        [entry] = [e for e in recent(s) if e.action == "zone.promote"]
+    assert (entry.subject, entry.actor, entry.reason) == ("zone:shadowz", "ada",
+                                                          "two weeks of reviews")
+
+
+def test_rollout_confirmation_dropped_when_action_or_reason_changes(ui_env: UIEnv) -> None:
+    at = logged_in("ada")
+    at.switch_page("views/rollout.py").run()
+    at.selectbox(key="ro_action_shadowz").select("kill").run()
+    at.text_input(key="ro_reason_shadowz").input("false alarms all night").run()
+    at.button(key="ro_apply_shadowz").click().run()
+    [warning] = [w.value for w in at.warning if "→" in w.value]
+    assert warning.startswith("shadowz → off: nothing scored; paused: the controller no longer "
+                              "promotes or rolls it back; gates inconclusive, 0 of 20 reviews")
+    at.selectbox(key="ro_action_shadowz").select("pause").run()
+    assert not [w for w in at.warning if "→" in w.value]  # asked again after a new Apply
+    assert not [b for b in at.button if b.key == "ro_confirm_shadowz"]
+    assert _stage(ui_env, "shadowz") == "shadow"

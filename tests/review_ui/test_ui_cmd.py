@@ -112,3 +112,38 @@ def test_ui_stop_signal_stops_streamlit_child(tmp_path: Path, signum: signal.Sig
             parent.kill()
             parent.wait()
         log.close()
+
+
+def _listening(port: int) -> socket.socket:
+    s = socket.create_server(("127.0.0.1", port))
+    s.listen()
+    return s
+
+
+def test_ui_on_a_busy_port_exits_non_zero_naming_port_and_holder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = make_ui_env(tmp_path)
+    port = _free_port()
+    with _listening(port):
+        code = main(["ui", "--config", str(env.config_path), "--port", str(port)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"port {port} (127.0.0.1) for the review UI is already in use" in err
+    if sys.platform.startswith("linux"):
+        assert f"by pid {os.getpid()} (" in err  # this test process holds it
+    assert "--port, or review_ui.port" in err
+
+
+def test_second_up_on_a_busy_port_exits_non_zero_before_starting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = _free_port()
+    db = tmp_path / "up.db"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"database:\n  url: sqlite:///{db}\nreview_ui:\n  port: {port}\n")
+    with _listening(port):
+        code = main(["up", "--config", str(cfg)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"port {port} (127.0.0.1) for the review UI is already in use by pid " in err
+    assert "is Bearwatch already running?" in err
+    assert not db.exists()  # nothing migrated, no pipeline, no second instance
