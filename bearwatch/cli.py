@@ -64,12 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    # Before the commands load torch (and its OpenMP): idle OpenMP workers sleep instead of
-    # spinning. On a small CPU shared with camera readers, spinning workers stall each other
-    # at every barrier; measured on 2 busy cores, a batch-8 forward took 1-3 s spinning and
-    # 0.45 s passive. A value set by the operator wins.
+def passive_openmp() -> None:
+    """Call before torch loads (and its OpenMP): idle OpenMP workers then sleep instead of
+    spinning. On a small CPU shared with camera readers, spinning workers stall each other at
+    every barrier; measured on 2 busy cores, a batch-8 forward took 1-3 s spinning and 0.45 s
+    passive. A value set by the operator wins. Entry points call it (the CLI, the benches);
+    importing a package never does."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    passive_openmp()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -353,6 +353,18 @@ def predict_loop_fps(model: TorchClassifier, images: list[np.ndarray], n: int) -
         return n / (time.perf_counter() - start)
 
 
+def _bench_inputs(opts: BenchOptions
+                  ) -> tuple[dict[str, list[np.ndarray]], list[np.ndarray], float]:
+    """The same synthetic frames for every measurement (per camera, and flattened), and the
+    seconds each round gets."""
+    frames = synthetic_frames(opts.n_cameras, np.random.default_rng(0))
+    return frames, [img for imgs in frames.values() for img in imgs], opts.seconds / opts.rounds
+
+
+def _median(speeds: list[Speed], attr: str = "fps") -> float:
+    return float(np.median([getattr(s, attr) for s in speeds]))
+
+
 def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
     """All four measurements on the same frames and model.
 
@@ -369,9 +381,7 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
     assert isinstance(torch_model, TorchClassifier)
     device = torch_model.device
     model: BenchModel = torch_model if opts.runtime == "torch" else bench_model(opts, opts.runtime)
-    frames = synthetic_frames(opts.n_cameras, np.random.default_rng(0))
-    images = [img for imgs in frames.values() for img in imgs]
-    per_round = opts.seconds / opts.rounds
+    frames, images, per_round = _bench_inputs(opts)
     raws: list[Speed] = []
     pipes: list[Speed] = []
     predicts: list[float] = []
@@ -386,7 +396,7 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
         predicts.append(predict_loop_fps(torch_model, images,
                                          max(2, opts.predict_frames // opts.rounds)))
         log.info(f"bench round {r}/{opts.rounds}: learn.predict {predicts[-1]:.1f} frames/s")
-    pipe = float(np.median([p.fps for p in pipes]))
+    pipe = _median(pipes)
     # Forced alerts cost a commit per camera per batch, so the load the latency is measured at
     # is 80 % of what the pipeline sustains with that extra work (and never above the median).
     forced = pipeline_fps(model, frames, wiring, opts, max(3.0, per_round), threshold=0.0).fps
@@ -396,15 +406,15 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
     lat = latency_ms(model, frames, wiring, opts, rate)
     p50, p99 = (float(np.percentile(lat, q)) for q in (50, 99)) if lat else (float("nan"),) * 2
     return BenchResult(device=device.type, batch_size=opts.batch, n_cameras=opts.n_cameras,
-                       raw_forward_fps=float(np.median([r.fps for r in raws])),
+                       raw_forward_fps=_median(raws),
                        pipeline_fps=pipe, predict_loop_fps=float(np.median(predicts)),
                        latency_p50_ms=p50, latency_p99_ms=p99,
-                       forward_ms_per_batch=float(np.median([r.ms_per_batch for r in raws])),
+                       forward_ms_per_batch=_median(raws, "ms_per_batch"),
                        latency_frames=len(lat),
                        rounds=RoundFigures(tuple(r.fps for r in raws), tuple(p.fps for p in pipes),
                                            tuple(predicts)),
-                       cpu_ms_per_frame=(float(np.median([r.cpu_ms_per_frame for r in raws])),
-                                         float(np.median([p.cpu_ms_per_frame for p in pipes]))),
+                       cpu_ms_per_frame=(_median(raws, "cpu_ms_per_frame"),
+                                         _median(pipes, "cpu_ms_per_frame")),
                        served_by=type(model).__name__)
 
 
@@ -421,9 +431,7 @@ def compare_runtimes(opts: BenchOptions, wiring: BenchWiring) -> dict[str, Any]:
     interleaved rounds on the same frames, medians reported, with the ratios: each runtime's
     raw forward over eager torch's, and each pipeline over its own runtime's raw forward."""
     models = {"torch": bench_model(opts, "torch"), "onnxruntime": bench_model(opts, "onnxruntime")}
-    frames = synthetic_frames(opts.n_cameras, np.random.default_rng(0))
-    images = [img for imgs in frames.values() for img in imgs]
-    per_round = opts.seconds / opts.rounds
+    frames, images, per_round = _bench_inputs(opts)
     raws: dict[str, list[Speed]] = {k: [] for k in models}
     pipes: dict[str, list[Speed]] = {k: [] for k in models}
     for r in range(1, opts.rounds + 1):
@@ -431,9 +439,8 @@ def compare_runtimes(opts: BenchOptions, wiring: BenchWiring) -> dict[str, Any]:
             log.info(f"bench round {r}/{opts.rounds}: {name} raw forward, pipeline")
             raws[name].append(raw_forward_fps(model, images, opts.batch, per_round))
             pipes[name].append(pipeline_fps(model, frames, wiring, opts, per_round))
-    med = {name: {"raw": float(np.median([s.fps for s in raws[name]])),
-                  "pipe": float(np.median([s.fps for s in pipes[name]])),
-                  "ms": float(np.median([s.ms_per_batch for s in raws[name]]))}
+    med = {name: {"raw": _median(raws[name]), "pipe": _median(pipes[name]),
+                  "ms": _median(raws[name], "ms_per_batch")}
            for name in models}
     eager = med["torch"]["raw"]
     return {

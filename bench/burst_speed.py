@@ -24,17 +24,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch  # noqa: E402  (after detector, see above)
+from bearwatch.cli import passive_openmp
 
-from camera_ingest import FrameFlagger, SourceOptions, open_source
-from detector import ProposalRules
-from detector.models import builtin_model, load_model
-from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions
+# Before torch and OpenMP start: spinning workers on 2 shared cores made this benchmark
+# several times slower.
+passive_openmp()
 
-# detector before torch: it sets OMP_WAIT_POLICY=PASSIVE before OpenMP starts (spinning
-# workers on 2 shared cores made this benchmark several times slower).
-from kernel.config import CameraConfig, DetectorConfig, IngestConfig
-from kernel.records import Frame
+import torch  # noqa: E402
+
+from camera_ingest import FrameFlagger, SourceOptions, open_source  # noqa: E402
+from detector import ProposalRules  # noqa: E402
+from detector.models import builtin_model, load_model  # noqa: E402
+from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions  # noqa: E402
+from kernel.config import CameraConfig, DetectorConfig, IngestConfig  # noqa: E402
+from kernel.records import Frame  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bears"
 VIDEOS = {"rsmpeg_vids_bear.mp4": 30.0, "zamba_densepose_tests_chimp.mp4": 10.0}  # name: fps

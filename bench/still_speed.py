@@ -13,13 +13,17 @@ import sys
 import time
 from datetime import UTC, datetime
 
-import numpy as np
-import torch
+from bearwatch.cli import passive_openmp
 
-from detector import ProposalRules
-from detector.models import builtin_model
-from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions
-from kernel.records import Frame, NightSource
+passive_openmp()  # before torch and OpenMP start (see bearwatch.cli)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from detector import ProposalRules  # noqa: E402
+from detector.models import builtin_model  # noqa: E402
+from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions  # noqa: E402
+from kernel.records import Frame, NightSource  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 960  # a 2048x1536 trail-camera still after ingest's default downscale
 

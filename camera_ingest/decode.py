@@ -33,6 +33,7 @@ def declared_size(data: bytes | np.ndarray, ref: str) -> tuple[int, int] | None:
     Raises:
         CorruptFrameError: it declares more than `MAX_IMAGE_PIXELS` pixels.
     """
+    # Cameras hand bytes (no copy: BytesIO shares them); an array is copied once.
     raw = data.tobytes() if isinstance(data, np.ndarray) else data
     try:
         with warnings.catch_warnings():
@@ -67,7 +68,7 @@ def decode_image(data: bytes | np.ndarray, ref: str,
     buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
     if buf.size == 0:
         raise CorruptFrameError(ref, "empty (0 bytes)")
-    declared_size(buf, ref)
+    declared_size(data, ref)
     flag = cv2.IMREAD_GRAYSCALE if mode == "grey" else cv2.IMREAD_COLOR
     try:
         decoded = cv2.imdecode(buf, flag)

@@ -215,7 +215,7 @@ class FolderSource:
         for seconds, name in pending:
             path = self.folder / name
             try:
-                data = np.fromfile(path, dtype=np.uint8)
+                data = path.read_bytes()
             except OSError as exc:
                 if not path.exists():
                     continue
@@ -273,7 +273,7 @@ class FolderSource:
         try:
             if time.time() - path.stat().st_mtime < SETTLE_S:
                 return None
-            data = np.fromfile(path, dtype=np.uint8)
+            data = path.read_bytes()
         except OSError:
             return None
         try:

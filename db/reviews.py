@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import CursorResult, Select, delete, func, select
+from sqlalchemy import ColumnElement, CursorResult, Select, and_, delete, func, not_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -141,15 +141,26 @@ def held_lease(session: Session, kind: ItemKind, operator_id: int, *,
     row = session.scalar(
         select(ReviewLease)
         .where(ReviewLease.item_kind == kind, ReviewLease.operator_id == operator_id,
-               ReviewLease.expires_at > now)
+               _live(now))
         .order_by(ReviewLease.claimed_at.desc()).limit(1))
     return None if row is None else _lease(row)
+
+
+# Leases are shared through the database, so they are on the wall clock of whoever claimed
+# them. A claim stamped further in the future than this came from a clock that ran ahead: it
+# does not hold the item for everyone else (a verdict still needs the holder's own lease).
+MAX_CLOCK_SKEW = timedelta(seconds=60)
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    """A lease that holds its item at `now`, as every reader judges it."""
+    return and_(ReviewLease.expires_at > now, ReviewLease.claimed_at <= now + MAX_CLOCK_SKEW)
 
 
 def _active_lease_ids(session: Session, kind: ItemKind, now: datetime) -> list[str]:
     # At most one live lease per operator and queue, so this list stays as short as the shift.
     return list(session.scalars(select(ReviewLease.item_id).where(
-        ReviewLease.item_kind == kind, ReviewLease.expires_at > now)))
+        ReviewLease.item_kind == kind, _live(now))))
 
 
 def _try_lease(session: Session, kind: ItemKind, item_id: str, operator_id: int, *,
@@ -162,7 +173,7 @@ def _try_lease(session: Session, kind: ItemKind, item_id: str, operator_id: int,
     stmt = stmt.on_conflict_do_update(
         index_elements=[ReviewLease.item_kind, ReviewLease.item_id],
         set_={"operator_id": operator_id, "claimed_at": now, "expires_at": until},
-        where=ReviewLease.expires_at <= now)
+        where=not_(_live(now)))
     # RETURNING, not rowcount: a skipped conflict returns no row on both engines.
     return session.execute(stmt.returning(ReviewLease.item_id)).first() is not None
 
@@ -369,7 +380,7 @@ def queue_counts(session: Session, *, now: datetime) -> QueueCounts:
     def count(stmt: Select[Any]) -> int:
         return int(session.scalar(stmt) or 0)
 
-    claimed = select(func.count()).select_from(ReviewLease).where(ReviewLease.expires_at > now)
+    claimed = select(func.count()).select_from(ReviewLease).where(_live(now))
     return QueueCounts(
         alerts_pending=count(select(func.count()).select_from(AlertRow)
                              .where(AlertRow.review_state == "pending")),

@@ -86,7 +86,7 @@ def zone_rows(session: Session, zone_id: str | None = None) -> list[Zone]:
 
 def list_zones(session: Session) -> list[ZoneRecord]:
     """Every zone, by id."""
-    return [_record(z) for z in session.scalars(select(Zone).order_by(Zone.id))]
+    return [_record(z) for z in zone_rows(session)]
 
 
 def apply_stage_change(session: Session, change: StageChange) -> None:

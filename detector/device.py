@@ -42,13 +42,17 @@ def pick_device(name: str) -> torch.device:
     return dev
 
 
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1))
+
+
 def configure_cpu_threads() -> int:
     """Use one intra-op thread per core this process may run on, and one inter-op thread:
     convolutions scale with cores, while extra inter-op threads only contend with the camera
     readers for the same cores. Returns the intra-op thread count."""
-    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else (os.cpu_count() or 1))
-    n = max(1, cores)
+    n = usable_cores()
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     # RuntimeError: already set once in this process (inter-op threads are fixed after first use)

@@ -39,6 +39,12 @@ class Model(Protocol):
         ...
 
 
+def bear_mass(logits: torch.Tensor, bear: torch.Tensor) -> torch.Tensor:
+    """(B, classes) logits → (B,) p_bear: the softmax mass of the bear classes `bear`. One
+    function for eager torch and for the graph the ONNX export traces, so they cannot drift."""
+    return logits.float().softmax(dim=1).index_select(1, bear).sum(dim=1)
+
+
 class TorchClassifier:
     """A torch image classifier whose softmax over `bear_indices` is `p_bear`.
 
@@ -85,5 +91,5 @@ class TorchClassifier:
                 logits = self.net(x)
         else:
             logits = self.net(x)
-        probs = logits.float().softmax(dim=1).index_select(1, self._bear).sum(dim=1)
+        probs = bear_mass(logits, self._bear)
         return probs.clamp_(0.0, 1.0).cpu().numpy().astype(np.float32)

@@ -26,8 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from detector.device import usable_cores
 from detector.errors import ModelLoadError
-from detector.model import TorchClassifier
+from detector.model import TorchClassifier, bear_mass
 from detector.preprocess import InputSpec, Preprocessor
 from kernel.records import Frame
 
@@ -58,23 +59,17 @@ def import_onnxruntime(*, required: bool) -> Any | None:
     return onnxruntime
 
 
-def cpu_threads() -> int:
-    """The cores this process may run on (the default intra-op thread count)."""
-    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else (os.cpu_count() or 1))
-
-
 class _PBearNet(nn.Module):
-    """(B,3,S,S) normalised floats → (B,) p_bear, as `TorchClassifier._p_bear` computes it."""
+    """(B,3,S,S) normalised floats → (B,) p_bear, by the same `bear_mass` as TorchClassifier."""
 
     def __init__(self, net: nn.Module, bear: torch.Tensor) -> None:
         super().__init__()
         self.net = net
+        self.bear: torch.Tensor
         self.register_buffer("bear", bear.cpu(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.net(x).float()
-        return logits.softmax(dim=1).index_select(1, self.bear).sum(dim=1)
+        return bear_mass(self.net(x), self.bear)
 
 
 class OnnxClassifier:
@@ -163,7 +158,7 @@ def to_onnx(model: TorchClassifier, *, identity: str, cache_dir: Path,
     assert ort is not None
     key = cache_key(model, identity, ort.__version__)
     path = cache_dir / f"{model.version}-{key[:16]}.onnx"
-    n_threads = threads or cpu_threads()
+    n_threads = threads or usable_cores()
     base = {"model_version": model.version, "onnx_path": str(path), "threads": n_threads}
     cached = path.is_file()
     t0 = time.perf_counter()

@@ -53,12 +53,6 @@ class Histogram:
         counts, _ = np.histogram(v, bins=e)
         return cls(edges=tuple(float(x) for x in e), counts=tuple(float(c) for c in counts))
 
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> Histogram:
-        """From `{"edges": [...], "counts": [...]}` (how it is stored in the database)."""
-        return cls(edges=tuple(float(x) for x in doc["edges"]),
-                   counts=tuple(float(x) for x in doc["counts"]))
-
     def to_json(self) -> dict[str, list[float]]:
         return {"edges": list(self.edges), "counts": list(self.counts)}
 

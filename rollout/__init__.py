@@ -19,7 +19,7 @@ from rollout.controller import Controller, ControllerSettings, queue_zone_status
 from rollout.drift_gate import DriftSettings
 from rollout.errors import CalibrationRefused, IllegalTransition
 from rollout.routing import RoutingDecision, RoutingPolicy, on_verdict, route_alert, warn_now
-from rollout.stages import Action, change_stage, preview_action
+from rollout.stages import Action, allowed_actions, change_stage, preview_action
 from rollout.thresholds import (
     DEFAULT_FALSE_ALARM,
     CalibrationRequest,
@@ -34,7 +34,8 @@ from rollout.thresholds import (
 PUBLIC_MODULES = ("rollout.reports", "rollout.notify", "rollout.simulation")
 
 __all__ = [
-    "Action", "change_stage", "preview_action", "IllegalTransition", "RoutingPolicy",
+    "Action", "allowed_actions", "change_stage", "preview_action", "IllegalTransition",
+    "RoutingPolicy",
     "RoutingDecision", "route_alert", "on_verdict", "warn_now", "Controller",
     "ControllerSettings", "DriftSettings",
     "queue_zone_status", "ConfiguredThresholds", "effective_threshold", "zone_calibration",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from detector import ProposalRules, RegionScore, score_images_with_tiles
 from detector.models import Model
 from training.evaluation import LabelledImage, Progress, read_rgb
-from training.rates import Figures, ratio
+from training.rates import Figures, as_json, ratio
 
 
 def score_set_with_regions(model: Model, items: Sequence[LabelledImage], rules: ProposalRules,
@@ -191,8 +191,8 @@ class ProposalFigures:
             "seconds_per_image": round(self.seconds_per_image, 3),
             "all_images": {"whole": self.whole.to_json(),
                            "with_proposals": self.with_proposals.to_json()},
-            "false_alarm_cost": asdict(self.false_alarm_cost),
-            "trail_camera_bears": asdict(self.trail_camera_bears),
+            "false_alarm_cost": as_json(self.false_alarm_cost),
+            "trail_camera_bears": as_json(self.trail_camera_bears),
         }
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 from bearwatch.logs import setup_logging
 from kernel.config import BearwatchConfig, load_config
@@ -16,3 +22,22 @@ def load(args: argparse.Namespace) -> BearwatchConfig:
     config = with_model_defaults(load_config(args.config))
     setup_logging(config.logging, sys.stderr)
     return config
+
+
+@contextmanager
+def stop_on_signals(message: str) -> Iterator[threading.Event]:
+    """An event set by SIGTERM or SIGINT (logged as `message`), for the long-running commands'
+    loops; the previous handlers come back on exit. Install it before starting children, so
+    a signal right after their start still stops them."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("bearwatch").info(message, extra={"signal": signum})
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -93,7 +93,7 @@ def _print(report: EvalReport) -> None:
     for name, f in [("overall", report.overall), *report.by_light.items()]:
         print(f"{name:<8} {f.n_bear:>6} {f.n_no_bear:>6} {_pct(f.recall):>7} "
               f"{_pct(f.precision):>9} {_pct(f.false_alarm_rate):>12}")
-    c = report.overall
+    c = report.confusion
     print(f"confusion (truth × predicted): bear→bear {c.tp}, bear→no_bear {c.fn}, "
           f"no_bear→bear {c.fp}, no_bear→no_bear {c.tn}")
     t = report.threshold_for_recall_95

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 import time
-from types import FrameType
 from typing import Any
 
-from bearwatch.commands.common import load
+from bearwatch.commands.common import load, stop_on_signals
 from bearwatch.pipeline import Pipeline
 from bearwatch.wiring import open_database, sync_catalog
 
@@ -32,23 +29,15 @@ def _run(args: argparse.Namespace) -> int:
     db = open_database(cfg)  # raises NotMigratedError: run `bearwatch db upgrade`
     sync_catalog(cfg, db)
     pipeline = Pipeline(cfg, db, device=args.device)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("stopping: finishing in-flight frames", extra={"signal": signum})
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     deadline = None if args.duration is None else time.monotonic() + args.duration
-    pipeline.start()
-    try:
-        while not stop.is_set() and pipeline.alive:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                break
-            stop.wait(0.5 if left is None else min(0.5, left))
-    finally:
-        pipeline.stop()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    with stop_on_signals("stopping: finishing in-flight frames") as stop:
+        pipeline.start()
+        try:
+            while not stop.is_set() and pipeline.alive:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                stop.wait(0.5 if left is None else min(0.5, left))
+        finally:
+            pipeline.stop()
     return 1 if pipeline.crashed else 0

@@ -15,13 +15,10 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Mapping
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from bearwatch.commands.common import load
+from bearwatch.commands.common import load, stop_on_signals
 from bearwatch.commands.ports import port_problem
 from bearwatch.wiring import open_database
 from review_ui import APP_PATH
@@ -59,13 +56,24 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def start_streamlit(app: str, *, host: str, port: int,
-                    env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """Start the Streamlit child. Own session: Ctrl-C reaches the parent once, and the parent
-    stops the child itself (`stop_streamlit`); if the parent is killed outright (kill -9, OOM),
-    the kernel sends the child SIGTERM (Linux)."""
-    return subprocess.Popen(streamlit_command(app, host=host, port=port), env=dict(env),
+def start_streamlit(config_path: str, *, host: str, port: int) -> subprocess.Popen[bytes]:
+    """Start the Streamlit child on the review app, reading the config at `config_path`. Own
+    session: Ctrl-C reaches the parent once, and the parent stops the child itself
+    (`stop_streamlit`); if the parent is killed outright (kill -9, OOM), the kernel sends the
+    child SIGTERM (Linux)."""
+    env = {**os.environ, ENV_CONFIG: str(Path(config_path).resolve())}
+    return subprocess.Popen(streamlit_command(APP_PATH, host=host, port=port), env=env,
                             start_new_session=True, preexec_fn=_die_with_parent)
+
+
+def refuse_taken_port(host: str, port: int, *, setting: str) -> int | None:
+    """Exit status 1, with the error printed, when `port` is taken; None when it is free.
+    Checked before anything starts: a second instance must not exit 0."""
+    problem = port_problem(host, port, setting=setting)
+    if problem is None:
+        return None
+    print(f"error: {problem}", file=sys.stderr)
+    return 1
 
 
 def stop_streamlit(child: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
@@ -88,27 +96,17 @@ def _ui(args: argparse.Namespace) -> int:
     if not 1 <= port <= 65535:
         print(f"error: --port {port} is not a port (1..65535)", file=sys.stderr)
         return 2
-    problem = port_problem(host, port, setting="--port, or review_ui.port in the config")
-    if problem:  # before any child: a second instance must not exit 0
-        print(f"error: {problem}", file=sys.stderr)
-        return 1
-    env = {**os.environ, ENV_CONFIG: str(Path(args.config).resolve())}
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("shutting down: stopping the review UI", extra={"signal": signum})
-        stop.set()
-
-    # Handlers first: a SIGTERM right after the child starts must still stop it.
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    child = start_streamlit(APP_PATH, host=host, port=port, env=env)
-    print(f"review UI on http://{host}:{port} (config {env[ENV_CONFIG]})", flush=True)
-    try:
-        while not stop.is_set() and child.poll() is None:
-            stop.wait(0.5)
-    finally:
-        stop_streamlit(child)
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    refused = refuse_taken_port(host, port, setting="--port, or review_ui.port in the config")
+    if refused is not None:
+        return refused
+    with stop_on_signals("shutting down: stopping the review UI") as stop:
+        child = start_streamlit(args.config, host=host, port=port)
+        print(f"review UI on http://{host}:{port} (config {Path(args.config).resolve()})",
+              flush=True)
+        try:
+            while not stop.is_set() and child.poll() is None:
+                stop.wait(0.5)
+        finally:
+            stop_streamlit(child)
     # An asked-for stop is a clean stop; otherwise the child's own exit status.
     return 0 if stop.is_set() else child.returncode

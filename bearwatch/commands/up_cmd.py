@@ -12,24 +12,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import subprocess
-import sys
-import threading
-from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from bearwatch.commands.common import load
-from bearwatch.commands.ports import port_problem
-from bearwatch.commands.ui_cmd import ENV_CONFIG, start_streamlit, stop_streamlit
+from bearwatch.commands.common import load, stop_on_signals
+from bearwatch.commands.ui_cmd import refuse_taken_port, start_streamlit, stop_streamlit
 from bearwatch.pipeline import Pipeline
 from bearwatch.rollout_wiring import rollout_runtime
 from bearwatch.wiring import Database, ensure_first_admin, open_database, sync_catalog
 from db import make_engine, migrate
 from db.catalog import zone_states
 from kernel.config import ENV_ADMIN_PASSWORD, BearwatchConfig
-from review_ui import APP_PATH
 
 log = logging.getLogger("bearwatch")
 
@@ -64,50 +57,39 @@ def prepare(cfg: BearwatchConfig) -> Database:
 def _up(args: argparse.Namespace) -> int:
     cfg = load(args)
     if not args.once and not args.no_ui:  # before anything starts: a second `up` exits 1
-        problem = port_problem(cfg.review_ui.host, cfg.review_ui.port,
-                               setting="review_ui.port in the config")
-        if problem:
-            print(f"error: {problem}", file=sys.stderr)
-            return 1
+        refused = refuse_taken_port(cfg.review_ui.host, cfg.review_ui.port,
+                                    setting="review_ui.port in the config")
+        if refused is not None:
+            return refused
     db = prepare(cfg)
     if args.once:
         for cam in cfg.cameras:
             print(f"camera {cam.id}: zone {cam.zone}, source {cam.source}, {cam.fps} fps")
         return 0
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("shutting down: finishing in-flight frames", extra={"signal": signum})
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    runtime = rollout_runtime(cfg, db)
-    pipeline = Pipeline(cfg, db, device=args.device)
     ui: subprocess.Popen[bytes] | None = None
     ui_failed = False
-    try:
-        runtime.start()
-        pipeline.start()
-        if not args.no_ui:
-            env = {**os.environ, ENV_CONFIG: str(Path(args.config).resolve())}
-            host, port = cfg.review_ui.host, cfg.review_ui.port
-            # Own session: Ctrl-C reaches us once, and we stop the UI ourselves; if we are
-            # killed outright, the kernel stops it (no orphan holding the port).
-            ui = start_streamlit(APP_PATH, host=host, port=port, env=env)
-            print(f"review UI on http://{host}:{port}", flush=True)
-        while not stop.is_set() and pipeline.alive:
-            if ui is not None and ui.poll() is not None:
-                log.error("review UI exited; stopping", extra={"returncode": ui.returncode})
-                ui_failed = True
-                break
-            stop.wait(0.5)
-    finally:
-        if ui is not None:
-            stop_streamlit(ui)
-        pipeline.stop()
-        runtime.stop()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    with stop_on_signals("shutting down: finishing in-flight frames") as stop:
+        runtime = rollout_runtime(cfg, db)
+        pipeline = Pipeline(cfg, db, device=args.device)
+        try:
+            runtime.start()
+            pipeline.start()
+            if not args.no_ui:
+                host, port = cfg.review_ui.host, cfg.review_ui.port
+                ui = start_streamlit(args.config, host=host, port=port)
+                print(f"review UI on http://{host}:{port}", flush=True)
+            while not stop.is_set() and pipeline.alive:
+                if ui is not None and ui.poll() is not None:
+                    log.error("review UI exited; stopping",
+                              extra={"returncode": ui.returncode})
+                    ui_failed = True
+                    break
+                stop.wait(0.5)
+        finally:
+            if ui is not None:
+                stop_streamlit(ui)
+            pipeline.stop()
+            runtime.stop()
     log.info("bearwatch stopped")
     return 1 if pipeline.crashed or ui_failed else 0

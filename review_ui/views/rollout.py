@@ -29,6 +29,7 @@ from rollout import (
     Calibration,
     CalibrationRefused,
     IllegalTransition,
+    allowed_actions,
     preview_action,
 )
 from rollout.reports import (
@@ -248,7 +249,7 @@ def _stage_controls(z: ZoneOverview) -> None:
         st.session_state[action_key] = None
         st.session_state[reason_key] = ""
     cols = st.columns([2, 3, 1])
-    allowed = [a for a in Action if not isinstance(preview_action(z, a, kill_to=z.kill_to), str)]
+    allowed = allowed_actions(z, kill_to=z.kill_to)
     action = cols[0].selectbox("Action", allowed, index=None, format_func=lambda a: a.value,
                                placeholder="Choose an action…", key=action_key)
     reason = cols[1].text_input("Reason (required)", key=reason_key)

@@ -68,8 +68,11 @@ def _sqlite_downgrade() -> None:
 def _dialect() -> str:
     name = op.get_bind().dialect.name
     if name not in ('postgresql', 'sqlite'):
-        raise NotImplementedError(f"append-only triggers for {name!r}: only PostgreSQL and "
-                                  "SQLite are supported")
+        # Bearwatch runs on SQLite (embedded) and PostgreSQL (production) only: a migration
+        # that cannot protect the audit tables must stop rather than leave them editable.
+        raise RuntimeError(f"database {name!r} is not supported: Bearwatch stores its data in "
+                           "SQLite or PostgreSQL; set database.url to sqlite:///… or "
+                           "postgresql+psycopg://…")
     return name
 
 
