@@ -16,7 +16,9 @@ Queue and sink are injected (`BenchWiring`) so this module stays free of the dat
 from __future__ import annotations
 
 import logging
+import os
 import random
+import resource
 import tempfile
 import threading
 import time
@@ -28,6 +30,7 @@ from typing import Any, Protocol
 
 import cv2
 import numpy as np
+import torch
 
 from detector import (
     AlertSink,
@@ -137,6 +140,8 @@ class BenchResult:
     """Median CPU ms per frame of (raw forward, pipeline) over the rounds."""
     served_by: str = "TorchClassifier"
     """The class that ran the forward pass (TorchClassifier | OnnxClassifier)."""
+    memory: dict[str, float] | None = None
+    """`process_memory` at the end of the run."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,7 +164,21 @@ class BenchResult:
                     ("raw_forward", self.rounds.raw_forward), ("pipeline", self.rounds.pipeline),
                     ("predict_loop", self.rounds.predict_loop))},
             },
+            "memory": self.memory,
         }
+
+
+def process_memory(device: torch.device) -> dict[str, float]:
+    """This process's resident memory now and at its peak, MiB, and on CUDA the peak the
+    caching allocator handed out and held: what one detector process costs a box."""
+    with open("/proc/self/statm") as f:  # Linux: pages of (size, resident, ...)
+        resident_pages = int(f.read().split()[1])
+    out = {"rss_mib": round(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1),
+           "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if device.type == "cuda":
+        out["gpu_peak_allocated_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+        out["gpu_peak_reserved_mib"] = round(torch.cuda.max_memory_reserved(device) / 2**20, 1)
+    return out
 
 
 def synthetic_frames(n_cameras: int, rng: np.random.Generator) -> dict[str, list[np.ndarray]]:
@@ -415,7 +434,7 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
                                            tuple(predicts)),
                        cpu_ms_per_frame=(_median(raws, "cpu_ms_per_frame"),
                                          _median(pipes, "cpu_ms_per_frame")),
-                       served_by=type(model).__name__)
+                       served_by=type(model).__name__, memory=process_memory(device))
 
 
 def bench_model(opts: BenchOptions, runtime: str) -> BenchModel:
@@ -454,4 +473,5 @@ def compare_runtimes(opts: BenchOptions, wiring: BenchWiring) -> dict[str, Any]:
             "rounds_fps": {"raw_forward": [round(s.fps, 2) for s in raws[name]],
                            "pipeline": [round(s.fps, 2) for s in pipes[name]]},
         } for name, m in med.items()},
+        "memory": process_memory(pick_device(opts.device)),
     }

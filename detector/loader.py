@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -165,15 +166,22 @@ def load_model(config: DetectorConfig, *, models_dir: Path,
         ModelLoadError: the model cannot be loaded, or `detector.runtime` is 'onnxruntime' and
             onnxruntime is not installed or the device is not the CPU.
     """
+    t0 = time.perf_counter()
     dev = pick_device(device or config.device)
     use_onnx = _use_onnxruntime(config, dev)
     model, identity = _load_torch(config, models_dir=models_dir,
                                   recorded_sha256=recorded_sha256, dev=dev)
-    if not use_onnx:
-        return model
-    served = to_onnx(model, identity=identity, cache_dir=cache_dir or models_dir.parent / "onnx",
-                     threads=config.runtime_threads)
-    return model if served is None else served
+    served: TorchClassifier | OnnxClassifier = model
+    if use_onnx:
+        served = to_onnx(model, identity=identity,
+                         cache_dir=cache_dir or models_dir.parent / "onnx",
+                         threads=config.runtime_threads) or model
+    # Start-up time is what an operator waits for after a restart; the export's own share is
+    # in the "onnx export" line.
+    log.info("model loaded", extra={"model": config.model, "version": served.version,
+                                    "served_by": type(served).__name__, "device": dev.type,
+                                    "load_s": round(time.perf_counter() - t0, 3)})
+    return served
 
 
 def _use_onnxruntime(config: DetectorConfig, dev: torch.device) -> bool:

@@ -105,10 +105,16 @@ def test_load_model_onnxruntime_not_installed_names_key_and_fix(
 
 
 def test_load_model_auto_without_onnxruntime_serves_torch(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    caplog.set_level(logging.INFO, logger="detector")
     model = load_model(_cfg("builtin", "auto"), models_dir=tmp_path / "models")
     assert isinstance(model, TorchClassifier)
+    # The start-up log says what serves and how long the operator waited for it.
+    (loaded,) = [r for r in caplog.records if r.getMessage() == "model loaded"]
+    assert loaded.served_by == "TorchClassifier"  # type: ignore[attr-defined]
+    assert loaded.version == model.version  # type: ignore[attr-defined]
+    assert loaded.load_s > 0  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
