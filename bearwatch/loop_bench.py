@@ -100,6 +100,8 @@ class BenchOptions:
     """torch | onnxruntime (the model served) | all (`compare_runtimes`)."""
     models_dir: Path = Path("var/models")
     """Beside it, `onnx/` caches the onnxruntime export."""
+    overlap: bool = False
+    """Forward pass one batch ahead of the per-frame work (`detector.overlap_forward`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +144,12 @@ class BenchResult:
     """The class that ran the forward pass (TorchClassifier | OnnxClassifier)."""
     memory: dict[str, float] | None = None
     """`process_memory` at the end of the run."""
+    overlap: bool = False
+    """Whether the pipeline overlapped the forward pass with per-frame work."""
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "device": self.device, "served_by": self.served_by,
+            "device": self.device, "served_by": self.served_by, "overlap": self.overlap,
             "batch_size": self.batch_size, "n_cameras": self.n_cameras,
             "raw_forward_fps": round(self.raw_forward_fps, 2),
             "pipeline_fps": round(self.pipeline_fps, 2),
@@ -282,7 +286,8 @@ def _loop(model: BenchModel, queue: BenchQueue, wiring: BenchWiring, opts: Bench
                         LoopOutput(sink=wiring.sink, audit=sampler, images=snaps),
                         options=LoopOptions(
                             timings=LoopTimings(aggregate_flush_s=5.0, throughput_log_s=3600.0),
-                            hooks=LoopHooks(on_commit=on_commit, queue_depth=queue.qsize)))
+                            hooks=LoopHooks(on_commit=on_commit, queue_depth=queue.qsize),
+                            overlap=opts.overlap))
 
 
 def _run_for(loop: DetectorLoop, cams: _Cameras, seconds: float, phase: str,
@@ -434,7 +439,8 @@ def run_benchmark(opts: BenchOptions, wiring: BenchWiring) -> BenchResult:
                                            tuple(predicts)),
                        cpu_ms_per_frame=(_median(raws, "cpu_ms_per_frame"),
                                          _median(pipes, "cpu_ms_per_frame")),
-                       served_by=type(model).__name__, memory=process_memory(device))
+                       served_by=type(model).__name__, memory=process_memory(device),
+                       overlap=opts.overlap)
 
 
 def bench_model(opts: BenchOptions, runtime: str) -> BenchModel:
@@ -464,6 +470,7 @@ def compare_runtimes(opts: BenchOptions, wiring: BenchWiring) -> dict[str, Any]:
     eager = med["torch"]["raw"]
     return {
         "batch_size": opts.batch, "n_cameras": opts.n_cameras, "rounds": opts.rounds,
+        "overlap": opts.overlap,
         "runtimes": {name: {
             "served_by": type(models[name]).__name__,
             "raw_forward_fps": round(m["raw"], 2), "pipeline_fps": round(m["pipe"], 2),

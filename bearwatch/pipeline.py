@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.ingest_wiring import build_ingest
-from bearwatch.shadow_wiring import DbLiveModels, optional_shadow
+from bearwatch.shadow_wiring import DbLiveModels, ModelLoad, optional_shadow
 from bearwatch.threshold_wiring import encounter_rules
 from bearwatch.wiring import Database
 from camera_ingest import FrameQueue
@@ -48,7 +48,7 @@ from detector import (
     SnapshotStore,
 )
 from detector.models import Model, load_model
-from kernel.config import BearwatchConfig
+from kernel.config import BearwatchConfig, DetectorConfig
 from kernel.records import (
     Alert,
     AuditSample,
@@ -244,7 +244,14 @@ def build_detector(config: BearwatchConfig, feed: FrameQueue, model: Model,
                             timings=LoopTimings(aggregate_flush_s=d.aggregate_flush_s,
                                                 throughput_log_s=d.throughput_log_s),
                             proposals=ProposalRules.from_config(config.detector.proposals),
-                            hooks=hooks))
+                            hooks=hooks, overlap=overlaps_forward(d, model)))
+
+
+def overlaps_forward(d: DetectorConfig, model: Model) -> bool:
+    """`detector.overlap_forward`, with 'auto' resolved by where the model runs."""
+    if d.overlap_forward == "auto":
+        return model.device.type == "cuda"
+    return d.overlap_forward == "on"
 
 
 class Pipeline:
@@ -254,17 +261,19 @@ class Pipeline:
         config: the validated config.
         db: the open, migrated database.
         device: overrides `detector.device`.
+        load: loads each model version (live, shadow, promoted): in this process by default;
+            `bearwatch.cluster` passes one that loads them onto the Ray Serve replicas.
     """
 
-    def __init__(self, config: BearwatchConfig, db: Database, *, device: str | None = None) -> None:
+    def __init__(self, config: BearwatchConfig, db: Database, *, device: str | None = None,
+                 load: ModelLoad = load_model) -> None:
         self.config = config
         self.db = db
         self.queue = FrameQueue(config.ingest.queue_size)
-        self.model = load_model(config.detector, models_dir=config.storage.models_dir,
-                                recorded_sha256=recorded_model_sha(config, db.sessions),
-                                device=device)
-        self.shadow = optional_shadow(config, db.sessions, device=device)
-        self.live_models = DbLiveModels(config, db.sessions, self.model, device=device)
+        self.model = load(config.detector, models_dir=config.storage.models_dir,
+                          recorded_sha256=recorded_model_sha(config, db.sessions), device=device)
+        self.shadow = optional_shadow(config, db.sessions, device=device, load=load)
+        self.live_models = DbLiveModels(config, db.sessions, self.model, device=device, load=load)
         self.sink = DbAlertSink(db.sessions, AlertSpool(config.storage.spool_dir),
                                 route=rollout_router(config))
         stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})

@@ -27,7 +27,13 @@ print(f"python {sys.version.split()[0]}, torch {torch.__version__} (CUDA {torch.
       f"cuDNN {torch.backends.cudnn.version()}), torchvision {torchvision.__version__}, "
       f"fastai {fastai.__version__}, GPU {torch.cuda.get_device_name(0)}", file=sys.stderr)'
 OUT=${OUT:-$(mktemp -d)}
-"$PY" bench/detector_bench.py --device cuda --cameras "${CAMERAS:-16}" --batch "${BATCH:-32}" \
-  --seconds "${SECONDS_PER_PATH:-15}" --predict-frames "${PREDICT_FRAMES:-200}" \
-  --json "$OUT/bench_cuda.json" "$@" >/dev/null
-cat "$OUT/bench_cuda.json"
+# Batch 32 and 64, each with the forward overlapped (the default on CUDA) and not, same run.
+for b in ${BATCHES:-32 64}; do
+  for ov in on off; do
+    "$PY" bench/detector_bench.py --device cuda --cameras "${CAMERAS:-16}" --batch "$b" \
+      --overlap "$ov" --seconds "${SECONDS_PER_PATH:-15}" \
+      --predict-frames "${PREDICT_FRAMES:-200}" --json "$OUT/bench_cuda_b${b}_${ov}.json" "$@" \
+      >/dev/null
+    cat "$OUT/bench_cuda_b${b}_${ov}.json"
+  done
+done

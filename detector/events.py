@@ -9,10 +9,15 @@ Rules (per camera, with the threshold of the camera's zone):
 - when no frame has counted for `cooldown_s` (capture time), the encounter closes and the
   window starts empty, so one visit is one alert (a partial window is forgotten the same way).
 
-The snapshot is written before the update is returned, hence before it is committed. When it
-cannot be written (disk full, folder gone) the alert still opens, with `snapshot_path` "" (no
-snapshot: the column is not nullable) and an error logged with camera and alert id; a later
-better frame whose snapshot fails keeps the previous one. The alert id is a fresh UUID, the
+Each counting frame also gets its own unmarked JPEG (`EncounterFrame.image_path`, with the
+region that scored in `EncounterFrame.region`), up to `frame_images_per_alert` per alert (past
+it only a new best frame), so the Review filmstrip shows every frame as the camera saw it; a
+frame whose image cannot be written keeps `image_path` None. The alert snapshot (the best frame,
+its region outlined and enlarged, for notifications) is written before the update is returned,
+hence before it is committed. When it cannot be written (disk full, folder gone) the alert
+still opens, with `snapshot_path` "" (no snapshot: the column is not nullable) and an error
+logged with camera and alert id; a later better frame whose snapshot fails keeps the previous
+one. The alert id is a fresh UUID, the
 idempotency key of every later commit of this encounter.
 
 Cooldowns are measured on capture times, which for a live camera are the wall clock. When the
@@ -58,6 +63,7 @@ class EncounterRules:
     default_threshold: float
     zone_thresholds: Mapping[str, float] = field(default_factory=dict)
     camera_k_of_n: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    frame_images_per_alert: int = 60
 
     def __post_init__(self) -> None:
         for k, n in [(self.k, self.n), *self.camera_k_of_n.values()]:
@@ -80,7 +86,8 @@ class EncounterRules:
         return cls(k=d.k, n=d.n, cooldown_s=d.cooldown_s, default_threshold=d.default_threshold,
                    zone_thresholds={z.id: z.threshold_or(d.default_threshold) for z in zones},
                    camera_k_of_n={c.id: (c.k, c.n) for c in cameras
-                                  if c.k is not None and c.n is not None})
+                                  if c.k is not None and c.n is not None},
+                   frame_images_per_alert=d.frame_images_per_alert)
 
 
 @dataclass(slots=True)
@@ -88,6 +95,7 @@ class _Camera:
     window: deque[tuple[Detection, bool]]
     alert: Alert | None = None
     last_counted: datetime | None = None
+    images: int = 0  # frame images written for the open alert
 
 
 class EncounterTracker:
@@ -113,8 +121,10 @@ class EncounterTracker:
         self._cams: dict[str, _Camera] = {}
 
     def open_cameras(self) -> frozenset[str]:
-        """Cameras with an open encounter (their frames are batched first)."""
-        return frozenset(c for c, st in self._cams.items() if st.alert is not None)
+        """Cameras with an open encounter (their frames are batched first). Safe to call from
+        the scorer thread of an overlapped loop while the tracker changes: `list()` copies the
+        items at once, where iterating the dict could see it grow."""
+        return frozenset(c for c, st in list(self._cams.items()) if st.alert is not None)
 
     def open_alert(self, camera_id: str) -> Alert | None:
         st = self._cams.get(camera_id)
@@ -165,6 +175,7 @@ class EncounterTracker:
 
     def _close(self, st: _Camera) -> None:
         st.alert = None
+        st.images = 0
         st.window.clear()
 
     def _open(self, st: _Camera, hits: list[Detection]) -> AlertUpdate:
@@ -188,7 +199,7 @@ class EncounterTracker:
             is_infrared=any(d.frame.is_infrared for d in hits), snapshot_path=path,
             stage=self.stage_of(f0.zone_id), model_version=best.model_version, id=alert_id,
         )
-        frames = tuple(_encounter_frame(d, (path or None) if d is best else None)
+        frames = tuple(_encounter_frame(d, self._frame_image(st, d, alert_id, better=d is best))
                        for d in hits)
         return AlertUpdate(alert=st.alert, frames=frames, opened=True)
 
@@ -205,7 +216,7 @@ class EncounterTracker:
             is_night=a.is_night or frame.is_night,
             is_infrared=a.is_infrared or frame.is_infrared,
         )
-        frames = (_encounter_frame(det, written or None),)
+        frames = (_encounter_frame(det, self._frame_image(st, det, a.id, better=better)),)
         return AlertUpdate(alert=st.alert, frames=frames, opened=False)
 
     def _snapshot(self, det: Detection, alert_id: uuid.UUID) -> str:
@@ -218,7 +229,24 @@ class EncounterTracker:
                 "camera_id": frame.camera_id, "alert_id": str(alert_id), "error": str(exc)})
             return ""
 
+    def _frame_image(self, st: _Camera, det: Detection, alert_id: uuid.UUID, *,
+                     better: bool) -> str | None:
+        """Write the frame's own JPEG while the alert is under its image cap (a new best frame
+        always); None when not written (an error logged when the disk refused it)."""
+        if st.images >= self.rules.frame_images_per_alert and not better:
+            return None
+        frame = det.frame
+        try:
+            path = self.snapshots.frame_image(frame, alert_id)
+        except OSError as exc:
+            log.error("alert frame image not written; the frame is kept without it", extra={
+                "camera_id": frame.camera_id, "alert_id": str(alert_id), "seq": frame.seq,
+                "error": str(exc)})
+            return None
+        st.images += 1
+        return path
+
 
 def _encounter_frame(det: Detection, image_path: str | None) -> EncounterFrame:
     return EncounterFrame(seq=det.frame.seq, captured_at=det.frame.captured_at,
-                          p_bear=det.p_bear, image_path=image_path)
+                          p_bear=det.p_bear, image_path=image_path, region=det.region)

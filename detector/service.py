@@ -5,6 +5,7 @@ aggregates and throughput figures. One thread runs it; camera readers feed it th
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -38,6 +39,21 @@ IDLE_TICK_S = 1.0
 
 # A loop built without options: whole frames only, default intervals, no callbacks, real clocks.
 _NO_OPTIONS = LoopOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredBatch:
+    """A batch after its forward pass: each frame's score and the model version that gave it,
+    and the forward's wall time, ms."""
+
+    batch: Batch
+    scored: list[tuple[RegionScore, str]]
+    forward_ms: float
+
+
+# The scorer thread's last item: every batch it formed has been handed over.
+_SCORER_DONE = ScoredBatch(batch=Batch(frames=(), wait_ms=0.0, formed_at=0.0), scored=[],
+                           forward_ms=0.0)
 
 
 @dataclass(slots=True)
@@ -82,6 +98,7 @@ class DetectorLoop:
         self.hooks = options.hooks
         self.aggregator = ScoreAggregator()
         self.proposals = options.proposals
+        self.overlap = options.overlap
         self.shadow = (ShadowScorer(models.shadow, options.proposals)
                        if models.shadow is not None else None)
         self.stats = Throughput(window_started=self.monotonic())
@@ -93,25 +110,84 @@ class DetectorLoop:
 
     def run(self, stop: threading.Event) -> None:
         """Process batches until `stop` is set and every received frame is scored; then flush."""
-        while True:
-            batch = self.batcher.next_batch(stop.is_set, idle_timeout_s=IDLE_TICK_S)
-            if batch is None:
-                if stop.is_set():
-                    break
+        if self.overlap:
+            self._run_overlapped(stop)
+        else:
+            while True:
+                batch = self.batcher.next_batch(stop.is_set, idle_timeout_s=IDLE_TICK_S)
+                if batch is None:
+                    if stop.is_set():
+                        break
+                    self.tick()
+                    continue
+                self.process(batch)
                 self.tick()
-                continue
-            self.process(batch)
-            self.tick()
         self.release_held()
         self.flush_aggregates()
         self.log_throughput()
 
+    def _run_overlapped(self, stop: threading.Event) -> None:
+        """Batching and the forward pass on a scorer thread, one batch ahead of this thread's
+        per-frame work (encounters, commits, audit draws), so an accelerator never waits on
+        Python. Batches are acted on in the order they were scored, so each camera's frames
+        still reach the tracker in order; an error on either thread stops both and is raised
+        here."""
+        ready: queue.Queue[ScoredBatch | BaseException | None] = queue.Queue(maxsize=1)
+        halt = threading.Event()  # this thread failed: the scorer must not block on `ready`
+
+        def put(item: ScoredBatch | BaseException | None) -> None:
+            while not halt.is_set():
+                try:
+                    ready.put(item, timeout=IDLE_TICK_S)
+                    return
+                except queue.Full:
+                    continue
+
+        def score_batches() -> None:
+            try:
+                while not halt.is_set():
+                    batch = self.batcher.next_batch(stop.is_set, idle_timeout_s=IDLE_TICK_S)
+                    if batch is None:
+                        if stop.is_set():
+                            break
+                        put(None)  # idle: the acting thread still ticks
+                        continue
+                    put(self.score_batch(batch))
+                put(_SCORER_DONE)
+            except BaseException as exc:  # handed to the acting thread, which raises it
+                put(exc)
+
+        scorer = threading.Thread(target=score_batches, name="detector-forward", daemon=True)
+        scorer.start()
+        try:
+            while True:
+                item = ready.get()
+                if item is _SCORER_DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if item is not None:
+                    self.act(item)
+                self.tick()
+        finally:
+            halt.set()
+            scorer.join(timeout=60)
+
     def process(self, batch: Batch) -> BatchStats:
         """Score one batch and act on every frame of it."""
-        self.watch_clock()
+        return self.act(self.score_batch(batch))
+
+    def score_batch(self, batch: Batch) -> ScoredBatch:
+        """The forward pass over one batch (and its region crops); no per-frame work."""
         t0 = time.perf_counter()
         scored = self._score(batch.frames)
-        forward_ms = (time.perf_counter() - t0) * 1000.0
+        return ScoredBatch(batch=batch, scored=scored,
+                           forward_ms=(time.perf_counter() - t0) * 1000.0)
+
+    def act(self, scored_batch: ScoredBatch) -> BatchStats:
+        """Turn a scored batch into detections, encounter updates, commits and audit draws."""
+        self.watch_clock()
+        batch, scored, forward_ms = scored_batch.batch, scored_batch.scored, scored_batch.forward_ms
         stats = BatchStats(size=len(batch.frames), wait_ms=batch.wait_ms, forward_ms=forward_ms)
         self._record(stats)
         scores = np.array([s.p_bear for s, _ in scored], dtype=np.float32)

@@ -73,12 +73,15 @@ class LoopOptions:
             stills); the live and the shadow model both use them.
         hooks: callbacks to the outside.
         clocks: the UTC and interval clocks.
+        overlap: run batching and the forward pass on a thread of their own, one batch
+            ahead of the per-frame work (`detector.overlap_forward`).
     """
 
     timings: LoopTimings = field(default_factory=LoopTimings)
     proposals: ProposalRules = WHOLE_FRAME_ONLY
     hooks: LoopHooks = field(default_factory=LoopHooks)
     clocks: LoopClocks = field(default_factory=LoopClocks)
+    overlap: bool = False
 
 
 @dataclass(frozen=True, slots=True)

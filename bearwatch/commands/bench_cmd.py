@@ -17,6 +17,7 @@ from camera_ingest import FrameQueue
 from db import make_engine, make_sessionmaker, migrate
 from db.catalog import CameraSpec, ZoneSpec, sync
 from detector import AlertSpool
+from detector.models import pick_device
 from kernel.config import BearwatchConfig
 from kernel.records import Stage, utc_now
 
@@ -40,6 +41,9 @@ def register(sub: Any) -> None:
     p.add_argument("--runtime", choices=("torch", "onnxruntime", "all"), default="torch",
                    help="what runs the forward pass; all: raw forward and pipeline of each "
                    "runtime in one run, with the ratios (no learn.predict, no latency)")
+    p.add_argument("--overlap", choices=("auto", "on", "off"), default=None,
+                   help="forward pass one batch ahead of the per-frame work (default "
+                   "detector.overlap_forward; auto: on CUDA only)")
     p.add_argument("--json", type=Path, required=True, help="write the result here")
     p.set_defaults(handler=_bench)
 
@@ -49,13 +53,21 @@ def _routing_off(*_: object) -> None:
     and routing is measured by the rollout benchmarks."""
 
 
+def _overlap(setting: str, device: str) -> bool:
+    if setting == "auto":
+        return pick_device(device).type == "cuda"
+    return setting == "on"
+
+
 def _bench(args: argparse.Namespace) -> int:
     cfg: BearwatchConfig = load(args)
     opts = BenchOptions(device=args.device, n_cameras=args.cameras,
                         batch=args.batch or cfg.detector.max_batch, seconds=args.seconds,
                         predict_frames=args.predict_frames, max_wait_ms=cfg.detector.max_wait_ms,
                         rounds=max(1, args.rounds), runtime=args.runtime,
-                        models_dir=cfg.storage.models_dir)
+                        models_dir=cfg.storage.models_dir,
+                        overlap=_overlap(args.overlap or cfg.detector.overlap_forward,
+                                         args.device))
     with tempfile.TemporaryDirectory(prefix="bw-bench-") as tmp:
         root = Path(tmp)
         engine = make_engine(f"sqlite:///{root / 'bench.db'}")

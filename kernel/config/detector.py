@@ -61,6 +61,12 @@ class DetectorConfig(Section):
         None, ge=1, le=1024,
         description="Intra-op threads of the onnxruntime session; unset: one per CPU core.",
     )
+    overlap_forward: Literal["auto", "on", "off"] = Field(
+        "auto", description="Batching and the forward pass on a thread of their own, one batch "
+        "ahead of the per-frame work (encounters, commits, audit draws): 'auto' does so on CUDA, "
+        "where the GPU would otherwise wait on Python, and not on the CPU, where both compete "
+        "for the same cores.",
+    )
     image_size: int = Field(224, ge=32, le=1024, description="Model input side, px.")
     max_batch: int = Field(8, ge=1, le=1024, description="Frames per forward pass at most.")
     max_wait_ms: float = Field(50.0, ge=0, le=10_000, description="Wait to fill a batch, ms.")
@@ -76,6 +82,12 @@ class DetectorConfig(Section):
     n: int = Field(3, ge=1, description="… among the last n frames to open an alert.")
     cooldown_s: float = Field(
         120.0, ge=0, description="Quiet time that closes an encounter; one visit = one alert, s."
+    )
+    frame_images_per_alert: int = Field(
+        60, ge=1, le=100_000,
+        description="Each counted frame of an alert gets its own JPEG (the Review filmstrip) up "
+        "to this many; past it only a frame that beats the peak score is written, so a bear "
+        "that stays an hour does not fill the disk.",
     )
     audit_share: float = Field(
         0.01, ge=0, le=1, description="Share of non-alert frames sampled for the audit queue."
