@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from db.alerts import NOTIFYING_STAGES
 from db.base import Base
 from db.models import AlertRow, AuditSampleRow, CameraEvent, MissedReport, Review, User
+from db.rate_counts import count_rows, uncount_rows
 from kernel.records import Alert, AuditSample, CameraState, Role, Verdict
 
 
@@ -89,6 +90,7 @@ def insert_alerts(session: Session, alerts: Sequence[Alert], *, committed_at: da
              is_drill=a.is_drill, priority=1 if a.stage in NOTIFYING_STAGES else 0,
              review_state="pending", verdict=None, reviewed_at=None)
         for a in alerts])
+    count_rows(session, "alert", [a.id for a in alerts])
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,7 @@ def insert_reviewed_alerts(session: Session, rows: Sequence[ReviewedAlertSeed]) 
              review_state="pending" if r.verdict is None else "reviewed",
              verdict=None if r.verdict is None else r.verdict.value, reviewed_at=r.reviewed_at)
         for r in rows for a in (r.alert,)])
+    count_rows(session, "alert", [r.alert.id for r in rows])
     reviews = [dict(alert_id=r.alert.id, audit_sample_id=None, verdict=r.verdict.value,
                     reason_code="other" if r.verdict is Verdict.NO_BEAR else None, note="",
                     operator_id=r.operator_id, reviewed_at=r.reviewed_at)
@@ -131,15 +134,20 @@ def record_verdicts(session: Session, verdicts: Sequence[VerdictSeed]) -> None:
         dict(alert_id=v.alert_id, audit_sample_id=None, verdict=v.verdict.value,
              reason_code="other" if v.verdict is Verdict.NO_BEAR else None, note="",
              operator_id=v.operator_id, reviewed_at=v.reviewed_at) for v in verdicts])
+    ids = [v.alert_id for v in verdicts]
+    uncount_rows(session, "alert", ids)
     session.execute(update(AlertRow), [
         dict(id=v.alert_id, review_state="reviewed", verdict=v.verdict.value,
              reviewed_at=v.reviewed_at) for v in verdicts])
+    count_rows(session, "alert", ids)
 
 
 def insert_audit_samples(session: Session, samples: Sequence[AuditSampleSeed]) -> None:
     if not samples:
         return
-    session.execute(_insert(AuditSampleRow), [_audit_values(s) for s in samples])
+    ids = session.scalars(_insert(AuditSampleRow).returning(AuditSampleRow.id),
+                          [_audit_values(s) for s in samples]).all()
+    count_rows(session, "audit", ids)
 
 
 def _audit_values(seed: AuditSampleSeed) -> dict[str, Any]:
@@ -154,10 +162,11 @@ def _audit_values(seed: AuditSampleSeed) -> dict[str, Any]:
 def insert_missed_reports(session: Session, reports: Sequence[MissedSeed]) -> None:
     if not reports:
         return
-    session.execute(_insert(MissedReport), [
+    ids = session.scalars(_insert(MissedReport).returning(MissedReport.id), [
         dict(zone_id=r.zone_id, camera_id=r.camera_id, occurred_at=r.occurred_at,
              is_night=r.is_night, reported_by=None, reported_at=r.reported_at, note="",
-             photo_path=None, frame_path=None) for r in reports])
+             photo_path=None, frame_path=None) for r in reports]).all()
+    count_rows(session, "missed", ids)
 
 
 def insert_camera_events(session: Session, events: Sequence[CameraEventSeed]) -> None:

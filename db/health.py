@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import CameraEvent, CameraHealth
@@ -81,22 +81,25 @@ def offline_spans(session: Session, since: datetime, until: datetime) -> list[Of
     """
     if until <= since:
         return []
-    cameras = session.scalars(
-        select(CameraEvent.camera_id).where(CameraEvent.at < until).distinct()
-    ).all()
+    # Two queries for all cameras (the rates read this on every call): each camera's last
+    # state before `since`, then every event in the window in order.
+    ranked = select(
+        CameraEvent.camera_id, CameraEvent.state,
+        func.row_number().over(partition_by=CameraEvent.camera_id,
+                               order_by=(CameraEvent.at.desc(), CameraEvent.id.desc()))
+        .label("rn")).where(CameraEvent.at < since).subquery()
+    before = {cam: state for cam, state in session.execute(
+        select(ranked.c.camera_id, ranked.c.state).where(ranked.c.rn == 1))}
+    events: dict[str, list[tuple[datetime, str]]] = {}
+    for cam, at, state in session.execute(
+            select(CameraEvent.camera_id, CameraEvent.at, CameraEvent.state)
+            .where(CameraEvent.at >= since, CameraEvent.at < until)
+            .order_by(CameraEvent.camera_id, CameraEvent.at, CameraEvent.id)):
+        events.setdefault(cam, []).append((at, state))
     spans: list[OfflineSpan] = []
-    for cam in sorted(cameras):
-        before = session.scalars(
-            select(CameraEvent.state).where(CameraEvent.camera_id == cam, CameraEvent.at < since)
-            .order_by(CameraEvent.at.desc(), CameraEvent.id.desc()).limit(1)
-        ).first()
-        start: datetime | None = since if before == CameraState.OFFLINE.value else None
-        events = session.execute(
-            select(CameraEvent.at, CameraEvent.state)
-            .where(CameraEvent.camera_id == cam, CameraEvent.at >= since, CameraEvent.at < until)
-            .order_by(CameraEvent.at, CameraEvent.id)
-        ).all()
-        for at, state in events:
+    for cam in sorted(set(before) | set(events)):
+        start: datetime | None = since if before.get(cam) == CameraState.OFFLINE.value else None
+        for at, state in events.get(cam, []):
             if state == CameraState.OFFLINE.value:
                 if start is None:
                     start = at

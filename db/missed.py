@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from db.audit import AuditEntry, append
 from db.errors import NotFoundError
 from db.models import AlertFrame, AlertRow, AuditSampleRow, Camera, CameraHealth, MissedReport
+from db.rate_counts import count_rows
 from db.reviews import Reviewer
 
 
@@ -73,6 +74,7 @@ def add_missed_report(session: Session, report: MissedReportInput, reporter: Rev
                        photo_path=report.photo_path)
     session.add(row)
     session.flush()
+    count_rows(session, "missed", [row.id])
     append(session, AuditEntry(actor=reporter.name, action="missed.report",
                                subject=f"missed:{row.id}", to_value=report.zone_id, at=now,
                                reason=report.note,

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     and_,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -45,6 +47,28 @@ class RateQuery:
     zone_id: str | None = None
     camera_id: str | None = None
     offline: Sequence[OfflineSpan] = ()
+    # When given, rows count in these slices of time instead of [since, until) (the counters
+    # in `db.rate_counts` ask for the partial hours they cannot answer themselves).
+    slices: Sequence[TimeSlice] = ()
+    # Zones named in the WHERE so a query with no zone still uses the (zone_id, time) indexes.
+    index_zones: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSlice:
+    """[since, until) UTC of one camera (None: every camera)."""
+
+    camera_id: str | None
+    since: datetime
+    until: datetime
+
+
+# Audit weights 1/sampling_prob are summed as integers in units of 1/W_SCALE (and their squares
+# in units of 1/W2_SCALE): integer sums do not depend on the order of the rows, so the counters
+# and the from-scratch query give the same figure to the last bit (a float SUM does not, even
+# between two plans of one query). The rounding is ≤ 2**-21 per sample.
+W_SCALE = 1 << 20
+W2_SCALE = 1 << 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +100,25 @@ class AuditCounts:
     night_bear: int
     night_weighted_bear: float
     night_weighted_bear_sq: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditUnits:
+    """`AuditCounts` with the weights as integers (`W_SCALE`, `W2_SCALE` units), for sums."""
+
+    key: str
+    reviewed: int
+    bear: int
+    w: int
+    w2: int
+    night_bear: int
+    night_w: int
+    night_w2: int
+
+    def counts(self) -> AuditCounts:
+        return AuditCounts(self.key, self.reviewed, self.bear, self.w / W_SCALE,
+                           self.w2 / W2_SCALE, self.night_bear, self.night_w / W_SCALE,
+                           self.night_w2 / W2_SCALE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +161,25 @@ def _online(camera_col: Any, time_col: Any, spans: Sequence[OfflineSpan]) -> Col
     if not spans:
         return true()
     # The NOT IN comes first so rows of cameras that were never offline skip the span tests.
+    # A missed report naming no camera (NULL) is in no camera's outage: it counts (NULL NOT IN
+    # … is NULL, which would drop it as soon as any camera had been offline).
     cams = sorted({s.camera_id for s in spans})
-    return or_(camera_col.not_in(cams),
+    return or_(camera_col.is_(None), camera_col.not_in(cams),
                not_(or_(*[and_(camera_col == s.camera_id, time_col >= s.start, time_col < s.end)
                           for s in spans])))
 
 
 def _filters(q: RateQuery, zone_col: Any, camera_col: Any, time_col: Any) -> list[Any]:
-    conds = [time_col >= q.since, time_col < q.until]
+    # The zones go inside each slice's term: an OR is served by indexes only when every
+    # term is (SQLite's OR-by-union, PostgreSQL's BitmapOr).
+    zones = zone_col.in_(q.index_zones) if q.index_zones and q.zone_id is None else true()
+    if q.slices:
+        conds = [or_(*[and_(zones, time_col >= s.since, time_col < s.until) if s.camera_id is None
+                       else and_(camera_col == s.camera_id, time_col >= s.since,
+                                 time_col < s.until)
+                       for s in q.slices])]
+    else:
+        conds = [zones, time_col >= q.since, time_col < q.until]
     if q.zone_id is not None:
         conds.append(zone_col == q.zone_id)
     if q.camera_id is not None:
@@ -166,20 +220,32 @@ def audit_weight() -> ColumnElement[Any]:
     return 1.0 / AuditSampleRow.sampling_prob
 
 
-def audit_counts(session: Session, q: RateQuery) -> list[AuditCounts]:
-    """Reviewed audit-sample counts and inverse-probability weights per group."""
+def weight_units(prob: Any, scale: int) -> ColumnElement[Any]:
+    """round(scale / prob) as an integer, computed by the database (so every path that counts
+    a sample, the counters' upserts included, rounds it the same way)."""
+    return cast(func.round(literal(float(scale)) / prob), BigInteger)
+
+
+def audit_units(session: Session, q: RateQuery) -> list[AuditUnits]:
+    """Reviewed audit-sample counts and integer inverse-probability weights per group."""
     key = AuditSampleRow.zone_id if q.by == "zone" else AuditSampleRow.camera_id
     bear, night = AuditSampleRow.verdict == "bear", AuditSampleRow.is_night == true()
-    w = audit_weight()
-    stmt = (select(key, func.count(), _sum_if(bear), _sum_if(bear, w), _sum_if(bear, w * w),
+    w = weight_units(AuditSampleRow.sampling_prob, W_SCALE)
+    w2 = weight_units(AuditSampleRow.sampling_prob * AuditSampleRow.sampling_prob, W2_SCALE)
+    stmt = (select(key, func.count(), _sum_if(bear), _sum_if(bear, w), _sum_if(bear, w2),
                    _sum_if(and_(bear, night)), _sum_if(and_(bear, night), w),
-                   _sum_if(and_(bear, night), w * w))
+                   _sum_if(and_(bear, night), w2))
             .where(AuditSampleRow.review_state == "reviewed",
                    *_filters(q, AuditSampleRow.zone_id, AuditSampleRow.camera_id,
                              AuditSampleRow.captured_at))
             .group_by(key))
-    return [AuditCounts(str(r[0]), int(r[1]), int(r[2]), float(r[3]), float(r[4]), int(r[5]),
-                        float(r[6]), float(r[7])) for r in session.execute(stmt)]
+    return [AuditUnits(str(r[0]), *(int(v) for v in r[1:])) for r in session.execute(stmt)]
+
+
+def audit_counts(session: Session, q: RateQuery) -> list[AuditCounts]:
+    """Reviewed audit-sample counts and inverse-probability weights per group (weights summed
+    as integers, `W_SCALE`)."""
+    return [u.counts() for u in audit_units(session, q)]
 
 
 def missed_counts(session: Session, q: RateQuery) -> list[MissedCounts]:
@@ -227,16 +293,25 @@ def median_review_latency(session: Session, q: RateQuery) -> dict[str, float]:
     return {str(k): float(m) for k, m in session.execute(stmt)}
 
 
-def group_cameras(session: Session, q: RateQuery) -> dict[str, list[str]]:
+@dataclass(frozen=True, slots=True)
+class GroupCamera:
+    """An enabled camera of a group and when it entered the catalog (UTC; None: before
+    records of it began, so it counts from the window's start)."""
+
+    id: str
+    added_at: datetime | None
+
+
+def group_cameras(session: Session, q: RateQuery) -> dict[str, list[GroupCamera]]:
     """The enabled cameras of each group (for camera-days)."""
-    stmt = select(Camera.zone_id, Camera.id).where(Camera.enabled == true())
+    stmt = select(Camera.zone_id, Camera.id, Camera.added_at).where(Camera.enabled == true())
     if q.zone_id is not None:
         stmt = stmt.where(Camera.zone_id == q.zone_id)
     if q.camera_id is not None:
         stmt = stmt.where(Camera.id == q.camera_id)
-    out: dict[str, list[str]] = {}
-    for zone, cam in session.execute(stmt.order_by(Camera.id)):
-        out.setdefault(zone if q.by == "zone" else cam, []).append(cam)
+    out: dict[str, list[GroupCamera]] = {}
+    for zone, cam, added_at in session.execute(stmt.order_by(Camera.id)):
+        out.setdefault(zone if q.by == "zone" else cam, []).append(GroupCamera(cam, added_at))
     return out
 
 

@@ -8,21 +8,25 @@ intervals. Definitions (non-drill alerts only; offline camera time left out):
 - missed             = missed reports + Σ 1/sampling_prob over audit samples labelled bear.
 - missed-alert rate  = missed ÷ (reviewed bear + missed); interval on Kish's effective n.
 - night rates        = the same on night alerts / night samples / night reports.
-- volume per camera-day = alerts ÷ (Σ over the group's cameras of online days in the window).
+- volume per camera-day = alerts ÷ (Σ over the group's cameras of online days in the window,
+  counted from the camera's addition to the catalog when that falls inside the window).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from db.health import offline_spans
+from db.health import OfflineSpan, offline_spans
+from db.rate_counts import counted_figures
 from db.rates import (
     AlertCounts,
     AuditCounts,
+    GroupCamera,
     HourCount,
     MissedCounts,
     RateQuery,
@@ -123,28 +127,49 @@ def _query(session: Session, window: RateWindow) -> RateQuery:
                      camera_id=window.camera_id, offline=tuple(spans))
 
 
-def compute_rates(session: Session, window: RateWindow) -> list[GroupRates]:
+def compute_rates(session: Session, window: RateWindow, *,
+                  from_scratch: bool = False) -> list[GroupRates]:
     """All figures per group over the window, by key. Groups with cameras but no data appear
-    with zero counts (their rates have value None and the interval (0, 1))."""
+    with zero counts (their rates have value None and the interval (0, 1)).
+
+    The counts come from the rate counters (`db.rate_counts`), equal to the from-scratch
+    GROUP BY queries of `db.rates`; `from_scratch=True` runs those instead (the reference the
+    counters are tested against, and a fallback). The median review latency is exact for
+    groups of up to `db.rate_counts.EXACT_MEDIAN_MAX` reviewed alerts, else from a histogram.
+    """
     q = _query(session, window)
-    alerts = {c.key: c for c in alert_counts(session, q)}
-    audits = {c.key: c for c in audit_counts(session, q)}
-    missed = {c.key: c for c in missed_counts(session, q)}
-    latency = median_review_latency(session, q)
+    if from_scratch:
+        alerts = {c.key: c for c in alert_counts(session, q)}
+        audits = {c.key: c for c in audit_counts(session, q)}
+        missed = {c.key: c for c in missed_counts(session, q)}
+        latency = median_review_latency(session, q)
+    else:
+        fig = counted_figures(session, q)
+        alerts = {c.key: c for c in fig.alerts}
+        audits = {c.key: c for c in fig.audits}
+        missed = {c.key: c for c in fig.missed}
+        latency = fig.median_latency_s
     cameras = group_cameras(session, q)
-    offline_s: dict[str, float] = {}
-    for span in q.offline:
-        offline_s[span.camera_id] = offline_s.get(span.camera_id, 0.0) + span.seconds
     out = []
     for key in sorted(set(alerts) | set(audits) | set(missed) | set(cameras)):
-        days = sum(max(0.0, window.days - offline_s.get(c, 0.0) / 86400.0)
-                   for c in cameras.get(key, []))
+        days = sum(_camera_days(c, window, q.offline) for c in cameras.get(key, []))
         out.append(_group(
             key, alerts.get(key) or AlertCounts(key, *([0] * 8)),
             audits.get(key) or AuditCounts(key, 0, 0, 0.0, 0.0, 0, 0.0, 0.0),
             missed.get(key) or MissedCounts(key, 0, 0), camera_days=days,
             latency=latency.get(key)))
     return out
+
+
+def _camera_days(camera: GroupCamera, window: RateWindow, offline: Sequence[OfflineSpan]) -> float:
+    """Online days of `camera` in the window: from the window's start or the camera's addition
+    to the catalog, whichever is later, less its offline time after that."""
+    start = window.since if camera.added_at is None else max(window.since, camera.added_at)
+    if start >= window.until:
+        return 0.0
+    off = sum(max(0.0, (span.end - max(span.start, start)).total_seconds())
+              for span in offline if span.camera_id == camera.id)
+    return max(0.0, (window.until - start).total_seconds() - off) / 86400.0
 
 
 def rates_for(session: Session, window: RateWindow, key: str) -> GroupRates:

@@ -176,3 +176,32 @@ def test_compute_rates_group_with_only_pending_alerts_counts_zero(sessions) -> N
         [g] = compute_rates(s, RateWindow(T0, T0 + 2 * D, zone_id="z2"))
     assert (g.alert_volume, g.backlog, g.bear, g.no_bear, g.night_alert_volume) == (1, 1, 0, 0, 1)
     assert g.false_alert.value is None and g.median_review_latency_s is None
+
+
+def test_camera_days_count_from_when_a_camera_was_added(sessions) -> None:
+    """A camera added an hour before the window ends has an hour of camera time, not the
+    window's ten days; its outage before it was added cannot be subtracted twice."""
+    from db.catalog import CameraSpec, ZoneSpec, sync
+    from kernel.records import Stage
+
+    make_world(sessions)
+    added = T0 + 10 * D - timedelta(hours=1)
+    with sessions.begin() as s:
+        sync(s, [ZoneSpec("z2", "Z2", Stage.SHADOW)],
+             [CameraSpec("c3", "C3", "z2", "demo:", None, None),
+              CameraSpec("c4", "C4", "z2", "demo:", None, None)], now=added)
+        add_outage(s, "c4", added + timedelta(minutes=30), added + timedelta(minutes=45))
+    with sessions() as s:
+        by_camera = {g.key: g for g in compute_rates(s, RateWindow(T0, T0 + 10 * D, by="camera",
+                                                                   zone_id="z2"))}
+        [zone] = compute_rates(s, RateWindow(T0, T0 + 10 * D, zone_id="z2"))
+    assert by_camera["c3"].camera_days == pytest.approx(10)  # catalogued at T0 by make_world
+    assert by_camera["c4"].camera_days == pytest.approx(45 / (24 * 60))
+    assert zone.camera_days == pytest.approx(10 + 45 / (24 * 60))
+
+
+def test_camera_added_after_the_window_has_no_camera_days(sessions) -> None:
+    make_world(sessions)
+    with sessions() as s:
+        [g] = compute_rates(s, RateWindow(T0 - 2 * D, T0 - D, zone_id="z2"))
+    assert g.camera_days == 0 and g.alert_volume_per_camera_day is None
