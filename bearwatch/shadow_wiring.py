@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,13 +25,21 @@ from db.model_versions import ModelVersionInfo, get_version
 from db.zone_models import shadow_versions, zone_models
 from detector import ShadowSetup
 from detector.models import BUILTIN_VERSION, Model, ModelLoadError, load_model
-from kernel.config import BearwatchConfig
+from kernel.config import BearwatchConfig, DetectorConfig
 
 log = logging.getLogger("bearwatch.shadow")
 
 # How long the set of shadow zones is reused before the database is asked again, s: an
 # admin's `bearwatch model shadow` takes effect within this, without a query per batch.
 SHADOW_ZONES_TTL_S = ZONE_SETTINGS_TTL_S
+
+
+class ModelLoad(Protocol):
+    """How a model version is loaded: `detector.models.load_model` in this process, or onto
+    the Ray Serve replicas on a cluster (`bearwatch.cluster`); both check the checksum."""
+
+    def __call__(self, config: DetectorConfig, *, models_dir: Path,
+                 recorded_sha256: str | None = None, device: str | None = None) -> Model: ...
 
 
 class DbShadowZones:
@@ -49,7 +58,7 @@ class DbShadowZones:
 
 
 def load_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
-                device: str | None = None) -> ShadowSetup | None:
+                device: str | None = None, load: ModelLoad = load_model) -> ShadowSetup | None:
     """The shadow model the zones in the database run, or None when no zone runs one.
 
     Raises:
@@ -69,14 +78,14 @@ def load_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
     if skipped:
         log.warning("one shadow model per process; these zones' shadow versions are not run",
                     extra={"model_version": version, "zones": skipped})
-    model = _load_version(config, info, device=device)
+    model = _load_version(config, info, device=device, load=load)
     log.info("shadow model loaded", extra={"model_version": model.version,
                                            "zones": sorted(current)})
     return ShadowSetup(model=model, zones=DbShadowZones(sessions, version))
 
 
 def _load_version(config: BearwatchConfig, info: ModelVersionInfo | None, *,
-                  device: str | None) -> Model:
+                  device: str | None, load: ModelLoad = load_model) -> Model:
     """A registered version's model (None: the built-in one), its checksum as recorded."""
     if info is None:
         det = config.detector.model_copy(update={"model": "builtin", "model_sha256": None})
@@ -85,16 +94,15 @@ def _load_version(config: BearwatchConfig, info: ModelVersionInfo | None, *,
         det = config.detector.model_copy(update={"model": Path(info.path or "").name,
                                                  "model_sha256": None})
         sha = info.sha256
-    return load_model(det, models_dir=config.storage.models_dir, recorded_sha256=sha,
-                      device=device)
+    return load(det, models_dir=config.storage.models_dir, recorded_sha256=sha, device=device)
 
 
 def optional_shadow(config: BearwatchConfig, sessions: sessionmaker[Session], *,
-                    device: str | None = None) -> ShadowSetup | None:
+                    device: str | None = None, load: ModelLoad = load_model) -> ShadowSetup | None:
     """`load_shadow`, but a shadow model that cannot load is logged as an error and skipped:
     a broken candidate must never keep the live model from warning about bears."""
     try:
-        return load_shadow(config, sessions, device=device)
+        return load_shadow(config, sessions, device=device, load=load)
     except (ModelLoadError, DatabaseError, SQLAlchemyError) as exc:
         log.error("shadow model not loaded; the live model runs alone — fix the file or "
                   "reassign the shadow with `bearwatch model shadow`",
@@ -117,8 +125,10 @@ class DbLiveModels:
 
     def __init__(self, config: BearwatchConfig, sessions: sessionmaker[Session], default: Model,
                  *, device: str | None = None, ttl_s: float = SHADOW_ZONES_TTL_S,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 load: ModelLoad = load_model) -> None:
         self.config = config
+        self.load = load
         self.sessions = sessions
         self.default = default
         self.device = device
@@ -154,7 +164,7 @@ class DbLiveModels:
         try:
             with self.sessions() as session:
                 info = None if version == BUILTIN_VERSION else get_version(session, version)
-            model = _load_version(self.config, info, device=self.device)
+            model = _load_version(self.config, info, device=self.device, load=self.load)
         except (ModelLoadError, DatabaseError, SQLAlchemyError) as exc:
             log.error("promoted model not loaded; its zones use the config's model — fix the "
                       "file or roll the zone's model back", extra={
