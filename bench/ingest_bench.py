@@ -3,7 +3,10 @@ sustains on 1080p and 720p video files, including decode, the ingest downscale a
 quality flags plus the motion score; and the share of frames the motion gate holds back on a
 static scene. Runs in well under a minute.
 
-Usage: .venv/bin/python bench/ingest_bench.py [--seconds 3]
+Usage: .venv/bin/python bench/ingest_bench.py [--seconds 3] [--rtsp]
+
+`--rtsp` adds H.264 (libx264) at 1080p and 720p served by a real RTSP server: the file, the
+live stream and a reconnect (`ingest_rtsp.py`; needs `make system-deps`).
 
 H.264 files are written with cv2.VideoWriter ('avc1', then 'H264'); when this OpenCV build
 cannot encode H.264 the JSON says so and MPEG-4 Part 2 ('mp4v') is used instead.
@@ -125,6 +128,8 @@ def gating_share(path: Path, fps: float, frames_sampled: int) -> dict[str, float
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="length of each test clip, s")
+    ap.add_argument("--rtsp", action="store_true",
+                    help="also read H.264 1080p/720p from a real RTSP server (make system-deps)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     config = IngestConfig()
@@ -164,6 +169,10 @@ def main() -> int:
         moving, _ = write_clip(folder, "moving", (640, 360), int(60 * static_fps), static_fps,
                                moving=True, rng=rng)
         out["moving_object_gating"] = gating_share(moving, static_fps, int(60 * static_fps))
+        if args.rtsp:
+            from ingest_rtsp import rtsp_figures  # bench/ is on sys.path when run as a script
+
+            out["rtsp_h264"] = rtsp_figures(folder, config, args.seconds, ingest_rate)
     print(json.dumps(out, indent=1))
     return 0
 

@@ -237,6 +237,12 @@ class CameraReader:
             last_frame_at=_utc(self.last_frame) if self.last_frame is not None else None,
             thumbnail_path=self._thumb_path, at=_utc(now))
 
+    def final_report(self, now: float) -> None:
+        """Write a report with the final counters (the reader has stopped)."""
+        with self._health_lock:
+            report = self.report(now)
+        self._safely(lambda: self.ctx.sink.write([report]))
+
     def _safely(self, call: Callable[[], None]) -> None:
         try:
             call()

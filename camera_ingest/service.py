@@ -103,6 +103,9 @@ class IngestService:
                     self.context.sleep(self.context.config.backoff_initial_s)
         finally:
             reader.close()
+            # The periodic report may be up to health_interval_s old: the stored row after a
+            # stop carries the final counters, so frames in = scored + gated + dropped holds.
+            reader.final_report(self.context.clock())
 
     def _watch(self) -> None:
         """Keep health current for readers blocked inside a source's read."""

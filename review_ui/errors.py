@@ -2,7 +2,8 @@
 
     BearwatchError
     └── ReviewUIError
-        └── PermissionDenied   the user's role (as stored now) may not take this action
+        ├── PermissionDenied   the user's role (as stored now) may not take this action
+        └── DatabaseUnavailable  the database went away during a write (nothing was stored)
 """
 
 from __future__ import annotations
@@ -16,3 +17,7 @@ class ReviewUIError(BearwatchError):
 
 class PermissionDenied(ReviewUIError):
     """The acting user may not do this: wrong role, disabled, or unknown."""
+
+
+class DatabaseUnavailable(ReviewUIError):
+    """The database connection failed during a write; its transaction was rolled back."""

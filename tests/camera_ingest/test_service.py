@@ -113,3 +113,19 @@ def test_folder_camera_burst_gap_own_setting_else_ingest_default(tmp_path: Path)
     sources = [svc.context.make_source(c) for c in (own, default)]
     assert all(isinstance(s, FolderSource) for s in sources)
     assert [s.options.burst_gap_s for s in sources] == [90, 4]  # type: ignore[attr-defined]
+
+
+def test_stop_writes_a_last_report_with_the_final_counters() -> None:
+    # One periodic report at start, none after (60 s interval): only the stop's report can
+    # carry what the camera read since, which the soak's frame accounting depends on.
+    cam = camera("demo:seed=4,width=320,height=180", id="cam", fps=20.0, motion_gating=False)
+    q, sink = FrameQueue(4), FakeHealthSink()
+    svc = IngestService([cam], ingest(health_interval_s=60.0), q, health_sink=sink)
+    svc.start()
+    assert wait_for(lambda: svc.readers[0].frames_total >= 10)
+    assert svc.stop(5)
+    reader = svc.readers[0]
+    first, last = sink.reports[0], sink.latest("cam")
+    assert last is not None and first.frames_total < last.frames_total == reader.frames_total
+    assert last.dropped_frames == q.dropped("cam") > 0
+    assert last.frames_total == last.frames_gated + last.dropped_frames + q.qsize()

@@ -64,3 +64,26 @@ def test_latest_alert_finds_the_visit_a_restart_continues(sessions: sessionmaker
         # seq restarts with a new process: same seq, other capture time is another frame
         store_alert(s, alert, [EncounterFrame(0, T0 + timedelta(seconds=5), 0.7)], now=T0)
         assert s.scalar(select(func.count()).select_from(AlertFrame)) == 2
+
+
+def test_a_still_scored_again_after_a_restart_is_not_stored_twice(
+        sessions: sessionmaker[Session]) -> None:
+    _catalog(sessions)
+    alert = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0, peak_p_bear=0.8,
+                  n_frames=2, is_night=False, snapshot_path="a.jpg", stage=Stage.PILOT,
+                  model_version="builtin")
+    # Two stills of one burst stamped in the same EXIF second: different files, both kept.
+    burst = [EncounterFrame(1, T0, 0.7, source_ref="/inbox/IMG_1.JPG"),
+             EncounterFrame(2, T0, 0.8, source_ref="/inbox/IMG_2.JPG")]
+    with sessions.begin() as s:
+        store_alert(s, alert, burst, now=T0)
+    # The process was killed before the files were marked done; the new process reads them
+    # again with its own sequence numbers, and a third still joins.
+    again = [EncounterFrame(7, T0, 0.7, source_ref="/inbox/IMG_1.JPG"),
+             EncounterFrame(8, T0, 0.8, source_ref="/inbox/IMG_2.JPG"),
+             EncounterFrame(9, T0 + timedelta(seconds=1), 0.9, source_ref="/inbox/IMG_3.JPG")]
+    with sessions.begin() as s:
+        store_alert(s, alert, again, now=T0)
+    with sessions.begin() as s:
+        stored = sorted(s.execute(select(AlertFrame.source_ref, AlertFrame.seq)).all())
+    assert stored == [("/inbox/IMG_1.JPG", 1), ("/inbox/IMG_2.JPG", 2), ("/inbox/IMG_3.JPG", 9)]
