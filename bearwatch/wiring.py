@@ -90,6 +90,10 @@ def ensure_first_admin(db: Database, *, password_from_env: str | None,
 
     with db.sessions.begin() as s:
         if count_users(s) > 0:
+            if password_from_env:  # a changed variable changes nothing: say so, not silently
+                log.warning(f"${ENV_ADMIN_PASSWORD} is set but ignored: users exist already, and "
+                            "it only seeds the first admin; change a password with `bearwatch "
+                            "users passwd NAME` (or the Users page) and unset the variable")
             return None
         # token_urlsafe(n) encodes n random bytes in about 1.3 n characters
         password = password_from_env or secrets.token_urlsafe(max(12, min_password_length))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AlertFrame, AlertRow
+from db.rate_counts import count_rows, uncount_rows
 from kernel.records import Alert, EncounterFrame, Stage
 
 NOTIFYING_STAGES = (Stage.PILOT, Stage.ACTIVE)
@@ -19,13 +20,17 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[EncounterFrame]
     """Insert the alert, or update it if its id exists (a replay or a later frame).
 
     Updates only widen the encounter (last_seen, n_frames, peak score, snapshot of the best
-    frame); frames already stored (same seq and capture time) are not added twice.
+    frame); frames already stored (same seq and capture time, or for a still the same file and
+    capture time) are not added twice.
 
     Returns:
         True when the alert was new.
     """
     row = session.get(AlertRow, alert.id)
     created = row is None
+    night_widens = row is not None and alert.is_night and not row.is_night
+    if night_widens:  # the rate counters move it to the night columns: out now, back in below
+        uncount_rows(session, "alert", [alert.id])
     if row is None:
         row = AlertRow(
             id=alert.id, camera_id=alert.camera_id, zone_id=alert.zone_id,
@@ -44,18 +49,34 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[EncounterFrame]
             row.snapshot_path = alert.snapshot_path
         row.is_night = row.is_night or alert.is_night
         row.is_infrared = row.is_infrared or alert.is_infrared
+    if created or night_widens:
+        count_rows(session, "alert", [alert.id])
     if frames:
         session.flush()
-        # Only the seqs being added are looked up: a long visit commits a few frames at a time,
-        # and reading all its stored frames on every commit would grow with the visit.
+        # Only the frames being added are looked up: a long visit commits a few frames at a
+        # time, and reading all its stored frames on every commit would grow with the visit.
+        # A still is the same frame by its file and capture time (after a crash it comes back
+        # under a new seq); a stream frame by seq and capture time.
+        refs = {f.source_ref for f in frames if f.source_ref}
         have = {(seq, at) for seq, at in session.execute(
             select(AlertFrame.seq, AlertFrame.captured_at).where(
                 AlertFrame.alert_id == alert.id, AlertFrame.seq.in_({f.seq for f in frames})))}
+        have_stills: set[tuple[str, datetime]] = set()
+        if refs:
+            have_stills = {(ref, at) for ref, at in session.execute(
+                select(AlertFrame.source_ref, AlertFrame.captured_at).where(
+                    AlertFrame.alert_id == alert.id, AlertFrame.source_ref.in_(refs)))}
         for f in frames:
-            if (f.seq, f.captured_at) not in have:
-                session.add(AlertFrame(alert_id=alert.id, seq=f.seq, captured_at=f.captured_at,
-                                       p_bear=f.p_bear, image_path=f.image_path))
-                have.add((f.seq, f.captured_at))
+            if (f.seq, f.captured_at) in have or (f.source_ref, f.captured_at) in have_stills:
+                continue
+            x, y, w, h = f.region if f.region is not None else (None, None, None, None)
+            session.add(AlertFrame(alert_id=alert.id, seq=f.seq, captured_at=f.captured_at,
+                                   p_bear=f.p_bear, image_path=f.image_path,
+                                   region_x=x, region_y=y, region_w=w, region_h=h,
+                                   source_ref=f.source_ref))
+            have.add((f.seq, f.captured_at))
+            if f.source_ref:
+                have_stills.add((f.source_ref, f.captured_at))
     return created
 
 

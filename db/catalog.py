@@ -72,7 +72,8 @@ def sync(session: Session, zones: list[ZoneSpec], cameras: list[CameraSpec], *,
         if row is None:
             changed = True
             session.add(Camera(id=cam.id, name=cam.name, zone_id=cam.zone_id, source=cam.source,
-                               latitude=cam.latitude, longitude=cam.longitude, enabled=cam.enabled))
+                               latitude=cam.latitude, longitude=cam.longitude, enabled=cam.enabled,
+                               added_at=now))
             continue
         wanted = (cam.name, cam.zone_id, cam.source, cam.latitude, cam.longitude, cam.enabled)
         if (row.name, row.zone_id, row.source, row.latitude, row.longitude,

@@ -11,14 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     Unicode,
     UniqueConstraint,
@@ -92,6 +95,9 @@ class Camera(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When the camera entered the catalog (camera-days count from then); NULL for cameras
+    # catalogued before migration 0008, whose start is unknown.
+    added_at: Mapped[datetime | None]
 
 
 class CameraHealth(Base):
@@ -174,7 +180,7 @@ class AlertRow(Base):
 
 
 class AlertFrame(Base):
-    """Frames of an encounter (the best one is the snapshot)."""
+    """Frames of an encounter, each with its own image (the best one is also the snapshot)."""
 
     __tablename__ = "alert_frames"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -184,10 +190,25 @@ class AlertFrame(Base):
     captured_at: Mapped[datetime]
     p_bear: Mapped[float] = mapped_column(Float)
     image_path: Mapped[str | None] = mapped_column(Text)
+    # The detector's region that gave the score, px of the image (NULL: the whole frame).
+    region_x: Mapped[int | None] = mapped_column(Integer)
+    region_y: Mapped[int | None] = mapped_column(Integer)
+    region_w: Mapped[int | None] = mapped_column(Integer)
+    region_h: Mapped[int | None] = mapped_column(Integer)
+    # A still's file path ('' for stream frames): the same still re-read after a crash comes
+    # back under a new seq, and this is what says it is already here.
+    source_ref: Mapped[str] = mapped_column(Text, default="", server_default="")
     # seq restarts with the process, so a visit resumed after a restart can reuse a seq; the
     # capture time tells those frames apart.
     __table_args__ = (UniqueConstraint("alert_id", "seq", "captured_at",
                                        name="uq_alert_frames_alert_seq_time"),)
+
+    @property
+    def region(self) -> tuple[int, int, int, int] | None:
+        x, y, w, h = self.region_x, self.region_y, self.region_w, self.region_h
+        if x is None or y is None or w is None or h is None:
+            return None
+        return (x, y, w, h)
 
 
 class AuditSampleRow(Base):
@@ -209,6 +230,8 @@ class AuditSampleRow(Base):
     __table_args__ = (
         Index("ix_audit_samples_queue", "review_state", "captured_at"),
         Index("ix_audit_samples_zone_time", "zone_id", "captured_at"),
+        # The rate counters' from-scratch slices: one camera's hours around an outage.
+        Index("ix_audit_samples_camera_time", "camera_id", "captured_at"),
         CheckConstraint("sampling_prob > 0 AND sampling_prob <= 1", name="sampling_prob"),
     )
 
@@ -259,6 +282,39 @@ class MissedReport(Base):
     photo_path: Mapped[str | None] = mapped_column(Text)
     frame_path: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_missed_reports_zone_time", "zone_id", "occurred_at"),)
+
+
+# The counts behind the rates per zone, camera ('' for a missed report naming none) and UTC
+# hour (hours since the Unix epoch), kept by db.rate_counts in the writers' transactions.
+# Audit weights are integers (db.rates.W_SCALE units); lat_NN counts reviewed alerts by review
+# latency bin (db.rate_counts.LATENCY_EDGES_S). A Core table: its columns are generated.
+RATE_COUNT_COLUMNS = (
+    "alerts", "bear", "no_bear", "unsure", "night_alerts", "night_bear", "night_no_bear",
+    "audit_reviewed", "audit_bear", "audit_w", "audit_w2", "audit_night_bear", "audit_night_w",
+    "audit_night_w2", "missed", "missed_night",
+)
+LATENCY_BINS = 48
+LATENCY_COLUMNS = tuple(f"lat_{i:02d}" for i in range(LATENCY_BINS))
+
+
+def _counter_table(name: str, bucket: str) -> Table:
+    # The bucket first in the key, and on SQLite the key is the table (WITHOUT ROWID): a window
+    # is one range of the table itself, not an index walk with a row lookup per counter row.
+    return Table(
+        name, Base.metadata,
+        Column(bucket, Integer, primary_key=True),
+        Column("zone_id", String(64), primary_key=True),
+        Column("camera_id", String(64), primary_key=True),
+        *[Column(c, BigInteger, nullable=False, server_default="0")
+          for c in RATE_COUNT_COLUMNS + LATENCY_COLUMNS],
+        sqlite_with_rowid=False,
+    )
+
+
+# Per UTC hour, and the same summed per UTC day (days since the epoch), so a 30-day window
+# reads whole days from the second and only its partial days from the first.
+rate_counts = _counter_table("rate_counts", "hour")
+rate_counts_daily = _counter_table("rate_counts_daily", "day")
 
 
 class ScoreAggregate(Base):

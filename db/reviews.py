@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import AlertFrame, AlertRow, AuditSampleRow, Camera, Review, ReviewLease, Zone
+from db.rate_counts import count_rows, uncount_rows
 from kernel.records import AuditSample, EncounterFrame, ReasonCode, Stage, Verdict
 
 ItemKind = Literal["alert", "audit"]
@@ -280,7 +281,9 @@ def record_alert_verdict(session: Session, alert_id: uuid.UUID, reviewer: Review
     session.add(Review(alert_id=alert_id, verdict=decision.verdict.value,
                        reason_code=decision.reason_code.value if decision.reason_code else None,
                        note=decision.note, operator_id=reviewer.id, reviewed_at=now))
+    uncount_rows(session, "alert", [alert_id])  # the rate counters move it from pending
     row.review_state, row.verdict, row.reviewed_at = "reviewed", decision.verdict.value, now
+    count_rows(session, "alert", [alert_id])
     append(session, AuditEntry(
         actor=reviewer.name, action="review.verdict", subject=f"alert:{alert_id}",
         from_value="pending", to_value=decision.verdict.value, at=now,
@@ -300,7 +303,9 @@ def record_audit_verdict(session: Session, sample_id: int, reviewer: Reviewer,
     session.add(Review(audit_sample_id=sample_id, verdict=decision.verdict.value,
                        reason_code=decision.reason_code.value if decision.reason_code else None,
                        note=decision.note, operator_id=reviewer.id, reviewed_at=now))
+    uncount_rows(session, "audit", [sample_id])
     row.review_state, row.verdict = "reviewed", decision.verdict.value
+    count_rows(session, "audit", [sample_id])
     append(session, AuditEntry(
         actor=reviewer.name, action="review.verdict", subject=f"audit:{sample_id}",
         from_value="pending", to_value=decision.verdict.value, at=now,
@@ -327,7 +332,8 @@ def lease_for(session: Session, kind: ItemKind, item_id: str) -> Lease | None:
 
 
 def alert_detail(session: Session, alert_id: uuid.UUID) -> AlertDetail:
-    """One alert with its frames (by sequence), camera and zone.
+    """One alert with its frames (in capture order: seq restarts with the process), camera
+    and zone.
 
     Raises:
         NotFoundError: no such alert.
@@ -338,9 +344,9 @@ def alert_detail(session: Session, alert_id: uuid.UUID) -> AlertDetail:
     cam = session.get(Camera, row.camera_id)
     zone = session.get(Zone, row.zone_id)
     frames = tuple(
-        EncounterFrame(f.seq, f.captured_at, f.p_bear, f.image_path)
+        EncounterFrame(f.seq, f.captured_at, f.p_bear, f.image_path, f.region, f.source_ref)
         for f in session.scalars(select(AlertFrame).where(AlertFrame.alert_id == alert_id)
-                                 .order_by(AlertFrame.seq)))
+                                 .order_by(AlertFrame.captured_at, AlertFrame.seq)))
     return AlertDetail(
         id=row.id, camera_id=row.camera_id, camera_name=cam.name if cam else row.camera_id,
         zone_id=row.zone_id, zone_name=zone.name if zone else row.zone_id,

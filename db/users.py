@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import User
+from kernel.errors import no_such
 from kernel.records import Role
 
 _hasher = PasswordHasher()
@@ -174,7 +177,7 @@ def _count_failure(session: Session, user: User, policy: LoginPolicy, now: datet
 def get_user(session: Session, name: str) -> UserInfo:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise NotFoundError(f"no user named {name!r}; list them with the Users page")
+        raise NotFoundError(no_such("user", name, session.scalars(select(User.name))))
     return _info(user)
 
 
@@ -201,7 +204,7 @@ def update_user(session: Session, name: str, *, actor: str, now: datetime,
     """
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise NotFoundError(f"no user named {name!r}")
+        raise NotFoundError(no_such("user", name, session.scalars(select(User.name))))
     if role is not None and role.value != user.role:
         append(session, AuditEntry(actor=actor, action="user.role", subject=f"user:{name}",
                                    from_value=user.role, to_value=role.value, at=now))
@@ -221,4 +224,30 @@ def update_user(session: Session, name: str, *, actor: str, now: datetime,
                                        subject=f"user:{name}",
                                        from_value=user.locked_until.isoformat(), at=now))
         user.failed_logins, user.locked_until = 0, None
+    return _info(user)
+
+
+def _stamp(user: User) -> str:
+    """A short digest of the stored password hash: it changes whenever the password does
+    (a new salt each time), so a session signed with the old one no longer matches."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def session_stamp(session: Session, user_id: int) -> str | None:
+    """The credential stamp a signed UI session carries for user `user_id` (None: no such
+    user). It reveals nothing usable about the hash; it only has to change with it."""
+    user = session.get(User, user_id)
+    return None if user is None else _stamp(user)
+
+
+def resume_session(session: Session, user_id: int, stamp: str, *,
+                   now: datetime) -> UserInfo | None:
+    """The user a signed session names, if it may still be used: the user exists, is enabled
+    and not locked at `now` (UTC), and `stamp` matches their password as stored now (a
+    password change ends every session signed before it). None otherwise."""
+    user = session.get(User, user_id)
+    if user is None or user.disabled or not hmac.compare_digest(_stamp(user), stamp):
+        return None
+    if user.locked_until is not None and user.locked_until > now:
+        return None
     return _info(user)

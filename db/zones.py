@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from db.audit import AuditEntry, append
 from db.errors import ConflictError, NotFoundError
 from db.models import AuditLog, Zone, ZoneStageChange
+from kernel.errors import no_such
 from kernel.records import Stage, StageChange
 
 
@@ -71,7 +72,7 @@ def zone_row(session: Session, zone_id: str, *, for_update: bool = False) -> Zon
     row = session.scalars(stmt).first()
     if row is None:
         known = list(session.scalars(select(Zone.id).order_by(Zone.id)))
-        raise NotFoundError(f"no zone {zone_id!r}; known zones: {known}")
+        raise NotFoundError(no_such("zone", zone_id, known))
     return row
 
 

@@ -248,5 +248,8 @@ class EncounterTracker:
 
 
 def _encounter_frame(det: Detection, image_path: str | None) -> EncounterFrame:
+    # Only a still's file names the same frame after a restart; a stream's URL names them all.
+    source = det.frame.source_ref if det.frame.is_still else ""
     return EncounterFrame(seq=det.frame.seq, captured_at=det.frame.captured_at,
-                          p_bear=det.p_bear, image_path=image_path, region=det.region)
+                          p_bear=det.p_bear, image_path=image_path, region=det.region,
+                          source_ref=source)

@@ -43,6 +43,7 @@ class SnapshotStore:
 
     Args:
         root: `storage.snapshots_dir`; alert snapshots are `<root>/<camera>/<alert id>.jpg`,
+            each alert frame's own image `<root>/<camera>/<alert id>/<UTC time>-<seq>.jpg`,
             audit samples `<root>/audit/<camera>/<UTC time>-<seq>.jpg`.
     """
 
@@ -56,6 +57,14 @@ class SnapshotStore:
         path = self.root / frame.camera_id / f"{alert_id}.jpg"
         image = frame.image if region is None else mark_region(frame.image, region)
         return str(write_jpeg(path, image))
+
+    def frame_image(self, frame: Frame, alert_id: uuid.UUID) -> str:
+        """Write one alert frame's own image, unmarked (the Review page draws the region over
+        it, and training reads it as the camera saw it); returns its path. Named by capture
+        time and seq: seq restarts with the process, the time tells a resumed visit apart."""
+        stamp = frame.captured_at.strftime("%Y%m%dT%H%M%S%f")
+        path = self.root / frame.camera_id / str(alert_id) / f"{stamp}-{frame.seq}.jpg"
+        return str(write_jpeg(path, frame.image))
 
     def audit_image(self, frame: Frame) -> str:
         stamp = frame.captured_at.strftime("%Y%m%dT%H%M%S%f")

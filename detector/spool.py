@@ -56,12 +56,16 @@ def _alert_from(d: dict[str, Any]) -> Alert:
 
 def _frame_json(f: EncounterFrame) -> dict[str, Any]:
     return {"seq": f.seq, "captured_at": f.captured_at.isoformat(), "p_bear": f.p_bear,
-            "image_path": f.image_path}
+            "image_path": f.image_path, "region": list(f.region) if f.region else None,
+            "source_ref": f.source_ref}
 
 
 def _frame_from(d: dict[str, Any]) -> EncounterFrame:
+    r = d.get("region")  # absent in lines spooled before regions were stored
+    region = (int(r[0]), int(r[1]), int(r[2]), int(r[3])) if r else None
     return EncounterFrame(seq=int(d["seq"]), captured_at=datetime.fromisoformat(d["captured_at"]),
-                          p_bear=float(d["p_bear"]), image_path=d.get("image_path"))
+                          p_bear=float(d["p_bear"]), image_path=d.get("image_path"),
+                          region=region, source_ref=str(d.get("source_ref") or ""))
 
 
 class AlertSpool:

@@ -7,6 +7,14 @@ with a clear status instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+# Similarity (difflib's ratio) from which a known name is offered as the one meant: a typo
+# ('campgrund', 'max_bach', 'stgae') scores 0.8 or more, a different word ('south' for
+# 'north', 0.6) less.
+NEAR_NAME_CUTOFF = 0.75
+
 
 class BearwatchError(Exception):
     """Base of all errors Bearwatch raises on purpose."""
@@ -27,3 +35,13 @@ class ConfigError(BearwatchError):
         self.path = path
         self.problems = problems
         super().__init__(f"{path}: {len(problems)} problem(s)\n" + "\n".join(problems))
+
+
+def no_such(kind: str, name: str, known: Iterable[str]) -> str:
+    """The message for a name that is not there: the nearest known name when one is close
+    (a typo), then the known names: `no zone 'campgrund'; did you mean 'campground'? known:
+    campground, trail`."""
+    names = sorted(known)
+    near = difflib.get_close_matches(name, names, n=1, cutoff=NEAR_NAME_CUTOFF)
+    hint = f" did you mean {near[0]!r}?" if near else ""
+    return f"no {kind} {name!r};{hint} known: {', '.join(names) or 'none yet'}"

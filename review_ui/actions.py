@@ -8,12 +8,14 @@ Nothing here is cached: claims and writes always hit the database.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import reviews
@@ -26,7 +28,7 @@ from db.zone_thresholds import ThresholdChange
 from kernel.config import BearwatchConfig
 from kernel.records import Role, Stage, StageChange, utc_now
 from review_ui.auth import OPERATORS, require_role
-from review_ui.errors import ReviewUIError
+from review_ui.errors import DatabaseUnavailable, ReviewUIError
 from rollout import (
     Action,
     CalibrationRefused,
@@ -39,6 +41,7 @@ from rollout import (
     apply_calibration,
     change_stage,
     clear_threshold,
+    guard_promotion,
     on_verdict,
     warn_now,
     zone_calibration,
@@ -96,16 +99,36 @@ def claim_alert(ctx: UIContext, user: UserInfo) -> AlertDetail | None:
                                         lease_seconds=ctx.config.review_ui.lease_seconds)
 
 
+@contextmanager
+def _refused_when_database_lost(what: str) -> Iterator[None]:
+    """Turn a lost connection (a PostgreSQL restart, a network cut) into a message for the
+    operator. The write was one transaction, so it is all there or not at all; a commit whose
+    reply was lost may have landed, which the next attempt shows as "already reviewed"."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(
+            f"the database could not be reached while saving the {what} "
+            f"({str(exc.orig or exc).strip().splitlines()[0]}); nothing was stored half-way. "
+            "Decide again once it is back: if the verdict had reached it, the alert shows "
+            "as already reviewed.") from exc
+
+
 def decide_alert(ctx: UIContext, user: UserInfo, alert_id: uuid.UUID,
-                 decision: VerdictInput) -> None:
+                 decision: VerdictInput) -> RoutingDecision:
     """Record the verdict of the lease holder on an alert and let rollout route it (a `bear`
-    in a pilot zone notifies), all in one transaction."""
-    with ctx.sessions.begin() as s:
+    in a pilot zone notifies), all in one transaction. Returns what routing did (for
+    `rollout.notify.delivery_note`: where the warning went, or that no one was warned).
+
+    Raises:
+        DatabaseUnavailable: the connection failed; nothing of the verdict was stored.
+    """
+    with _refused_when_database_lost("verdict"), ctx.sessions.begin() as s:
         me = require_role(s, user, *OPERATORS)
         now = ctx.clock()
         reviews.record_alert_verdict(s, alert_id, _reviewer(me), decision, now=now)
-        on_verdict(s, alert_id, decision.verdict, actor=me.name, now=now,
-                   routing=ctx.routing)
+        return on_verdict(s, alert_id, decision.verdict, actor=me.name, now=now,
+                          routing=ctx.routing)
 
 
 def warn(ctx: UIContext, user: UserInfo, alert_id: uuid.UUID) -> RoutingDecision:
@@ -117,12 +140,14 @@ def warn(ctx: UIContext, user: UserInfo, alert_id: uuid.UUID) -> RoutingDecision
 
 
 def change_zone(ctx: UIContext, admin: UserInfo, zone_id: str, action: Action, *,
-                reason: str) -> StageChange:
+                reason: str, override_no_notifier: str | None = None) -> StageChange:
     """Admins only: promote, roll back, pause, resume or kill a zone, with a reason; the
-    zone's current figures are stored with the change.
+    zone's current figures are stored with the change. A promotion into pilot or active of a
+    zone with no notifier needs `override_no_notifier` (a reason, audited).
 
     Raises:
-        IllegalTransition: not allowed from the zone's stage now.
+        IllegalTransition: not allowed from the zone's stage now (`NoNotifier`: no notifier
+            and no override).
         ValueError: empty reason.
     """
     with ctx.sessions.begin() as s:
@@ -132,6 +157,8 @@ def change_zone(ctx: UIContext, admin: UserInfo, zone_id: str, action: Action, *
         overview = zone_overview(s, ctx.config.rollout, now=now, zones=ctx.config.zones,
                                  drift=ctx.drift)
         figures = next((o.rates for o in overview if o.zone_id == zone_id), None)
+        guard_promotion(s, zone_id, action, routing=ctx.routing, actor=me.name, now=now,
+                        override=override_no_notifier)
         return change_stage(s, zone_id, action, actor=me.name, reason=reason, now=now,
                             figures=figures,
                             kill_to=Stage(zone_cfg.kill_to) if zone_cfg else Stage.OFF)
@@ -209,7 +236,7 @@ def claim_audit(ctx: UIContext, user: UserInfo) -> AuditItem | None:
 
 
 def decide_audit(ctx: UIContext, user: UserInfo, sample_id: int, decision: VerdictInput) -> None:
-    with ctx.sessions.begin() as s:
+    with _refused_when_database_lost("verdict"), ctx.sessions.begin() as s:
         require_role(s, user, *OPERATORS)
         reviews.record_audit_verdict(s, sample_id, _reviewer(user), decision, now=ctx.clock())
 

@@ -19,7 +19,7 @@ from review_ui.errors import PermissionDenied
 # Page keys per role, in menu order (DESIGN.md §2, issue 5 Build 1).
 PAGES_BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.OPERATOR: ("review", "audit", "report_miss", "cameras"),
-    Role.ADMIN: ("review", "audit", "report_miss", "cameras", "rollout", "users"),
+    Role.ADMIN: ("review", "audit", "report_miss", "cameras", "reports", "rollout", "users"),
     Role.ANALYST: ("reports", "cameras"),
 }
 OPERATORS = (Role.OPERATOR, Role.ADMIN)

@@ -23,7 +23,9 @@ from kernel.config import load_config
 from kernel.model_defaults import with_model_defaults
 from kernel.records import CameraHealthReport
 from review_ui.actions import UIContext
+from review_ui.session_token import TokenSigner, load_secret
 from rollout import Calibration, CalibrationRequest, zone_calibration
+from rollout.notify import ZoneCoverage, zone_coverage
 from rollout.reports import (
     CameraDriftStatus,
     EffectiveThreshold,
@@ -63,6 +65,17 @@ def _context(path: str) -> UIContext:
 
 def context() -> UIContext:
     return _context(config_path())
+
+
+@st.cache_resource(show_spinner=False)
+def _signer(path: str) -> TokenSigner:
+    ui, storage = _context(path).config.review_ui, _context(path).config.storage
+    return TokenSigner(load_secret(ui.session_secret_env, storage.root))
+
+
+def signer() -> TokenSigner:
+    """The session cookies' signer, its key loaded once per config (never shown or logged)."""
+    return _signer(config_path())
 
 
 @st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
@@ -137,7 +150,8 @@ def overview(path: str) -> list[ZoneOverview]:
     ctx = _context(path)
     with ctx.sessions() as s:
         return zone_overview(s, ctx.config.rollout, now=ctx.clock(), zones=ctx.config.zones,
-                             drift=ctx.drift)
+                             drift=ctx.drift,
+                             notified=lambda zone_id: bool(ctx.routing.sinks_for(zone_id)))
 
 
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
@@ -179,3 +193,11 @@ def calibration(path: str, zone_id: str, target: float) -> Calibration:
     with ctx.sessions() as s:
         return zone_calibration(s, ctx.thresholds,
                                 CalibrationRequest(zone_id=zone_id, target=target))
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def coverage(path: str) -> list[ZoneCoverage]:
+    """Where each zone's alerts go at its stage now (no notifier: nowhere)."""
+    ctx = _context(path)
+    with ctx.sessions() as s:
+        return zone_coverage(s, ctx.routing)

@@ -2,7 +2,8 @@
 their rates, and per-zone thresholds. Its surfaces, one per audience:
 
 - `rollout` (this module), for the code that changes things: stages (`Action`,
-  `change_stage`, `preview_action`, `IllegalTransition`; the `StageChange` record is in
+  `change_stage`, `preview_action`, `IllegalTransition`, `guard_promotion` — no promotion into
+  pilot or active without a notifier unless overridden; the `StageChange` record is in
   `kernel.records`), routing (`RoutingPolicy`, `RoutingDecision`, `route_alert`, `on_verdict`,
   `warn_now`), the `Controller` (`ControllerSettings`, `DriftSettings`, `queue_zone_status`),
   and thresholds
@@ -16,6 +17,7 @@ their rates, and per-zone thresholds. Its surfaces, one per audience:
 
 from rollout.calibration import Calibration
 from rollout.controller import Controller, ControllerSettings, queue_zone_status
+from rollout.coverage import guard_promotion
 from rollout.drift_gate import DriftSettings
 from rollout.errors import CalibrationRefused, IllegalTransition
 from rollout.routing import RoutingDecision, RoutingPolicy, on_verdict, route_alert, warn_now
@@ -35,6 +37,7 @@ PUBLIC_MODULES = ("rollout.reports", "rollout.notify", "rollout.simulation")
 
 __all__ = [
     "Action", "allowed_actions", "change_stage", "preview_action", "IllegalTransition",
+    "guard_promotion",
     "RoutingPolicy",
     "RoutingDecision", "route_alert", "on_verdict", "warn_now", "Controller",
     "ControllerSettings", "DriftSettings",

@@ -38,7 +38,7 @@ JOB_ID = "rollout-controller"
 ACTOR = "controller"
 # Decisions that admins hear about (when the reason changes, not every round).
 TELL_ADMINS = {Reason.INCONCLUSIVE, Reason.FAILURE_LIMIT_REACHED, Reason.FAILED_AT_LOWEST,
-               Reason.MANUAL_PROMOTION, Reason.GATE_FAILED}
+               Reason.MANUAL_PROMOTION, Reason.GATE_FAILED, Reason.NO_NOTIFIER}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,8 @@ def evaluate(session: Session, settings: ControllerSettings, *, now: datetime,
         zone = get_zone(session, z.id, for_update=True)
         rates = rates_for(session, zone_window(zone, settings.rollout, now=now), zone.id)
         r = settings.rollout
-        d = decide(snapshot(zone, manual_promotion=zone.id in settings.manual_promotion), rates,
+        d = decide(snapshot(zone, manual_promotion=zone.id in settings.manual_promotion,
+                            has_notifier=bool(routing.sinks_for(zone.id))), rates,
                    r.gates, now=now, hold_hours=r.hold_hours, failure_limit=r.failure_limit,
                    drift=drifts.get(zone.id, ()))
         _apply(session, d, rates.to_figures(), now=now, routing=routing)

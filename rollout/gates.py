@@ -60,6 +60,7 @@ class Reason(StrEnum):
     HOLDING = "holding"
     AT_TOP = "at_top_stage"
     MANUAL_PROMOTION = "manual_promotion"
+    NO_NOTIFIER = "no_notifier"
     ALL_GATES_PASSED = "all_gates_passed"
 
 
@@ -91,6 +92,9 @@ class ZoneSnapshot:
     consecutive_failures: int
     passing_since: datetime | None
     manual_promotion: bool = False
+    # False: no notifier reaches the zone, so a promotion into pilot or active would warn
+    # no one; the controller holds instead (rollout.coverage).
+    has_notifier: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +184,9 @@ def decide(zone: ZoneSnapshot, rates: GroupRates, gates: GateConfig, *, now: dat
     evaluation; at `failure_limit` consecutive ones a pilot or active zone rolls back one
     stage (a shadow zone holds and admins are told). Any inconclusive gate holds. All passing
     for `hold_hours`, after `min_days_in_stage`: promote one stage, or recommend when the zone
-    is on manual promotion. `drift` (the zone's cameras' drift status) can only hold: a
-    flagged camera makes the drift gate inconclusive.
+    is on manual promotion; a zone no notifier reaches (`has_notifier` False) holds instead
+    (`NO_NOTIFIER`: promoted, its alerts would warn no one). `drift` (the zone's cameras'
+    drift status) can only hold: a flagged camera makes the drift gate inconclusive.
     """
     results = evaluate_gates(rates, gates, drift=drift)
     acting = [g for g in results if not g.dry_run]
@@ -225,6 +230,13 @@ def decide(zone: ZoneSnapshot, rates: GroupRates, gates: GateConfig, *, now: dat
                    f"({hold_hours:g})", passing=passing)
     if zone.stage is Stage.ACTIVE:
         return out(DecisionAction.HOLD, Reason.AT_TOP, "all gates pass; active is the last stage",
+                   passing=passing)
+    if not zone.has_notifier:
+        # Every promotion from here lands in pilot or active, which warn people by themselves.
+        return out(DecisionAction.HOLD, Reason.NO_NOTIFIER,
+                   f"all gates pass for {held.total_seconds() / 3600:.1f} h, but the zone has "
+                   "no notifier: promoted its alerts would warn no one; configure notifier: "
+                   "in config.yaml (or an admin promotes with an override reason)",
                    passing=passing)
     if zone.manual_promotion:
         return out(DecisionAction.RECOMMEND, Reason.MANUAL_PROMOTION,

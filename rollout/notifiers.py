@@ -2,7 +2,9 @@
 
 - MQTT (paho-mqtt 2): alerts on `<prefix>/zone/<zone>/alert`, the retained zone status on
   `<prefix>/zone/<zone>/status`, admin notices on `<prefix>/admin`, camera state changes on
-  `<prefix>/camera/<camera>/state`; JSON payloads, QoS from the config.
+  `<prefix>/camera/<camera>/state`, `bearwatch notify test` on `<prefix>/zone/<zone>/test`;
+  JSON payloads, QoS from the config. Optionally Home Assistant discovery, each zone's bear
+  sensor and snapshot camera (`rollout.home_assistant`).
 - Webhook: POST of the JSON body, signed `X-Bearwatch-Signature: sha256=<hex HMAC-SHA256 of
   the body>` with the shared secret.
 - Apprise: any apprise URL (mail, SMS gateways, chat), a title and a short text.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +25,19 @@ from typing import Any, Protocol
 
 from db.outbox import OutboxItem
 from rollout.errors import NotifyError
+from rollout.home_assistant import (
+    OFF,
+    OFFLINE,
+    ON,
+    ONLINE,
+    HomeAssistant,
+    availability_topic,
+    bear_topic,
+    discovery_messages,
+    snapshot_topic,
+)
 
+log = logging.getLogger("bearwatch.rollout")
 SIGNATURE_HEADER = "X-Bearwatch-Signature"
 
 
@@ -56,6 +71,10 @@ def text_of(payload: Mapping[str, Any]) -> tuple[str, str]:
         return (f"Camera {payload['camera_id']} {payload['state']}",
                 f"Camera {payload['camera_id']} went {payload['state']} at {payload['time']} UTC: "
                 f"{payload.get('detail', '')}")
+    if kind == "test":
+        return (f"Bearwatch test notification: zone {payload['zone_id']}",
+                f"A test from `bearwatch notify test` at {payload['time']} UTC: zone "
+                f"{payload['zone_id']}'s alerts would reach you here.")
     if kind == "zone_status":
         return (f"Zone {payload['zone_id']} is {payload['stage']}",
                 f"Zone {payload['zone_id']} is now {payload['stage']} since {payload['since']}")
@@ -72,15 +91,27 @@ class MqttSettings:
     username: str | None = None
     password: str | None = None
     timeout_s: float = 5.0
+    # None: no Home Assistant discovery, states or snapshots (rollout.home_assistant).
+    home_assistant: HomeAssistant | None = None
 
 
 class MqttNotifier:
-    """Publishes to an MQTT broker; connects on first use and reconnects after a failure."""
+    """Publishes to an MQTT broker; connects on first use and reconnects after a failure.
+
+    With `home_assistant` settings an alert also publishes the zone's snapshot JPEG and its
+    bear sensor `ON` (both retained), and `OFF` again `clear_after_s` later. `announce()`
+    makes this process the owner of the Home Assistant availability: it publishes the
+    discovery documents and `online` (retained, again after every reconnect), every zone's
+    sensor `OFF`, and leaves `offline` as last will and on `close()`.
+    """
 
     def __init__(self, settings: MqttSettings) -> None:
         self.settings = settings
         self._client: Any = None
         self._lock = threading.Lock()
+        self._owner = False
+        self._announced = threading.Event()
+        self._clears: dict[str, threading.Timer] = {}
 
     def topic_for(self, item: OutboxItem) -> tuple[str, bool]:
         """(topic, retain) for a row."""
@@ -91,6 +122,8 @@ class MqttNotifier:
             return f"{p}/zone/{item.payload['zone_id']}/status", True
         if kind == "camera":
             return f"{p}/camera/{item.payload['camera_id']}/state", False
+        if kind == "test":
+            return f"{p}/zone/{item.payload['zone_id']}/test", False
         return f"{p}/admin", False
 
     def _connect(self) -> Any:
@@ -100,6 +133,9 @@ class MqttNotifier:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         if s.username:
             client.username_pw_set(s.username, s.password)
+        if self._owner and s.home_assistant is not None:
+            client.will_set(availability_topic(s.topic_prefix), OFFLINE, qos=1, retain=True)
+            client.on_connect = self._on_connect
         try:
             client.connect(s.host, s.port, keepalive=30)
         except OSError as exc:
@@ -108,21 +144,96 @@ class MqttNotifier:
         client.loop_start()
         return client
 
+    def _on_connect(self, client: Any, _userdata: Any, _flags: Any, reason: Any,
+                    _props: Any = None) -> None:
+        # On every (re)connect: the broker sent our will (offline) when the link dropped.
+        if getattr(reason, "is_failure", False):
+            return
+        ha = self.settings.home_assistant
+        assert ha is not None
+        p = self.settings.topic_prefix
+        for topic, doc in discovery_messages(p, ha):
+            client.publish(topic, doc, qos=1, retain=True)
+        if not self._announced.is_set():  # start-up only: a reconnect keeps a live ON
+            for zone_id, _name in ha.zones:
+                client.publish(bear_topic(p, zone_id), OFF, qos=1, retain=True)
+        client.publish(availability_topic(p), ONLINE, qos=1, retain=True)
+        self._announced.set()
+
+    def announce(self) -> None:
+        """Own the Home Assistant availability and publish the discovery documents (no-op
+        without `home_assistant`). Waits up to `timeout_s` for the broker.
+
+        Raises:
+            NotifyError: the broker is unreachable or did not accept the connection in time
+                (a later send connects and announces then).
+        """
+        if self.settings.home_assistant is None:
+            return
+        with self._lock:
+            self._owner = True
+            self._drop()  # a client made before announce() has no will: make a new one
+            self._client = self._connect()
+        if not self._announced.wait(self.settings.timeout_s):
+            raise NotifyError(f"MQTT broker {self.settings.host}:{self.settings.port} did not "
+                              f"accept the connection within {self.settings.timeout_s} s")
+
+    def _publish(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        """Publish and wait for the broker's acknowledgement; the lock is held."""
+        if self._client is None:
+            self._client = self._connect()
+        info = self._client.publish(topic, payload, qos=self.settings.qos, retain=retain)
+        try:
+            info.wait_for_publish(timeout=self.settings.timeout_s)
+        except (RuntimeError, ValueError) as exc:
+            self._drop()
+            raise NotifyError(f"MQTT publish to {topic} failed: {exc}") from exc
+        if not info.is_published():
+            self._drop()
+            raise NotifyError(f"MQTT publish to {topic} not acknowledged within "
+                              f"{self.settings.timeout_s} s")
+
     def send(self, item: OutboxItem) -> None:
         topic, retain = self.topic_for(item)
+        ha = self.settings.home_assistant
+        home = ha is not None and item.payload.get("kind") == "alert"
         with self._lock:
-            if self._client is None:
-                self._client = self._connect()
-            info = self._client.publish(topic, body_of(item), qos=self.settings.qos, retain=retain)
-            try:
-                info.wait_for_publish(timeout=self.settings.timeout_s)
-            except (RuntimeError, ValueError) as exc:
-                self._drop()
-                raise NotifyError(f"MQTT publish to {topic} failed: {exc}") from exc
-            if not info.is_published():
-                self._drop()
-                raise NotifyError(f"MQTT publish to {topic} not acknowledged within "
-                                  f"{self.settings.timeout_s} s")
+            if home:
+                assert ha is not None
+                # Snapshot and state first: HA shows the picture when the sensor turns on. A
+                # retry republishes them, harmless as both are retained states.
+                self._home_assistant_alert(ha, item)
+            self._publish(topic, body_of(item), retain=retain)
+        if home:
+            assert ha is not None
+            self._schedule_clear(str(item.payload["zone_id"]), ha.clear_after_s)
+
+    def _home_assistant_alert(self, ha: HomeAssistant, item: OutboxItem) -> None:
+        p, zone_id = self.settings.topic_prefix, str(item.payload["zone_id"])
+        snap = ha.snapshot_file(item.payload.get("snapshot_path"))
+        if snap is None:
+            log.warning("snapshot not found for Home Assistant", extra={
+                "subject": item.subject, "snapshot_path": item.payload.get("snapshot_path")})
+        else:
+            self._publish(snapshot_topic(p, zone_id), snap.read_bytes(), retain=True)
+        self._publish(bear_topic(p, zone_id), ON, retain=True)
+
+    def _schedule_clear(self, zone_id: str, after_s: float) -> None:
+        timer = threading.Timer(after_s, self._clear, args=(zone_id,))
+        timer.daemon = True
+        with self._lock:
+            old = self._clears.pop(zone_id, None)
+            if old is not None:
+                old.cancel()  # a later alert restarts the span
+            self._clears[zone_id] = timer
+        timer.start()
+
+    def _clear(self, zone_id: str) -> None:
+        try:
+            with self._lock:
+                self._publish(bear_topic(self.settings.topic_prefix, zone_id), OFF, retain=True)
+        except NotifyError as exc:  # HA's off_delay turns it off regardless
+            log.warning("bear sensor not cleared", extra={"zone_id": zone_id, "error": str(exc)})
 
     def _drop(self) -> None:
         if self._client is not None:
@@ -132,6 +243,15 @@ class MqttNotifier:
 
     def close(self) -> None:
         with self._lock:
+            for timer in self._clears.values():
+                timer.cancel()
+            self._clears.clear()
+            if self._owner and self._client is not None:
+                try:
+                    self._publish(availability_topic(self.settings.topic_prefix), OFFLINE,
+                                  retain=True)
+                except NotifyError as exc:  # the broker then sends the will instead
+                    log.warning("availability not set offline", extra={"error": str(exc)})
             self._drop()
 
 

@@ -3,7 +3,7 @@ the controller would take now, its last recorded decision, and the stage history
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,11 +58,13 @@ def zone_drift(session: Session, rollout: RolloutConfig, settings: DriftSettings
     return by_zone(camera_drift(session, settings, now=now))
 
 
-def snapshot(zone: ZoneRecord, *, manual_promotion: bool) -> ZoneSnapshot:
+def snapshot(zone: ZoneRecord, *, manual_promotion: bool,
+             has_notifier: bool = True) -> ZoneSnapshot:
     return ZoneSnapshot(id=zone.id, stage=zone.stage, paused=zone.paused,
                         stage_since=zone.stage_since,
                         consecutive_failures=zone.consecutive_failures,
-                        passing_since=zone.passing_since, manual_promotion=manual_promotion)
+                        passing_since=zone.passing_since, manual_promotion=manual_promotion,
+                        has_notifier=has_notifier)
 
 
 def zone_window(zone: ZoneRecord, rollout: RolloutConfig, *, now: datetime) -> RateWindow:
@@ -76,13 +78,16 @@ def zone_window(zone: ZoneRecord, rollout: RolloutConfig, *, now: datetime) -> R
 
 def zone_overview(session: Session, rollout: RolloutConfig, *, now: datetime,
                   zones: Sequence[ZoneConfig] = (),
-                  drift: DriftSettings | None = None) -> list[ZoneOverview]:
+                  drift: DriftSettings | None = None,
+                  notified: Callable[[str], bool] | None = None) -> list[ZoneOverview]:
     """Every zone's rollout state for the admins' page.
 
     Args:
         rollout: the rollout section (window, gates, hold, failure limit).
         zones: zone configs (manual promotion, kill stage).
         drift: drift watch limits (None: the drift gate sees no camera and passes).
+        notified: zone id → whether a notifier reaches it (`RoutingPolicy.sinks_for`), so
+            the decision shown is the controller's (None: assume one does).
     """
     drifts = zone_drift(session, rollout, drift, now=now)
     zone_cfg = {z.id: z for z in zones}
@@ -93,8 +98,10 @@ def zone_overview(session: Session, rollout: RolloutConfig, *, now: datetime,
         window = zone_window(z, rollout, now=now)
         rates = rates_for(session, window, z.id)
         zd = tuple(drifts.get(z.id, ()))
-        d = decide(snapshot(z, manual_promotion=manual), rates, rollout.gates, now=now,
-                   hold_hours=rollout.hold_hours, failure_limit=rollout.failure_limit, drift=zd)
+        reached = True if notified is None else notified(z.id)
+        d = decide(snapshot(z, manual_promotion=manual, has_notifier=reached), rates,
+                   rollout.gates, now=now, hold_hours=rollout.hold_hours,
+                   failure_limit=rollout.failure_limit, drift=zd)
         out.append(ZoneOverview(
             zone_id=z.id, name=z.name, stage=z.stage, paused=z.paused, stage_since=z.stage_since,
             manual_promotion=manual, kill_to=Stage(cfg.kill_to) if cfg else Stage.OFF,

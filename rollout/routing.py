@@ -52,24 +52,43 @@ class RoutingPolicy:
         sinks: sink names, one outbox row each (`mqtt`, `webhook:<n>`, `apprise:<ENV>`).
         high_confidence: zone id → peak p_bear (0..1) at or above which a pilot alert notifies
             at once; zones not listed use `default_high_confidence`.
+        targets: sink name → where it delivers, in words for people ("MQTT
+            bearwatch/zone/{zone}/alert on 127.0.0.1:1883"; `{zone}` is the zone id); a sink
+            not listed is described by its name.
     """
 
     sinks: tuple[str, ...]
     high_confidence: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     default_high_confidence: float = 0.9
+    targets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_config(cls, notifier: NotifierConfig,
                     zones: Sequence[ZoneConfig] = ()) -> RoutingPolicy:
         """One sink per enabled channel of `notifier`; each zone's high-confidence threshold."""
-        sinks = ["mqtt"] if notifier.mqtt.enabled else []
-        sinks += [f"webhook:{i}" for i in range(len(notifier.webhooks))]
-        sinks += [f"apprise:{env}" for env in notifier.apprise_urls_env]
-        return cls(sinks=tuple(sinks), high_confidence=MappingProxyType(
-            {z.id: z.high_confidence_threshold for z in zones}))
+        m = notifier.mqtt
+        targets = {"mqtt": f"MQTT {m.topic_prefix}/zone/{{zone}}/alert on {m.host}:{m.port}"
+                   } if m.enabled else {}
+        # The URL without its query: a token some services put there is not for the screen.
+        targets |= {f"webhook:{i}": f"webhook {h.url.split('?')[0]}"
+                    for i, h in enumerate(notifier.webhooks)}
+        targets |= {f"apprise:{env}": f"apprise (the URL in ${env})"
+                    for env in notifier.apprise_urls_env}
+        return cls(sinks=tuple(targets), high_confidence=MappingProxyType(
+            {z.id: z.high_confidence_threshold for z in zones}),
+            targets=MappingProxyType(targets))
 
     def threshold(self, zone_id: str) -> float:
         return self.high_confidence.get(zone_id, self.default_high_confidence)
+
+    def sinks_for(self, zone_id: str) -> tuple[str, ...]:
+        """The sinks a zone's alerts go to (today every configured one: the notifier section
+        is global; asked per zone so callers already say "zone X has no notifier")."""
+        return self.sinks
+
+    def describe(self, sink: str, zone_id: str) -> str:
+        """Where `sink` delivers a zone's alert, in words."""
+        return self.targets.get(sink, sink).replace("{zone}", zone_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +153,32 @@ def route_alert(session: Session, alert: Alert, *, now: datetime,
 
 
 def on_verdict(session: Session, alert_id: uuid.UUID, verdict: Verdict, *, actor: str,
-               now: datetime, routing: RoutingPolicy) -> None:
+               now: datetime, routing: RoutingPolicy) -> RoutingDecision:
     """After an operator's verdict (same transaction): in a pilot zone a `bear` verdict
-    notifies, unless it already has. Other stages and verdicts change nothing here."""
+    notifies, unless it already has. Other stages and verdicts change nothing here.
+
+    Returns:
+        What the verdict did, for the operator's screen (`rollout.notify.delivery_note`):
+        `notify` with the sinks newly queued (pilot `bear`); for an active zone, `notify` with
+        nothing new (the alert notified when it was raised); else `notify` False and why.
+    """
     a = alert_facts(session, alert_id)
-    if Verdict(verdict) is not Verdict.BEAR or a.zone_stage is not Stage.PILOT:
-        return
+
+    def out(notify: bool, reason: RouteReason, sent: tuple[str, ...] = ()) -> RoutingDecision:
+        return RoutingDecision(a.id, a.zone_id, a.zone_stage, notify, reason, sent)
+
+    if Verdict(verdict) is not Verdict.BEAR:
+        return out(False, RouteReason.NOT_CONFIRMED)
+    if a.is_drill or a.zone_stage is Stage.ACTIVE:
+        return out(True, _decide(a, routing)[1])
+    if a.zone_stage is not Stage.PILOT:
+        return out(False, _decide(a, routing)[1])
     sent = _enqueue_alert(session, a, RouteReason.PILOT_CONFIRMED, routing, now)
     if sent:
         append(session, AuditEntry(actor=actor, action="alert.notify", subject=f"alert:{alert_id}",
                                    at=now, to_value=",".join(sent),
                                    reason=RouteReason.PILOT_CONFIRMED.value))
+    return out(True, RouteReason.PILOT_CONFIRMED, sent)
 
 
 def warn_now(session: Session, alert_id: uuid.UUID, *, actor: str, now: datetime,

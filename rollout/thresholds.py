@@ -25,6 +25,7 @@ from db.zone_thresholds import (
     zone_thresholds,
 )
 from kernel.config import DetectorConfig, ZoneConfig
+from kernel.errors import no_such
 from rollout.calibration import Calibration, LabelledScore, calibrate, figures_at
 from rollout.errors import CalibrationRefused
 
@@ -125,7 +126,7 @@ def effective_threshold(session: Session, config: ConfiguredThresholds,
     found = zone_thresholds(session, zone_id)
     if not found:
         known = [z.zone_id for z in zone_thresholds(session)]
-        raise NotFoundError(f"no zone {zone_id!r}; known zones: {known}")
+        raise NotFoundError(no_such("zone", zone_id, known))
     return _effective(config, found[0])
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from bearwatch.logs import setup_logging
+from kernel.logs import setup_logging
 from kernel.config import BearwatchConfig, load_config
 from kernel.model_defaults import with_model_defaults
 

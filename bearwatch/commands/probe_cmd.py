@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.logs import setup_logging
+from kernel.logs import setup_logging
 from camera_ingest import (
     CorruptFrameError,
     FrameFlagger,

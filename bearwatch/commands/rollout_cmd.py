@@ -25,8 +25,15 @@ from db.zones import get_zone
 from kernel.config import BearwatchConfig
 from kernel.errors import BearwatchError
 from kernel.records import Alert, Stage, utc_now
-from rollout import Action, DriftSettings, change_stage, queue_zone_status, route_alert
-from rollout.notify import OutboxDispatcher
+from rollout import (
+    Action,
+    DriftSettings,
+    change_stage,
+    guard_promotion,
+    queue_zone_status,
+    route_alert,
+)
+from rollout.notify import OutboxDispatcher, unwarned_banner, zone_coverage
 from rollout.reports import (
     EffectiveThreshold,
     RateWindow,
@@ -50,6 +57,10 @@ def register(sub: Any) -> None:
         a.add_argument("zone", help="zone id (as in the config's zones:)")
         a.add_argument("--reason", required=True, help="why (stored in the audit log)")
         a.add_argument("--actor", default="cli-admin", help="who acts (default: cli-admin)")
+        if action == Action.PROMOTE.value:
+            a.add_argument("--override-no-notifier", metavar="REASON", default=None,
+                           help="promote into pilot/active although no notifier is configured "
+                                "(its alerts would warn no one); the reason is audited")
         a.set_defaults(handler=_change, action=action)
     r = sub.add_parser("report", help="false-alert, missed-alert and night rates with intervals")
     r.add_argument("--zone", help="only this zone (default: every zone)")
@@ -101,10 +112,12 @@ def _status(args: argparse.Namespace) -> int:
                               drift=DriftSettings.from_config(config.detector))
         thresholds = {t.zone_id: t for t in effective_thresholds(s, configured_thresholds(config))}
         failed = outbox_items(s, status="failed", limit=FAILED_SHOWN)
+        coverage = {c.zone_id: c for c in zone_coverage(s, routing_policy(config))}
     if args.json:
         print(json.dumps([{
             "zone": z.zone_id, "stage": z.stage.value, "paused": z.paused,
             "stage_since": z.stage_since.isoformat(), "manual_promotion": z.manual_promotion,
+            "notifies": list(coverage[z.zone_id].targets) if z.zone_id in coverage else [],
             "threshold": _threshold_doc(thresholds.get(z.zone_id)),
             "decision": z.decision.to_figures(),
             "last_decision": None if z.last_decision is None else {
@@ -120,11 +133,16 @@ def _status(args: argparse.Namespace) -> int:
               f"— would {z.decision.action.value}: {z.decision.message}")
         if z.zone_id in thresholds:
             print(f"    threshold {thresholds[z.zone_id].describe()}")
+        if z.zone_id in coverage:
+            print(f"    {coverage[z.zone_id].describe()}")
         for g in z.gates:
             dry = " (dry-run)" if g.dry_run else ""
             print(f"    {g.gate.value:<18} {g.status.value:<12} {_fmt_rate(g.rate)}  "
                   f"max {g.maximum:g}{dry}")
     _print_failed(failed)
+    banner = unwarned_banner(list(coverage.values()))
+    if banner is not None:
+        print(f"WARNING: {banner}")
     return 0
 
 
@@ -148,10 +166,13 @@ def _change(args: argparse.Namespace) -> int:
         kill_to = Stage.OFF
     now = utc_now()
     try:
+        routing = routing_policy(config)
         with db.sessions.begin() as s:
+            guard_promotion(s, args.zone, Action(args.action), routing=routing, actor=args.actor,
+                            now=now, override=getattr(args, "override_no_notifier", None))
             change = change_stage(s, args.zone, Action(args.action), actor=args.actor,
                                   reason=args.reason, now=now, kill_to=kill_to)
-            queue_zone_status(s, args.zone, now=now, routing=routing_policy(config))
+            queue_zone_status(s, args.zone, now=now, routing=routing)
     except ValueError as exc:
         raise BearwatchError(str(exc)) from exc
     print(f"zone {change.zone_id}: {change.from_stage.value} -> {change.to_stage.value}"
@@ -220,7 +241,11 @@ def _drill(args: argparse.Namespace) -> int:
         store_alert(s, alert, now=now)
         decision = route_alert(s, alert, now=now, routing=routing)
     print(f"drill alert {alert_id} stored (camera {args.camera}, zone {zone_id}, {stage.value}); "
-          f"queued for {list(decision.enqueued) or 'no sink (none configured)'}")
+          f"queued for {list(decision.enqueued) or 'no sink'}")
+    if not decision.enqueued:
+        print(f"no one was warned: zone {zone_id} has no notifier (configure notifier: in "
+              "config.yaml)")
+        return 1
     dispatcher = OutboxDispatcher(db.sessions, build_notifiers(config), retry=retry_policy(config))
     deadline = time.monotonic() + args.wait
     while True:
@@ -232,4 +257,7 @@ def _drill(args: argparse.Namespace) -> int:
         time.sleep(0.5)
     for i in items:
         print(f"  {i.sink}: {i.status}{'' if not i.last_error else ' — ' + i.last_error}")
-    return 0 if all(i.status == "sent" for i in items) else 1
+    if not any(i.status == "sent" for i in items):
+        print("no one was warned: nothing was delivered")
+    # Success means every sink delivered; none at all is never success.
+    return 0 if items and all(i.status == "sent" for i in items) else 1

@@ -10,6 +10,7 @@ from typing import Any
 
 from bearwatch.commands.common import load, stop_on_signals
 from bearwatch.pipeline import Pipeline
+from bearwatch.rollout_wiring import log_notifier_coverage
 from bearwatch.wiring import open_database, sync_catalog
 
 log = logging.getLogger("bearwatch")
@@ -28,6 +29,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg = load(args)
     db = open_database(cfg)  # raises NotMigratedError: run `bearwatch db upgrade`
     sync_catalog(cfg, db)
+    log_notifier_coverage(cfg, db)
     pipeline = Pipeline(cfg, db, device=args.device)
     deadline = None if args.duration is None else time.monotonic() + args.duration
     with stop_on_signals("stopping: finishing in-flight frames") as stop:

@@ -12,17 +12,22 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bearwatch.commands.common import load, stop_on_signals
 from bearwatch.commands.ui_cmd import refuse_taken_port, start_streamlit, stop_streamlit
-from bearwatch.pipeline import Pipeline
-from bearwatch.rollout_wiring import rollout_runtime
+from bearwatch.pipeline import Pipeline, recorded_model_sha
+from bearwatch.rollout_wiring import log_notifier_coverage, rollout_runtime
 from bearwatch.wiring import Database, ensure_first_admin, open_database, sync_catalog
 from db import make_engine, migrate
 from db.catalog import zone_states
 from kernel.config import ENV_ADMIN_PASSWORD, BearwatchConfig
+from kernel.errors import BearwatchError
+
+if TYPE_CHECKING:
+    from bearwatch.cluster.runtime import RayDetector
 
 log = logging.getLogger("bearwatch")
 
@@ -54,6 +59,26 @@ def prepare(cfg: BearwatchConfig) -> Database:
     return db
 
 
+def _deploy_detector(cfg: BearwatchConfig, db: Database, device: str | None) -> RayDetector:
+    """`cluster.engine: ray`: join (or start) the Ray cluster and deploy the detector on Ray
+    Serve (`bearwatch.cluster`); the pipeline then scores through its replicas."""
+    # Before Ray loads: a Ray call after shutdown must fail, not start a stray local cluster.
+    os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
+    try:
+        from bearwatch.cluster.runtime import deploy
+    except ImportError as exc:
+        raise BearwatchError(f"cluster.engine is 'ray' but Ray is not installed ({exc}); "
+                             "pip install -e '.[cluster]', or set cluster.engine: local") from exc
+    # `ray.init` replaces SIGTERM's handler with `sys.exit`, and the core worker's crash
+    # handler (which logs "SIGTERM received" and then aborted the process mid-way through
+    # deleting the deployment): put back `stop_on_signals`' handlers, so SIGTERM stops in order.
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    detector = deploy(cfg, recorded_sha256=recorded_model_sha(cfg, db.sessions), device=device)
+    for s, handler in handlers.items():
+        signal.signal(s, handler)
+    return detector
+
+
 def _up(args: argparse.Namespace) -> int:
     cfg = load(args)
     if not args.once and not args.no_ui:  # before anything starts: a second `up` exits 1
@@ -62,6 +87,7 @@ def _up(args: argparse.Namespace) -> int:
         if refused is not None:
             return refused
     db = prepare(cfg)
+    log_notifier_coverage(cfg, db)
     if args.once:
         for cam in cfg.cameras:
             print(f"camera {cam.id}: zone {cam.zone}, source {cam.source}, {cam.fps} fps")
@@ -71,7 +97,9 @@ def _up(args: argparse.Namespace) -> int:
     ui_failed = False
     with stop_on_signals("shutting down: finishing in-flight frames") as stop:
         runtime = rollout_runtime(cfg, db)
-        pipeline = Pipeline(cfg, db, device=args.device)
+        cluster = _deploy_detector(cfg, db, args.device) if cfg.cluster.engine == "ray" else None
+        pipeline = (Pipeline(cfg, db, device=args.device) if cluster is None
+                    else Pipeline(cfg, db, device=args.device, load=cluster.load))
         try:
             runtime.start()
             pipeline.start()
@@ -91,5 +119,7 @@ def _up(args: argparse.Namespace) -> int:
                 stop_streamlit(ui)
             pipeline.stop()
             runtime.stop()
+            if cluster is not None:
+                cluster.stop()
     log.info("bearwatch stopped")
     return 1 if pipeline.crashed or ui_failed else 0

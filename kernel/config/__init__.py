@@ -11,6 +11,7 @@ Other packages import from here, not from the section modules.
 """
 
 from kernel.config.cameras import CameraConfig
+from kernel.config.cluster import ClusterConfig
 from kernel.config.database import ENV_DATABASE_URL
 from kernel.config.detector import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, DetectorConfig
 from kernel.config.ingest import IngestConfig
@@ -28,8 +29,8 @@ from kernel.config.zones import ZoneConfig
 __all__ = [
     "ENV_ADMIN_PASSWORD", "ENV_DATABASE_URL", "HEAD_SUFFIX", "LITE0_ARCHITECTURE", "SHIPPED_FILE",
     "SHIPPED_MODEL", "TORCHVISION_ARCHITECTURES",
-    "BearwatchConfig", "CameraConfig", "DetectorConfig", "GateConfig", "IngestConfig",
-    "LoggingConfig", "ModelPromotionConfig", "NotifierConfig", "ProposalConfig", "RolloutConfig",
-    "StorageConfig", "TrainingConfig", "ZoneConfig",
+    "BearwatchConfig", "CameraConfig", "ClusterConfig", "DetectorConfig", "GateConfig",
+    "IngestConfig", "LoggingConfig", "ModelPromotionConfig", "NotifierConfig", "ProposalConfig",
+    "RolloutConfig", "StorageConfig", "TrainingConfig", "ZoneConfig",
     "load_config", "parse_config",
 ]

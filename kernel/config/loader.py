@@ -3,13 +3,15 @@ its key path and YAML line number (`key.path: what is wrong (line N)`)."""
 
 from __future__ import annotations
 
+import difflib
+import typing
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kernel.config.root import BearwatchConfig
-from kernel.errors import ConfigError
+from kernel.errors import NEAR_NAME_CUTOFF, ConfigError
 
 _OPS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
 
@@ -62,7 +64,10 @@ def _describe(err: dict) -> str:  # type: ignore[type-arg]  # pydantic's ErrorDe
         bound = next(iter(ctx.values()))
         return f"must be {_OPS[kind]} {bound}, got {_quote(value)}"
     if kind == "extra_forbidden":
-        return "unknown key; remove it or check its spelling (see config.yaml in the repo)"
+        near = difflib.get_close_matches(str(err["loc"][-1]), _keys_beside(tuple(err["loc"])),
+                                         n=1, cutoff=NEAR_NAME_CUTOFF)
+        hint = f"did you mean '{near[0]}'? " if near else ""
+        return f"unknown key; {hint}remove it or check its spelling (see config.yaml in the repo)"
     if kind == "missing":
         return "required key is missing"
     msg = str(err["msg"])
@@ -70,6 +75,24 @@ def _describe(err: dict) -> str:  # type: ignore[type-arg]  # pydantic's ErrorDe
     if kind == "value_error":
         return msg
     return f"{msg[:1].lower()}{msg[1:]}, got {_quote(value)}"
+
+
+def _models_in(annotation: object) -> list[type[BaseModel]]:
+    """The config sections an annotation can hold: `X`, `X | None`, `list[X]`, unions."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _keys_beside(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the section holding `loc`'s last key accepts (for a spelling hint)."""
+    models: list[type[BaseModel]] = [BearwatchConfig]
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue  # a list item: the list's annotation already named its section
+        models = [m for model in models if (f := model.model_fields.get(part)) is not None
+                  for m in _models_in(f.annotation)]
+    return sorted({key for model in models for key in model.model_fields})
 
 
 def _line_index(text: str) -> dict[tuple[int | str, ...], int]:

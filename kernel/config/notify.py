@@ -9,6 +9,18 @@ from pydantic import Field
 from kernel.config.base import Section
 
 
+class HomeAssistantConfig(Section):
+    """Home Assistant MQTT discovery: each zone a device with a `bear` binary sensor and a
+    snapshot camera, announced (retained) by the process that runs the dispatcher."""
+
+    enabled: bool = Field(True, description="Publish discovery config when MQTT is enabled.")
+    discovery_prefix: str = Field(
+        "homeassistant", min_length=1, pattern=r"^[^#+\s]+$",
+        description="Home Assistant's MQTT discovery prefix (its mqtt: discovery_prefix).")
+    clear_after_s: float = Field(
+        120.0, gt=0, description="Seconds after an alert the bear sensor turns OFF again.")
+
+
 class MqttConfig(Section):
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -17,6 +29,7 @@ class MqttConfig(Section):
     qos: Literal[0, 1, 2] = 1
     username_env: str | None = None
     password_env: str | None = None
+    home_assistant: HomeAssistantConfig = HomeAssistantConfig()
 
 
 class WebhookConfig(Section):

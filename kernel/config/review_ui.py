@@ -37,6 +37,14 @@ class ReviewUIConfig(Section):
     min_password_length: int = Field(
         10, ge=8, le=128,
         description="Shortest password accepted on create, change and the first admin.")
+    session_secret_env: str = Field(
+        "BEARWATCH_SESSION_SECRET", min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the key that signs session cookies; unset, "
+        "a random key kept in storage.root/ui-session.key (made on first use, mode 0600).")
+
+    new_alert_sound: bool = Field(
+        False, description="Play a short chime in operators' browsers when the number of "
+        "alerts waiting for review goes up (the tab title shows the number either way).")
 
     @field_validator("timezone")
     @classmethod

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 
 from kernel.config.base import Section
 from kernel.config.cameras import CameraConfig
+from kernel.config.cluster import ClusterConfig
 from kernel.config.database import DatabaseConfig
 from kernel.config.detector import DetectorConfig
 from kernel.config.ingest import IngestConfig
@@ -33,6 +34,7 @@ class BearwatchConfig(Section):
     review_ui: ReviewUIConfig = ReviewUIConfig()
     logging: LoggingConfig = LoggingConfig()
     training: TrainingConfig = TrainingConfig()
+    cluster: ClusterConfig = ClusterConfig()
 
     @model_validator(mode="after")
     def _references(self) -> BearwatchConfig:

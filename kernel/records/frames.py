@@ -146,16 +146,24 @@ class Alert:
 @dataclass(frozen=True, slots=True)
 class EncounterFrame:
     """One frame counted in an encounter: camera sequence number, capture time (UTC), score
-    0..1 and, for the best frame, its JPEG file."""
+    0..1, its own JPEG file (None where none was written: the disk refused it, or the alert
+    already has `detector.frame_images_per_alert` images), the detector's region that gave
+    the score (`Detection.region`, px of that image; None: the whole frame) and, for a still,
+    `Frame.source_ref` (its file; '' for stream frames), which identifies it across restarts."""
 
     seq: int
     captured_at: datetime
     p_bear: float
     image_path: str | None = None
+    region: Box | None = None
+    source_ref: str = ""
 
     def __post_init__(self) -> None:
         require_utc("EncounterFrame.captured_at", self.captured_at)
         require_unit("EncounterFrame.p_bear", self.p_bear)
+        if self.region is not None and (min(self.region[:2]) < 0 or min(self.region[2:]) <= 0):
+            raise ValueError(f"EncounterFrame.region {self.region} must be a non-empty "
+                             "(x, y, w, h) with x, y >= 0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from db.errors import DatabaseError
-from db.missed import MissedReportInput
+from db.missed import MissedReportInput, NearbyFrame
 from review_ui import actions, queries
 from review_ui.display import local_time, night_from_sun, resolve_image
 from review_ui.errors import ReviewUIError
@@ -64,6 +64,19 @@ def _form() -> None:
         st.rerun()
 
 
+def _one_per_picture(frames: list[NearbyFrame]) -> list[NearbyFrame]:
+    """The first frame of each image file. Alerts stored before each frame had its own image
+    pointed all their frames at the one snapshot, which showed as a row of identical
+    pictures; attaching any of them attaches the same file."""
+    seen: set[str] = set()
+    out = []
+    for f in frames:
+        if f.image_path not in seen:
+            seen.add(f.image_path)
+            out.append(f)
+    return out
+
+
 def _attach(report_id: int) -> None:
     ctx = queries.context()
     cam_id = st.session_state.get("miss_report_camera")
@@ -73,7 +86,8 @@ def _attach(report_id: int) -> None:
         st.info("No camera was named, so there are no frames to attach.")
     else:
         minutes = st.slider("Minutes either side", 1, 120, 15, key="miss_window")
-        frames = queries.nearby_frames(queries.config_path(), cam_id, at, float(minutes))
+        frames = _one_per_picture(
+            queries.nearby_frames(queries.config_path(), cam_id, at, float(minutes)))
         if not frames:
             st.info(f"No stored frames of {cam_id} within ±{minutes} min of "
                     f"{local_time(at, ctx.config.review_ui.timezone)}.")

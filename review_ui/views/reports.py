@@ -16,40 +16,137 @@ import streamlit as st
 from kernel.intervals import Rate
 from kernel.records import ShadowFigures
 from review_ui import queries
-from rollout.reports import CameraDriftStatus, GroupRates, RateWindow, ZoneShadowReport
+from review_ui.figures import (
+    NONE,
+    camera_time_text,
+    count,
+    duration_text,
+    per_day_text,
+    progress_text,
+    rate_headline,
+    rate_text,
+)
+from rollout.reports import (
+    CameraDriftStatus,
+    GroupRates,
+    RateWindow,
+    ZoneOverview,
+    ZoneShadowReport,
+)
 
 RATES = {"false_alert": "False-alert rate", "missed_alert": "Missed-alert rate",
          "night_false_alert": "Night false-alert rate",
          "night_missed_alert": "Night missed-alert rate"}
+VERDICTS = {"bear": "Bear", "no_bear": "No bear", "unsure": "Unsure", "pending": "Not reviewed"}
 
 
-def _rate_cells(prefix: str, r: Rate) -> dict[str, Any]:
-    return {f"{prefix}": r.value, f"{prefix} low": r.low, f"{prefix} high": r.high,
-            f"{prefix} n": r.numerator, f"{prefix} of": r.denominator}
+def _rates_table(groups: list[GroupRates], by: str) -> pd.DataFrame:
+    """What people read: each rate as `9.5 % · 4 of 42 · 95 % CI 3.8–22 %`, plain names."""
+    return pd.DataFrame([{
+        by.capitalize(): g.key,
+        **{title: rate_text(getattr(g, attr)) for attr, title in RATES.items()},
+        "Alerts": count(g.alert_volume), "Night alerts": count(g.night_alert_volume),
+        "Reviewed": count(g.reviewed), "Bear": count(g.bear), "No bear": count(g.no_bear),
+        "Unsure": count(g.unsure), "Not yet reviewed": count(g.backlog),
+        "Missed-bear reports": count(g.missed_reports),
+        "Audit frames reviewed": count(g.audit_reviewed),
+        "Audit frames with a bear": count(g.audit_bear),
+        "Camera time": camera_time_text(g.camera_days),
+        "Alerts per camera-day": per_day_text(g.alert_volume_per_camera_day),
+        "Median review latency": duration_text(g.median_review_latency_s),
+    } for g in groups])
 
 
-def _rates_table(groups: list[GroupRates]) -> pd.DataFrame:
+def _rate_cells(title: str, r: Rate) -> dict[str, Any]:
+    return {title: r.value, f"{title}, 95 % low": r.low, f"{title}, 95 % high": r.high,
+            f"{title}, counted": r.numerator, f"{title}, of": r.denominator}
+
+
+def _rates_csv(groups: list[GroupRates], by: str) -> pd.DataFrame:
+    """The same figures as raw numbers (rates 0..1, camera time in days, latency in s)."""
     rows = []
     for g in groups:
-        row: dict[str, Any] = {"group": g.key}
-        for attr in RATES:
-            row.update(_rate_cells(attr, getattr(g, attr)))
-        row.update({"alerts": g.alert_volume, "night alerts": g.night_alert_volume,
-                    "reviewed": g.reviewed, "bear": g.bear, "no bear": g.no_bear,
-                    "unsure": g.unsure, "missed reports": g.missed_reports,
-                    "audit reviewed": g.audit_reviewed, "audit bear": g.audit_bear,
-                    "camera days": round(g.camera_days, 2),
-                    "alerts per camera-day": g.alert_volume_per_camera_day})
+        row: dict[str, Any] = {by.capitalize(): g.key}
+        for attr, title in RATES.items():
+            row.update(_rate_cells(title, getattr(g, attr)))
+        row.update({"Alerts": g.alert_volume, "Night alerts": g.night_alert_volume,
+                    "Reviewed": g.reviewed, "Bear": g.bear, "No bear": g.no_bear,
+                    "Unsure": g.unsure, "Not yet reviewed": g.backlog,
+                    "Missed-bear reports": g.missed_reports,
+                    "Audit frames reviewed": g.audit_reviewed,
+                    "Audit frames with a bear": g.audit_bear,
+                    "Camera-days": round(g.camera_days, 4),
+                    "Alerts per camera-day": g.alert_volume_per_camera_day,
+                    "Median review latency (s)": g.median_review_latency_s})
         rows.append(row)
     return pd.DataFrame(rows).round(4)
 
 
+def _gate_progress(zone: ZoneOverview | None) -> tuple[str, str]:
+    """The card's value (`12 of 20`: the false-alert gate's reviews against the minimum a gate
+    needs) and its caption (`12 of 20 reviews · 3 of 20 night reviews`), over the controller's
+    window; `—` without a controller view."""
+    by_gate = {g.gate.value: g for g in zone.gates} if zone is not None else {}
+    day, night = by_gate.get("false_alert"), by_gate.get("night_false_alert")
+    if day is None:
+        return NONE, NONE
+    caption = progress_text(day.rate.n_effective, day.min_samples, "reviews")
+    if night is not None:
+        caption += " · " + progress_text(night.rate.n_effective, night.min_samples,
+                                         "night reviews")
+    return f"{count(day.rate.n_effective)} of {count(day.min_samples)}", caption
+
+
+def _headlines(path: str, window: RateWindow, zones: list[str]) -> None:
+    """One card per zone: its rates, latency and backlog over the window, and how far it is
+    toward the reviews a gate needs before it can pass."""
+    per_zone = {g.key: g for g in queries.rates(path, RateWindow(
+        since=window.since, until=window.until, by="zone", zone_id=window.zone_id))}
+    overview = {z.zone_id: z for z in queries.overview(path)}
+    days = queries.context().config.rollout.window_days
+    for zone_id in zones:
+        g = per_zone.get(zone_id)
+        if g is None:
+            continue
+        z = overview.get(zone_id)
+        with st.container(border=True):
+            title = f"{z.name or zone_id} ({zone_id}) · {z.stage.value}" if z else zone_id
+            st.markdown(f"**{title}**")
+            cols = st.columns(6)
+            for col, attr in zip(cols[:3], ("false_alert", "missed_alert", "night_false_alert"),
+                                 strict=True):
+                r: Rate = getattr(g, attr)
+                col.metric(RATES[attr], rate_headline(r), help=rate_text(r), border=False)
+                col.caption(rate_text(r).split(" · ", 1)[1])
+            value, caption = _gate_progress(z)
+            cols[3].metric("Toward the gates", value,
+                           help=f"Reviews the controller counts over its last {days:g} days; "
+                                "a gate with fewer is inconclusive and the zone holds.")
+            cols[3].caption(caption)
+            cols[4].metric("Median review latency", duration_text(g.median_review_latency_s))
+            cols[4].caption(f"{count(g.reviewed)} reviewed")
+            cols[5].metric("Not yet reviewed", count(g.backlog))
+            cols[5].caption(f"{count(g.alert_volume)} alerts · "
+                            f"{per_day_text(g.alert_volume_per_camera_day)} per camera-day")
+
+
 def _download(df: pd.DataFrame, name: str) -> None:
-    st.download_button(f"Download {name}.csv", df.to_csv(index=False).encode(), f"{name}.csv",
-                       "text/csv", key=f"dl_{name}")
+    """A CSV of `df` (raw numbers) named like `false-alert-over-time.csv`."""
+    file = f"{name.replace('_', '-')}.csv"
+    st.download_button(f"Download {file}", df.to_csv(index=False).encode(), file, "text/csv",
+                       key=f"dl_{name}")
 
 
-def _window() -> tuple[RateWindow, float]:
+def _zone_from_link() -> str | None:
+    """`?zone=ID` in the page's URL (a deep link, kept through the log-in): that zone only,
+    when the catalog has it."""
+    wanted = st.query_params.get("zone")
+    if wanted and wanted in {z.id for z in queries.zones(queries.config_path())}:
+        return wanted
+    return None
+
+
+def _window(zone_id: str | None) -> tuple[RateWindow, float]:
     today = datetime.now(UTC).date()
     cols = st.columns(3)
     span = cols[0].date_input("Window (UTC dates)", value=(today - timedelta(days=29), today),
@@ -62,7 +159,7 @@ def _window() -> tuple[RateWindow, float]:
     start, end = (dates[0], dates[-1]) if dates else (today, today)
     since = datetime.combine(start, time(0), tzinfo=UTC)
     until = datetime.combine(end, time(0), tzinfo=UTC) + timedelta(days=1)
-    return RateWindow(since=since, until=until, by=by), float(bucket)
+    return RateWindow(since=since, until=until, by=by, zone_id=zone_id), float(bucket)
 
 
 def _rate_chart(path: str, window: RateWindow, bucket: float, attr: str) -> pd.DataFrame:
@@ -78,12 +175,19 @@ def _rate_chart(path: str, window: RateWindow, bucket: float, attr: str) -> pd.D
         return df
     # A bucket with nothing to count has the interval (0, 1): true but it hides the rest.
     shown = df[df["of"] > 0]
-    base = alt.Chart(shown).encode(x=alt.X("from:T", title="bucket start (UTC)"),
-                                   color=alt.Color("group:N", scale=alt.Scale(scheme="category10")))
+    base = alt.Chart(shown).encode(x=alt.X("from:T", title="Bucket start (UTC)"),
+                                   color=alt.Color("group:N", title="Zone or camera",
+                                                   scale=alt.Scale(scheme="category10")))
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title=RATES[attr],
-                                                      scale=alt.Scale(domain=[0, 1])), y2="high:Q")
-    line = base.mark_line(point=True).encode(
-        y="rate:Q", tooltip=["group", "from:T", "rate", "low", "high", "n", "of"])
+                                                      scale=alt.Scale(domain=[0, 1]),
+                                                      axis=alt.Axis(format="%")), y2="high:Q")
+    line = base.mark_line(point=True).encode(y="rate:Q", tooltip=[
+        alt.Tooltip("group:N", title="Zone or camera"),
+        alt.Tooltip("from:T", title="Bucket start (UTC)"),
+        alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+        alt.Tooltip("low:Q", title="95 % low", format=".1%"),
+        alt.Tooltip("high:Q", title="95 % high", format=".1%"),
+        alt.Tooltip("n:Q", title="Counted"), alt.Tooltip("of:Q", title="Of")])
     st.altair_chart(band + line, width="stretch")
     st.caption("Lines: the rate per bucket; bands: its 95 % interval. Buckets with no "
                "reviewed data are left out of the chart (they are in the CSV).")
@@ -92,9 +196,10 @@ def _rate_chart(path: str, window: RateWindow, bucket: float, attr: str) -> pd.D
 
 def _drift_table(statuses: list[CameraDriftStatus]) -> pd.DataFrame:
     return pd.DataFrame([{
-        "camera": d.camera_id, "zone": d.zone_id, "model version": d.model_version,
-        "frames": d.n_frames, "score PSI": d.psi_score, "score KS": d.ks_score,
-        "luma PSI": d.psi_luma, "luma KS": d.ks_luma, "PSI max": d.psi_max, "why": d.reason,
+        "Camera": d.camera_id, "Zone": d.zone_id, "Model version": d.model_version,
+        "Frames": d.n_frames, "Score PSI": d.psi_score, "Score KS": d.ks_score,
+        "Brightness PSI": d.psi_luma, "Brightness KS": d.ks_luma, "PSI limit": d.psi_max,
+        "Why": d.reason,
     } for d in statuses]).round(4)
 
 
@@ -116,20 +221,19 @@ def _domain_shift(path: str) -> None:
 
 
 def _shadow_cells(light: str, f: ShadowFigures) -> dict[str, Any]:
-    return {"light": light, "frames": f.n_frames, "agree": f.n_agree,
-            "agreement": f.agreement.value, "shadow only": f.n_shadow_only,
-            "shadow-only rate": f.shadow_only.value, "live only": f.n_live_only,
-            "live-only rate": f.live_only.value}
+    return {"Light": light, "Frames compared": count(f.n_frames),
+            "Agreement": rate_text(f.agreement), "Shadow only": rate_text(f.shadow_only),
+            "Live only": rate_text(f.live_only)}
 
 
 def _shadow_table(reports: list[ZoneShadowReport], configured: str) -> pd.DataFrame:
     rows = []
     for r in reports:
-        versions = {"zone": r.zone_id, "live": r.live or f"configured ({configured})",
-                    "shadow": r.shadow or "—", "compared version": r.version}
+        versions = {"Zone": r.zone_id, "Live model": r.live or f"configured ({configured})",
+                    "Shadow model": r.shadow or NONE, "Compared version": r.version}
         for light, f in (("day", r.day), ("night", r.night), ("all", r.total)):
             rows.append({**versions, **_shadow_cells(light, f)})
-    return pd.DataFrame(rows).round(4)
+    return pd.DataFrame(rows)
 
 
 def _shadow_models(path: str, window: RateWindow) -> None:
@@ -138,7 +242,7 @@ def _shadow_models(path: str, window: RateWindow) -> None:
     st.caption("Per zone and shadow version, frames both models scored in the window: "
                "agreement = same side of the zone's threshold; shadow only = alerts the shadow "
                "would have raised that live did not; live only = ones it would have missed. "
-               "Rates are per frame, beside their counts.")
+               "Rates are per frame: the share, its counts and its 95 % interval.")
     reports = queries.shadow_models(path, window.since, window.until)
     if not reports:
         st.info("No zone runs a shadow model and no shadow counts in this window.")
@@ -148,51 +252,60 @@ def _shadow_models(path: str, window: RateWindow) -> None:
     _download(table, "live_vs_shadow")
 
 
+def _volume_and_scores(path: str, window: RateWindow) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Alerts by hour of day (UTC)")
+        hours = pd.DataFrame([{"Hour": h.hour, "Day": h.day, "Night": h.night}
+                              for h in queries.volume_by_hour(path, window)])
+        if hours.empty or not (hours["Day"] + hours["Night"]).any():
+            st.info("No alerts in this window.")
+        else:
+            long = hours.melt("Hour", var_name="Light", value_name="Alerts")
+            st.altair_chart(alt.Chart(long).mark_bar().encode(
+                x="Hour:O", y="Alerts:Q", color="Light:N", xOffset="Light:N"), width="stretch")
+            _download(hours, "volume_by_hour")
+    with right:
+        st.subheader("Model score vs verdict")
+        cells = pd.DataFrame([{"Model score": f"{c.bucket / 10:.1f}–{(c.bucket + 1) / 10:.1f}",
+                               "verdict": VERDICTS.get(c.verdict or "pending", c.verdict),
+                               "alerts": c.count}
+                              for c in queries.score_vs_verdict(path, window)])
+        if cells.empty:
+            st.info("No alerts in this window.")
+        else:
+            matrix = cells.pivot_table(index="Model score", columns="verdict", values="alerts",
+                                       fill_value=0, aggfunc="sum").reset_index()
+            matrix.columns.name = None
+            st.dataframe(matrix, hide_index=True, width="stretch")
+            _download(matrix, "score_vs_verdict")
+
+
 def render() -> None:
     st.title("Reports")
     path = queries.config_path()
-    window, bucket = _window()
+    zone_id = _zone_from_link()
+    if zone_id is not None:
+        st.caption(f"Zone {zone_id} only, as the link asked.")
+        if st.button("Show all zones", key="rep_all_zones"):
+            del st.query_params["zone"]
+            st.rerun()
+    window, bucket = _window(zone_id)
+    zones = [z.id for z in queries.zones(path) if zone_id in (None, z.id)]
+    _headlines(path, window, zones)
     groups = queries.rates(path, window)
-    st.subheader(f"Rates per {window.by} (95 % Wilson intervals, with counts)")
-    table = _rates_table(groups)
-    st.dataframe(table, hide_index=True, width="stretch")
-    _download(table, f"rates_by_{window.by}")
+    st.subheader(f"Rates per {window.by}")
+    st.caption("Each rate: the share, its counts, and its 95 % Wilson interval. Camera time "
+               "counts from when a camera was added and leaves out its offline time.")
+    st.dataframe(_rates_table(groups, window.by), hide_index=True, width="stretch")
+    _download(_rates_csv(groups, window.by), f"rates_by_{window.by}")
     tabs = st.tabs(list(RATES.values()))
     for tab, attr in zip(tabs, RATES, strict=True):
         with tab:
             df = _rate_chart(path, window, bucket, attr)
             if not df.empty:
                 _download(df, f"{attr}_over_time")
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Alert volume by hour of day (UTC)")
-        hours = pd.DataFrame([{"hour": h.hour, "day": h.day, "night": h.night}
-                              for h in queries.volume_by_hour(path, window)])
-        if hours.empty:
-            st.info("No alerts in this window.")
-        else:
-            long = hours.melt("hour", var_name="light", value_name="alerts")
-            st.altair_chart(alt.Chart(long).mark_bar().encode(
-                x="hour:O", y="alerts:Q", color="light:N", xOffset="light:N"), width="stretch")
-            _download(hours, "volume_by_hour")
-    with right:
-        st.subheader("Model score vs verdict")
-        cells = pd.DataFrame([{"score": f"{c.bucket / 10:.1f}–{(c.bucket + 1) / 10:.1f}",
-                               "verdict": c.verdict or "pending", "alerts": c.count}
-                              for c in queries.score_vs_verdict(path, window)])
-        if cells.empty:
-            st.info("No alerts in this window.")
-        else:
-            matrix = cells.pivot_table(index="score", columns="verdict", values="alerts",
-                                       fill_value=0, aggfunc="sum").reset_index()
-            st.dataframe(matrix, hide_index=True, width="stretch")
-            _download(matrix, "score_vs_verdict")
-    st.subheader("Review latency and backlog")
-    latency = pd.DataFrame([{"group": g.key, "median review latency (s)": g.median_review_latency_s,
-                             "unreviewed backlog": g.backlog, "reviewed": g.reviewed}
-                            for g in groups])
-    st.dataframe(latency, hide_index=True, width="stretch")
-    _download(latency, "latency_backlog")
+    _volume_and_scores(path, window)
     _domain_shift(path)
     _shadow_models(path, window)
 

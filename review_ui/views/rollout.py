@@ -19,9 +19,10 @@ import streamlit as st
 
 from db.errors import ConflictError
 from kernel.records import STAGE_ORDER, ShadowFigures, Stage
-from review_ui import actions, queries
+from review_ui import actions, notice, queries
 from review_ui.display import local_time
 from review_ui.errors import ReviewUIError
+from review_ui.figures import NONE, count, percent, rate_text
 from review_ui.session import current_user, flash, show_flash
 from rollout import (
     DEFAULT_FALSE_ALARM,
@@ -46,23 +47,28 @@ STATUS_LABEL = {GateStatus.PASS: "pass", GateStatus.FAIL: "FAIL",
                 GateStatus.INCONCLUSIVE: "inconclusive"}
 
 
+GATE_LABEL = {"false_alert": "False alerts", "missed_alert": "Missed alerts",
+              "night_false_alert": "Night false alerts", "drift": "Domain shift"}
+
+
 def _gates(z: ZoneOverview) -> pd.DataFrame:
+    # The gate is judged on the interval's upper bound, so the table says so beside the rate.
     return pd.DataFrame([{
-        "gate": g.gate.value + (" (dry run)" if g.dry_run else ""),
-        "status": STATUS_LABEL[g.status],
-        "rate": g.rate.value, "95% low": g.rate.low, "95% high (judged)": g.rate.high,
-        "maximum": g.maximum, "count": g.rate.numerator, "of": g.rate.denominator,
-        "min samples": g.min_samples, "detail": g.message,
+        "Gate": GATE_LABEL.get(g.gate.value, g.gate.value) + (" (dry run)" if g.dry_run else ""),
+        "Status": STATUS_LABEL[g.status],
+        "Rate": rate_text(g.rate),
+        "Judged on (95 % upper bound)": NONE if g.rate.value is None
+        else f"{percent(g.rate.high)} %",
+        "Maximum": f"{percent(g.maximum)} %",
+        "Samples needed": count(g.min_samples) if g.min_samples else NONE, "Why": g.message,
     } for g in z.gates])
 
 
 def _figures(day: ShadowFigures, night: ShadowFigures) -> pd.DataFrame:
     return pd.DataFrame([{
-        "light": light, "frames": f.n_frames, "agree": f.n_agree, "agreement": f.agreement.value,
-        "agreement 95% low": f.agreement.low, "shadow only": f.n_shadow_only,
-        "shadow-only rate": f.shadow_only.value, "live only": f.n_live_only,
-        "live-only rate": f.live_only.value,
-    } for light, f in (("day", day), ("night", night), ("all", day + night))]).round(4)
+        "Light": light, "Frames": count(f.n_frames), "Agreement": rate_text(f.agreement),
+        "Shadow only": rate_text(f.shadow_only), "Live only": rate_text(f.live_only),
+    } for light, f in (("Day", day), ("Night", night), ("All", day + night))])
 
 
 def _model(m: ZoneModelOverview, configured: str, automatic: bool, tz: str) -> None:
@@ -248,6 +254,7 @@ def _stage_controls(z: ZoneOverview) -> None:
     if st.session_state.pop(f"ro_reset_{zid}", False):  # after a change, before the widgets
         st.session_state[action_key] = None
         st.session_state[reason_key] = ""
+        st.session_state.pop(f"ro_override_{zid}", None)  # an override serves one change
     cols = st.columns([2, 3, 1])
     allowed = allowed_actions(z, kill_to=z.kill_to)
     action = cols[0].selectbox("Action", allowed, index=None, format_func=lambda a: a.value,
@@ -263,23 +270,26 @@ def _stage_controls(z: ZoneOverview) -> None:
         del st.session_state[pending_key]
         return
     st.warning(f"{consequence(z, action)}. Apply {action.value} to {zid}?")
+    override = notice.promotion_override(zid, action)
     cols = st.columns([1, 1, 4])
     if cols[1].button("Cancel", key=f"ro_cancel_{zid}"):
         del st.session_state[pending_key]
         st.rerun()
     if cols[0].button("Confirm", key=f"ro_confirm_{zid}", type="primary"):
         del st.session_state[pending_key]
-        _change_stage(zid, action, reason)
+        _change_stage(zid, action, reason, override)
 
 
-def _change_stage(zone_id: str, action: Action, reason: str) -> None:
+def _change_stage(zone_id: str, action: Action, reason: str,
+                  override: str | None = None) -> None:
     try:
         change = actions.change_zone(queries.context(), current_user(), zone_id, action,
-                                     reason=reason)
+                                     reason=reason, override_no_notifier=override)
     except (IllegalTransition, ValueError, ReviewUIError) as exc:
         st.error(str(exc))
         return
     queries.overview.clear()
+    queries.coverage.clear()
     st.session_state[f"ro_reset_{zone_id}"] = True
     flash(f"Zone {zone_id}: {change.from_stage.value} → {change.to_stage.value}"
           f"{' (paused)' if change.paused else ''}.")
@@ -308,6 +318,7 @@ def _zone(z: ZoneOverview, tz: str) -> None:
 def render() -> None:
     st.title("Rollout")
     show_flash()
+    notice.notifier_banner()
     tz = queries.context().config.review_ui.timezone
     config = queries.context().config
     zones = queries.overview(queries.config_path())

@@ -37,6 +37,21 @@ def test_repository_config_is_valid() -> None:
     assert {c.zone for c in cfg.cameras} <= {z.id for z in cfg.zones}
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("detector:\n  max_bach: 4\n", "detector.max_bach: unknown key; did you mean 'max_batch'?"),
+    ("detectr:\n  k: 2\n", "detectr: unknown key; did you mean 'detector'?"),
+    ("detector:\n  proposals:\n    tile_still: true\n",
+     "detector.proposals.tile_still: unknown key; did you mean 'tile_stills'?"),
+    ("zones:\n  - id: z\n    name: Z\n    stgae: pilot\n",
+     "zones[0].stgae: unknown key; did you mean 'stage'?"),
+    ("review_ui:\n  zzzz: 1\n", "review_ui.zzzz: unknown key; remove it"),  # nothing near
+])
+def test_unknown_key_names_the_nearest_known_one(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+
+
 def test_parse_three_mistakes_reports_each_with_key_path() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(THREE_MISTAKES)

@@ -39,7 +39,7 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_rollout_promote_kill_and_status_json(cli, tmp_path, capsys) -> None:
     cfg = config(tmp_path)
     assert main(["--config", cfg, "rollout", "promote", "north", "--reason", "trial",
-                 "--actor", "ann"]) == 0
+                 "--actor", "ann", "--override-no-notifier", "bench trial, no one nearby"]) == 0
     assert "shadow -> pilot by ann: trial" in capsys.readouterr().out
     assert main(["--config", cfg, "rollout", "kill", "north", "--reason", "bear season over"]) == 0
     assert "pilot -> shadow (paused)" in capsys.readouterr().out

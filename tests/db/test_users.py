@@ -44,3 +44,36 @@ def test_disabled_user_cannot_log_in(sessions: sessionmaker[Session]) -> None:
         assert authenticate(s, "di", "0123456789", now=NOW) is None
         assert [e.action for e in recent(s, subject_prefix="user:di")] == [
             "user.login_failed", "user.disable", "user.role", "user.add"]
+
+
+def test_resume_session_refused_after_password_change_disable_lock_or_delete(
+        sessions: sessionmaker[Session]) -> None:
+    from datetime import timedelta
+
+    from db.models import User
+    from db.users import resume_session, session_stamp
+
+    with sessions.begin() as s:
+        uid = add_user(s, name="rey", role=Role.OPERATOR, password="correct horse", actor="t",
+                       now=NOW).id
+        stamp = session_stamp(s, uid)
+    assert stamp is not None
+    with sessions.begin() as s:
+        resumed = resume_session(s, uid, stamp, now=NOW)
+        assert resumed is not None and resumed.name == "rey"
+        assert resume_session(s, uid, "0" * 16, now=NOW) is None  # a forged stamp
+        update_user(s, "rey", actor="t", now=NOW, password="another horse")
+    with sessions.begin() as s:
+        assert resume_session(s, uid, stamp, now=NOW) is None  # signed before the change
+        fresh = session_stamp(s, uid)
+        assert fresh is not None and fresh != stamp
+        assert resume_session(s, uid, fresh, now=NOW) is not None
+        s.get(User, uid).locked_until = NOW + timedelta(minutes=5)  # type: ignore[union-attr]
+    with sessions.begin() as s:
+        assert resume_session(s, uid, fresh, now=NOW) is None
+        assert resume_session(s, uid, fresh, now=NOW + timedelta(minutes=6)) is not None
+        update_user(s, "rey", actor="t", now=NOW, disabled=True)
+    with sessions.begin() as s:
+        assert resume_session(s, uid, fresh, now=NOW) is None
+        assert resume_session(s, uid + 1000, fresh, now=NOW) is None  # no such user
+        assert session_stamp(s, uid + 1000) is None

@@ -14,7 +14,7 @@ from db.catalog import CameraSpec, ZoneSpec, sync
 from db.models import AuditSampleRow
 from db.reviews import Reviewer
 from db.users import add_user
-from kernel.records import Alert, EncounterFrame, Role, Stage
+from kernel.records import Alert, Box, EncounterFrame, Role, Stage
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -48,10 +48,14 @@ def alert(*, camera: str = "cam-s", zone: str = "shadowz", stage: Stage = Stage.
 
 
 def store(sessions: sessionmaker[Session], alerts: Sequence[Alert], *,
-          frame_paths: Sequence[str] = ()) -> list[uuid.UUID]:
+          frame_paths: Sequence[str] = (),
+          regions: Sequence[Box | None] = ()) -> list[uuid.UUID]:
+    """Store the alerts, each with one frame per path (and the detector's region of each,
+    where `regions` gives one)."""
     with sessions.begin() as s:
         for a in alerts:
-            frames = [EncounterFrame(i, a.first_seen + timedelta(seconds=i), a.peak_p_bear, p)
+            frames = [EncounterFrame(i, a.first_seen + timedelta(seconds=i), a.peak_p_bear, p,
+                                     regions[i] if i < len(regions) else None)
                       for i, p in enumerate(frame_paths)]
             store_alert(s, a, frames, now=a.first_seen)
     return [a.id for a in alerts]

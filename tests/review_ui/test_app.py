@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sqlalchemy import select, update
+import streamlit as st
+from sqlalchemy import select, text, update
 from streamlit.testing.v1 import AppTest
 
 from camera_ingest import CameraHealthReport
@@ -73,7 +76,16 @@ def test_review_claim_and_bear_shortcut_button_records_verdict(ui_env: UIEnv) ->
     at.button(key="claim").click().run()
     assert not errors(at)
     assert "### Shadow cam · Shadow zone" in [m.value for m in at.markdown]
-    assert len(at.get("image")) == 3  # the snapshot and the two other frames
+    # the filmstrip: each frame's own picture, opened on the best (all score alike: the
+    # first), with a thumbnail per frame
+    bodies = [h.proto.body for h in at.get("html")]
+    frames = [h for h in bodies if 'class="bw-frame"' in h]
+    strips = [h for h in bodies if 'class="bw-strip"' in h]
+    assert len(frames) == 1 and len(strips) == 1
+    assert strips[0].count('class="bw-thumb') == 2
+    assert "Frame 1 of 2 · #0 · 0.80" in [m.value for m in at.markdown]
+    at.button(key="review_frame_next").click().run()
+    assert "Frame 2 of 2 · #1 · 0.80" in [m.value for m in at.markdown]
     assert not at.warning
     at.button(key="review_bear").click().run()
     assert not at.exception
@@ -90,7 +102,7 @@ def test_review_no_bear_needs_reason_then_digit_button_records_it(ui_env: UIEnv)
     at = logged_in("ann")
     at.button(key="claim").click().run()
     at.button(key="review_nobear").click().run()
-    assert errors(at) == ["No bear needs a reason: pick one above, or press 1–8."]
+    assert errors(at) == ["No bear needs a reason: pick one below, or press 1–8."]
     at.text_input(key=f"review_note_{aid}").input("a moose")
     at.button(key="review_reason_btn_other_animal").click().run()
     with ui_env.sessions() as s:
@@ -194,6 +206,24 @@ def test_report_miss_then_attach_nearby_frame(ui_env: UIEnv) -> None:
         assert report.is_night is False
 
 
+def test_report_miss_frames_sharing_a_file_show_one_picture(ui_env: UIEnv) -> None:
+    # An alert stored before frames had their own images: two frames name the one snapshot.
+    b.store(ui_env.sessions, [b.alert(snapshot="snap.jpg")],
+            frame_paths=["snap.jpg", "snap.jpg", "f0.jpg"])
+    at = logged_in("ann")
+    at.switch_page("views/report_miss.py").run()
+    at.selectbox(key="miss_zone").select("shadowz").run()
+    at.selectbox(key="miss_camera").select("cam-s").run()
+    local = b.T0.astimezone(ZoneInfo("America/Edmonton"))
+    at.date_input(key="miss_date").set_value(local.date())
+    at.time_input(key="miss_time").set_value(local.time().replace(tzinfo=None)).run()
+    at.button(key="miss_submit").click().run()
+    assert not errors(at)
+    shown = [img.proto for img in at.get("image")]
+    assert len(shown) == 2, shown  # snap.jpg once, f0.jpg once
+    assert len({str(p) for p in shown}) == 2
+
+
 def test_users_admin_adds_and_disables_user(ui_env: UIEnv) -> None:
     at = logged_in("ada")
     at.switch_page("views/users.py").run()
@@ -268,11 +298,11 @@ def test_cameras_and_reports_darkened_camera_flagged_as_domain_shift(ui_env: UIE
     assert [w.value for w in at.warning if "Domain shift on 1 camera(s): cam-s luma PSI" in w.value]
     at.switch_page("views/reports.py").run()
     assert not at.exception, at.exception
-    [shift] = [d.value for d in at.dataframe if "luma PSI" in d.value.columns]
-    assert list(shift["camera"]) == ["cam-s"] and list(shift["zone"]) == ["shadowz"]
-    assert shift["luma PSI"].iloc[0] > 0.25 and shift["frames"].iloc[0] == 360
+    [shift] = [d.value for d in at.dataframe if "Brightness PSI" in d.value.columns]
+    assert list(shift["Camera"]) == ["cam-s"] and list(shift["Zone"]) == ["shadowz"]
+    assert shift["Brightness PSI"].iloc[0] > 0.25 and shift["Frames"].iloc[0] == 360
     assert "Domain shift" in [h.value for h in at.subheader]
-    assert [d for d in at.get("download_button") if "domain_shift.csv" in str(d.proto)]
+    assert [d for d in at.get("download_button") if "domain-shift.csv" in str(d.proto)]
 
 
 @pytest.mark.parametrize("page", ["views/reports.py", "views/cameras.py"])
@@ -287,9 +317,15 @@ def test_analyst_pages_render_with_data(ui_env: UIEnv, page: str) -> None:
     first_table = at.dataframe[0].value
     assert len(first_table) == 2  # two zones, or two cameras
     if page == "views/reports.py":
-        assert list(first_table["group"]) == ["pilotz", "shadowz"]
-        assert list(first_table["bear"]) == [0, 1]
-        assert len(at.get("download_button")) >= 4
+        assert list(first_table["Zone"]) == ["pilotz", "shadowz"]
+        assert list(first_table["Bear"]) == ["0", "1"]
+        assert list(first_table["False-alert rate"]) == [
+            "— · 0 of 0", "0 % · 0 of 1 · 95 % CI 0–79 %"]
+        assert "_" not in "".join(first_table.columns)  # plain names, no snake_case
+        assert len(at.get("download_button")) >= 3
+        cards = {m.label: m.value for m in at.metric}
+        assert cards["Toward the gates"] == "1 of 20"  # shadowz, the last card drawn
+        assert cards["Median review latency"] == "2 h"  # stored 2 h ago, reviewed now
 
 
 def test_review_claim_on_postgres_and_sqlite(db_url: str, tmp_path: Path,
@@ -303,3 +339,23 @@ def test_review_claim_on_postgres_and_sqlite(db_url: str, tmp_path: Path,
     with env.sessions() as s:
         row = s.get(AlertRow, aid)
         assert row is not None and row.verdict == "unsure"
+
+
+def test_page_error_shows_an_error_id_that_is_in_the_log(
+        ui_env: UIEnv, caplog: pytest.LogCaptureFixture) -> None:
+    at = logged_in("ana")
+    assert at.title[0].value == "Reports"
+    # The database loses a table under the running UI (a botched manual change): the page
+    # cannot finish.
+    with ui_env.sessions.begin() as s:
+        s.execute(text("DROP TABLE alerts"))
+    st.cache_data.clear()
+    caplog.set_level(logging.ERROR, logger="review_ui")
+    at.run()
+    assert not at.exception, "the user sees a message, not a traceback"
+    (message,) = errors(at)
+    found = re.search(r"error id \*\*([0-9a-f]{8})\*\*", message)
+    assert found, message
+    (record,) = [r for r in caplog.records if r.getMessage() == "page failed"]
+    assert record.error_id == found.group(1)  # type: ignore[attr-defined]
+    assert record.user == "ana" and record.exc_info is not None  # type: ignore[attr-defined]

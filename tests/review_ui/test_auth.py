@@ -78,6 +78,7 @@ def test_save_photo_wrong_type_raises_with_fix(ui_env: UIEnv) -> None:
 def test_pages_by_role_match_issue() -> None:
     assert PAGES_BY_ROLE[Role.OPERATOR] == ("review", "audit", "report_miss", "cameras")
     assert PAGES_BY_ROLE[Role.ADMIN][-2:] == ("rollout", "users")
+    assert "reports" in PAGES_BY_ROLE[Role.ADMIN]  # issue 17 item 6: admins read the figures
     assert PAGES_BY_ROLE[Role.ANALYST] == ("reports", "cameras")
 
 

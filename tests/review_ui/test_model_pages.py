@@ -4,6 +4,7 @@ zone's model version (audited, reason required)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,8 +45,15 @@ def _shadow_data(env: UIEnv) -> None:
              + mb.hours("cam-p", "pilotz", "bw-old", start=start, n_hours=1, frames=50))
 
 
+def _of(text: str) -> tuple[int, int]:
+    """The counts of a rate as the page writes it (`1.0 % · 3 of 300 · 95 % CI …`)."""
+    found = re.search(r"(\d+) of (\d+)", text)
+    assert found, text
+    return int(found.group(1)), int(found.group(2))
+
+
 def _shadow_table(at: AppTest):
-    [table] = [d.value for d in at.dataframe if "compared version" in d.value.columns]
+    [table] = [d.value for d in at.dataframe if "Compared version" in d.value.columns]
     return table
 
 
@@ -59,22 +67,21 @@ def test_reports_analyst_sees_live_vs_shadow_figures(db_url: str, tmp_path: Path
     assert not at.exception, at.exception
     assert "Live vs shadow model" in [h.value for h in at.subheader]
     table = _shadow_table(at)
-    got = {(r["zone"], r["compared version"], r["light"]):
-           (r["live"], r["shadow"], r["frames"], r["agree"], r["shadow only"], r["live only"])
-           for r in table.to_dict("records")}
+    got = {(r["Zone"], r["Compared version"], r["Light"]):
+           (r["Live model"], r["Shadow model"], r["Frames compared"], _of(r["Agreement"]),
+            _of(r["Shadow only"]), _of(r["Live only"])) for r in table.to_dict("records")}
+    builtin = "configured (builtin)"
     assert got == {
-        ("pilotz", "bw-old", "day"): ("configured (builtin)", "—", 50, 50, 0, 0),
-        ("pilotz", "bw-old", "night"): ("configured (builtin)", "—", 0, 0, 0, 0),
-        ("pilotz", "bw-old", "all"): ("configured (builtin)", "—", 50, 50, 0, 0),
-        ("shadowz", "bw-a", "day"): ("configured (builtin)", "bw-a", 300, 296, 3, 1),
-        ("shadowz", "bw-a", "night"): ("configured (builtin)", "bw-a", 120, 118, 0, 2),
-        ("shadowz", "bw-a", "all"): ("configured (builtin)", "bw-a", 420, 414, 3, 3),
+        ("pilotz", "bw-old", "day"): (builtin, "—", "50", (50, 50), (0, 50), (0, 50)),
+        ("pilotz", "bw-old", "night"): (builtin, "—", "0", (0, 0), (0, 0), (0, 0)),
+        ("pilotz", "bw-old", "all"): (builtin, "—", "50", (50, 50), (0, 50), (0, 50)),
+        ("shadowz", "bw-a", "day"): (builtin, "bw-a", "300", (296, 300), (3, 300), (1, 300)),
+        ("shadowz", "bw-a", "night"): (builtin, "bw-a", "120", (118, 120), (0, 120), (2, 120)),
+        ("shadowz", "bw-a", "all"): (builtin, "bw-a", "420", (414, 420), (3, 420), (3, 420)),
     }
-    rates = table.set_index(["zone", "light"])
-    assert rates.loc[("shadowz", "all"), "agreement"] == pytest.approx(414 / 420, abs=1e-4)
-    assert rates.loc[("shadowz", "day"), "shadow-only rate"] == pytest.approx(0.01)
-    assert rates.loc[("shadowz", "night"), "live-only rate"] == pytest.approx(2 / 120, abs=1e-4)
-    assert [d for d in at.get("download_button") if "live_vs_shadow.csv" in str(d.proto)]
+    rates = table.set_index(["Zone", "Light"])
+    assert rates.loc[("shadowz", "all"), "Agreement"].startswith("99 % · 414 of 420 · 95 % CI ")
+    assert [d for d in at.get("download_button") if "live-vs-shadow.csv" in str(d.proto)]
     # Analysts only read: no model buttons on their pages.
     assert not [b for b in at.button if b.key and b.key.startswith("mo_")]
 
@@ -84,8 +91,9 @@ def test_rollout_admin_promotes_then_rolls_back_model_with_reason(ui_env: UIEnv)
     at = logged_in("ada")
     at.switch_page("views/rollout.py").run()
     assert not at.exception, at.exception
-    [figures] = [d.value for d in at.dataframe if "agreement 95% low" in d.value.columns]
-    assert list(figures["frames"]) == [300, 120, 420]
+    [figures] = [d.value for d in at.dataframe if "Agreement" in d.value.columns]
+    assert list(figures["Frames"]) == ["300", "120", "420"]
+    assert figures["Agreement"].iloc[2].startswith("99 % · 414 of 420 · 95 % CI ")
     assert at.button(key="mo_rollback_shadowz").disabled  # nothing promoted yet
     at.button(key="mo_promote_shadowz").click().run()
     assert errors(at) and "reason is required" in errors(at)[0]

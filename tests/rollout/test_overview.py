@@ -30,7 +30,7 @@ def test_zone_overview_shows_gates_decision_and_history(sessions) -> None:
     now = T0 + timedelta(days=5)
     settings = ControllerSettings.from_config(CONFIG.rollout, zones=CONFIG.zones,
                                               detector=CONFIG.detector)
-    Controller(sessions, settings, RoutingPolicy(sinks=()),
+    Controller(sessions, settings, RoutingPolicy(sinks=("mqtt",)),
                holder="t", clock=lambda: now).run_once()
     with sessions() as s:
         z1, z2 = zone_overview(s, CONFIG.rollout, now=now, zones=CONFIG.zones,
