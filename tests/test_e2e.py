@@ -56,16 +56,23 @@ def _free_port() -> int:
 
 
 def _wait(what: str, check: Callable[[], object], timeout_s: float,
-          proc: subprocess.Popen[bytes] | None = None) -> object:
+          proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> object:
+    """`check()` once it is truthy; fails after `timeout_s`, or at once when `proc` exited,
+    with the tail of `log` (the process's output) in the message."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{what}: `bearwatch up` exited with {proc.returncode}")
+            raise AssertionError(f"{what}: `bearwatch up` exited with {proc.returncode}"
+                                 f"{_tail(log)}")
         time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout_s} s")
+    raise AssertionError(f"{what}: not within {timeout_s} s{_tail(log)}")
+
+
+def _tail(log: Path | None) -> str:
+    return "\n" + log.read_text()[-3000:] if log is not None and log.exists() else ""
 
 
 def _photos(bears_dir: Path, label: str, n: int) -> list[Path]:

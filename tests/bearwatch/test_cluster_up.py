@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -36,6 +36,7 @@ pytest.importorskip("ray", reason="needs the cluster extra: pip install -e '.[cl
 from db.models import AlertRow  # noqa: E402
 from detector.models import load_model  # noqa: E402
 from kernel.config import BearwatchConfig, parse_config  # noqa: E402
+from tests.test_e2e import _wait  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.data, pytest.mark.postgres]
 
@@ -43,21 +44,6 @@ BIN = Path(sys.executable).parent / "bearwatch"
 APP = "bearwatch-detector"  # bearwatch.cluster.runtime.APP_NAME
 # 2 cores shared with other work: a replica's start (torch import, model load) can take minutes.
 START_S = 420.0
-
-
-def _wait(what: str, check: Callable[[], object], timeout_s: float,
-          proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> object:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            tail = log.read_text()[-3000:] if log is not None else ""
-            raise AssertionError(f"{what}: `bearwatch up` exited with {proc.returncode}\n{tail}")
-        time.sleep(0.5)
-    tail = log.read_text()[-3000:] if log is not None else ""
-    raise AssertionError(f"{what}: not within {timeout_s} s\n{tail}")
 
 
 def _bear_photos(bears_dir: Path, n: int) -> list[Path]:

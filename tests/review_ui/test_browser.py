@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -82,6 +83,27 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60
     raise AssertionError(f"review UI not healthy at {url} after {timeout_s} s")
 
 
+@contextmanager
+def running_ui(env: UIEnv, tmp_path: Path) -> Iterator[str]:
+    """`bearwatch ui` on `env`'s config on a free port, until the block ends; yields its URL."""
+    port = _free_port()
+    bearwatch = Path(sys.executable).parent / "bearwatch"
+    log = (tmp_path / "ui.log").open("wb")
+    proc = subprocess.Popen([str(bearwatch), "--config", str(env.config_path), "ui", "--port",
+                             str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[UIEnv, str]]:
     _ensure_chromium()
@@ -94,22 +116,8 @@ def served(tmp_path: Path) -> Iterator[tuple[UIEnv, str]]:
     b.reviewed_history(env.sessions, env.users["bob"], now=utc_now())
     b.store(env.sessions, [b.alert(snapshot="bear.jpg", peak=0.97, first_seen=utc_now())],
             frame_paths=["f0.jpg", "bear.jpg", "f1.jpg"], regions=REGIONS)
-    port = _free_port()
-    bearwatch = Path(sys.executable).parent / "bearwatch"
-    log = (tmp_path / "ui.log").open("wb")
-    proc = subprocess.Popen([str(bearwatch), "--config", str(env.config_path), "ui", "--port",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with running_ui(env, tmp_path) as url:
         yield env, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ gives an override reason, which is audited."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,14 +23,13 @@ from tests.review_ui import builders as b
 from tests.review_ui.conftest import UIEnv, make_ui_env
 from tests.review_ui.test_browser import (  # noqa: F401 (browser: a fixture)
     _ensure_chromium,
-    _free_port,
     _login,
     _nav,
     _press,
     _shot,
     _text_appears,
-    _wait_healthy,
     browser,
+    running_ui,
 )
 
 pytestmark = pytest.mark.browser
@@ -49,22 +46,8 @@ def unnotified(tmp_path: Path) -> Iterator[tuple[UIEnv, str]]:
     env.config_path.write_text(text[:start] + NO_NOTIFIER + text[end:])
     b.store(env.sessions, [b.alert(camera="cam-p", zone="pilotz", stage=Stage.PILOT, peak=0.6,
                                    first_seen=utc_now())])
-    port = _free_port()
-    bearwatch = Path(sys.executable).parent / "bearwatch"
-    log = (tmp_path / "ui.log").open("wb")
-    proc = subprocess.Popen([str(bearwatch), "--config", str(env.config_path), "ui", "--port",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with running_ui(env, tmp_path) as url:
         yield env, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _field(driver: WebDriver, label: str) -> object:
