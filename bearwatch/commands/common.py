@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from kernel.logs import setup_logging
 from kernel.config import BearwatchConfig, load_config
+from kernel.logs import setup_logging
 from kernel.model_defaults import with_model_defaults
 
 

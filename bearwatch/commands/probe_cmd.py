@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from bearwatch.commands.common import load
-from kernel.logs import setup_logging
 from camera_ingest import (
     CorruptFrameError,
     FrameFlagger,
@@ -23,6 +22,7 @@ from camera_ingest import (
     redact,
 )
 from kernel.config import CameraConfig, IngestConfig, LoggingConfig
+from kernel.logs import setup_logging
 
 DEFAULT_CONFIG = "config.yaml"
 
