@@ -22,8 +22,9 @@ STAGES = ("camera_ingest", "detector", "review_ui", "rollout")
 PACKAGES = ("kernel", "db", *STAGES, "training", "bearwatch")
 # The kernel is read by every stage: nothing heavier than these.
 KERNEL_ALLOWED = {"__future__", "collections", "dataclasses", "datetime", "difflib", "enum",
-                  "functools", "importlib", "math", "numpy", "os", "pathlib", "re", "typing",
-                  "uuid", "yaml", "pydantic", "safetensors", "sqlalchemy", "zoneinfo", "kernel"}
+                  "functools", "importlib", "json", "logging", "math", "numpy", "os", "pathlib",
+                  "re", "sys", "typing", "uuid", "yaml", "pydantic", "safetensors", "sqlalchemy",
+                  "zoneinfo", "kernel"}
 SURFACE_TARGET = 25
 
 
