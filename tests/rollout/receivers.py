@@ -71,13 +71,7 @@ def mqtt_subscriber(prefix: str | None = None) -> Iterator[Subscriber]:
 
     client.on_message = on_message
     client.on_subscribe = lambda *a: subscribed.set()
-    try:
-        client.connect(*BROKER)
-    except OSError as exc:
-        reason = f"Mosquitto at {BROKER[0]}:{BROKER[1]} unreachable: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (under CI=true .ci/run must have started it)")
-        pytest.skip(reason)
+    connect_or_skip(client)
     client.loop_start()
     client.subscribe(f"{sub.prefix}/#", qos=1)
     assert subscribed.wait(5), "MQTT subscription not acknowledged"
@@ -129,3 +123,15 @@ def webhook_server(*, fail_first: int = 0) -> Iterator[Hook]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def connect_or_skip(client: Any) -> None:
+    """Connect a paho client to the test broker; skip where none runs, fail under CI=true
+    (`.ci/run` starts Mosquitto, so an unreachable broker there is a broken setup)."""
+    try:
+        client.connect(*BROKER)
+    except OSError as exc:
+        reason = f"Mosquitto at {BROKER[0]}:{BROKER[1]} unreachable: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (under CI=true .ci/run must have started it)")
+        pytest.skip(reason)

@@ -8,7 +8,6 @@ snapshot JPEG bytes), and `offline` once the owner closes."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -23,7 +22,7 @@ import pytest
 
 from db.outbox import OutboxItem
 from rollout.notify import HomeAssistant, MqttNotifier, MqttSettings
-from tests.rollout.receivers import BROKER
+from tests.rollout.receivers import BROKER, connect_or_skip
 
 pytestmark = pytest.mark.mqtt
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -63,12 +62,7 @@ def subscribe(*patterns: str) -> Iterator[Retained]:
 
     client.on_message = on_message
     client.on_subscribe = lambda *a: ready.set()
-    try:
-        client.connect(*BROKER)
-    except OSError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Mosquitto unreachable: {exc}")
-        pytest.skip(f"Mosquitto at {BROKER[0]}:{BROKER[1]} unreachable: {exc}")
+    connect_or_skip(client)
     client.loop_start()
     client.subscribe([(p, 1) for p in patterns])
     assert ready.wait(5)
