@@ -148,10 +148,11 @@ def score_vs_verdict(path: str, window: RateWindow) -> list[ScoreVerdictCount]:
 @st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
 def overview(path: str) -> list[ZoneOverview]:
     ctx = _context(path)
+    routing = ctx.routing  # built from the config once, not once per zone
     with ctx.sessions() as s:
         return zone_overview(s, ctx.config.rollout, now=ctx.clock(), zones=ctx.config.zones,
                              drift=ctx.drift,
-                             notified=lambda zone_id: bool(ctx.routing.sinks_for(zone_id)))
+                             notified=lambda zone_id: bool(routing.sinks_for(zone_id)))
 
 
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)
