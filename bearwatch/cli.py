@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "bearwatch.commands.up_cmd",
     "bearwatch.commands.status_cmd",
     "bearwatch.commands.run_cmd",
+    "bearwatch.commands.edge_cmd",
     "bearwatch.commands.eval_cmd",
     "bearwatch.commands.bench_cmd",
     "bearwatch.commands.ui_cmd",

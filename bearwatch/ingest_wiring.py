@@ -106,9 +106,11 @@ class DbHealthSink:
 
 def build_ingest(config: BearwatchConfig, sessions: sessionmaker[Session],
                  queue: FrameQueue | None = None) -> IngestService:
-    """The ingest service for the configured cameras, reporting health to the database."""
+    """The ingest service for the centre's own cameras, reporting health to the database."""
+    # A camera with a site runs on that site's edge box (`bearwatch edge`), not here.
     return IngestService(
-        config.cameras, config.ingest, queue or FrameQueue(config.ingest.queue_size),
+        [c for c in config.cameras if c.site is None], config.ingest,
+        queue or FrameQueue(config.ingest.queue_size),
         health_sink=DbHealthSink(sessions),
         thumbs_dir=config.storage.snapshots_dir / "thumbs",
         state_dir=config.storage.root / "state")

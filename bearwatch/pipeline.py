@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bearwatch.edge.centre import build_receiver
 from bearwatch.ingest_wiring import build_ingest
 from bearwatch.shadow_wiring import DbLiveModels, ModelLoad, optional_shadow
 from bearwatch.threshold_wiring import encounter_rules
@@ -278,13 +279,19 @@ class Pipeline:
                                 route=rollout_router(config))
         stages = DbStageLookup(db.sessions, {z.id: z.initial_stage for z in config.zones})
         self.ingest = build_ingest(config, db.sessions, self.queue)
+        self.receiver = build_receiver(config, db.sessions, self.queue)
         self.detector = build_detector(config, self.queue, self.model, DetectorWiring(
             sink=self.sink, stage_of=stages, rules=encounter_rules(config, db.sessions),
-            resume=db_alert_resume(db.sessions), on_scored=self.ingest.ack, shadow=self.shadow,
+            resume=db_alert_resume(db.sessions), on_scored=self._scored, shadow=self.shadow,
             live_model=self.live_models))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.crashed = False
+
+    def _scored(self, frames: Sequence[Frame]) -> None:
+        self.ingest.ack(frames)
+        if self.receiver is not None:
+            self.receiver.ack(frames)
 
     def _run_detector(self) -> None:
         try:
@@ -302,6 +309,8 @@ class Pipeline:
                                         name="detector", daemon=True)
         self._thread.start()
         self.ingest.start()
+        if self.receiver is not None:
+            self.receiver.start()
         log.info("pipeline started", extra={"cameras": len(self.config.cameras),
                                             "model_version": self.model.version,
                                             "shadow_model_version": None if self.shadow is None
@@ -309,13 +318,18 @@ class Pipeline:
                                             "device": str(self.model.device)})
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Stop the cameras, let the detector score the frames already queued, flush, join."""
+        """Stop the cameras (and the edge sites' intake), let the detector score the frames
+        already queued, flush, join; edge requests waiting on those frames get their answers."""
+        if self.receiver is not None:
+            self.receiver.close_intake()
         self.ingest.stop()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.error("detector did not finish in time", extra={"timeout_s": timeout})
+        if self.receiver is not None:
+            self.receiver.stop()
         self.queue.close()
         log.info("pipeline stopped", extra={"frames": self.detector.stats.frames,
                                             "alerts": self.detector.stats.alerts_opened,

@@ -9,12 +9,15 @@ Public surface (everything else is internal):
 - camera-trap bursts (issue 12): `group_bursts` (capture times -> bursts) and
   `changed_regions` with its `ChangeRules` (where a still differs from the rest of its
   burst), also used to score the shared trail-camera sequences the way ingest does.
+- `decode_image`: hostile-input-safe decoding of image bytes (the centre decodes edge frames
+  with it).
 """
 
 from camera_ingest.changes import ChangeRules, changed_regions
+from camera_ingest.decode import decode_image
 from camera_ingest.errors import CorruptFrameError
 from camera_ingest.flags import FrameFlagger, Processed
-from camera_ingest.health import CameraHealthReport, CameraStateChange
+from camera_ingest.health import CameraHealthReport, CameraStateChange, HealthSink
 from camera_ingest.quality import is_night
 from camera_ingest.queue import FrameQueue
 from camera_ingest.service import IngestService
@@ -22,6 +25,6 @@ from camera_ingest.source import SourceOptions, open_source, redact
 
 __all__ = [
     "CameraHealthReport", "CameraStateChange", "ChangeRules", "CorruptFrameError", "FrameFlagger",
-    "FrameQueue", "IngestService", "Processed", "changed_regions", "is_night", "open_source",
-    "redact", "SourceOptions",
+    "FrameQueue", "HealthSink", "IngestService", "Processed", "changed_regions", "decode_image",
+    "is_night", "open_source", "redact", "SourceOptions",
 ]

@@ -14,8 +14,9 @@ from db.errors import ConflictError, DatabaseError, NotFoundError, NotMigratedEr
 PUBLIC_MODULES = (
     "db.alerts", "db.audit", "db.camera_status", "db.catalog", "db.detections", "db.drift",
     "db.engine", "db.errors", "db.health", "db.labelled_scores", "db.locks", "db.migrate",
-    "db.missed", "db.model_versions", "db.outbox", "db.rate_counts", "db.rates", "db.reviews",
-    "db.training_data", "db.users", "db.zone_models", "db.zone_thresholds", "db.zones",
+    "db.missed", "db.model_versions", "db.outbox", "db.rate_counts", "db.rates", "db.replicas",
+    "db.reviews", "db.sites", "db.training_data", "db.users", "db.zone_models",
+    "db.zone_thresholds", "db.zones",
 )
 
 __all__ = [

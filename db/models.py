@@ -400,3 +400,45 @@ class SchedulerJob(Base):
     id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SiteStatus(Base):
+    """What each edge site last told the centre (one row per site, overwritten on each
+    contact; `kernel.records.SiteContact`, db.sites)."""
+
+    __tablename__ = "site_status"
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]
+    boot: Mapped[str] = mapped_column(String(64))
+    backlog_frames: Mapped[int] = mapped_column(BigInteger)
+    backlog_bytes: Mapped[int] = mapped_column(BigInteger)
+    oldest_backlog_at: Mapped[datetime | None]
+    backlog_dropped: Mapped[int] = mapped_column(BigInteger)
+    frames_sent: Mapped[int] = mapped_column(BigInteger)
+    rss_mb: Mapped[float | None] = mapped_column(Float)
+
+
+class ReplicaStatus(Base):
+    """Each detector replica's latest figures, copied from the stats board every few seconds
+    while `bearwatch up` runs with `cluster.engine: ray` (`kernel.records.ReplicaStats`,
+    db.replicas): the set replaced on each copy, so a replica gone is a row gone.
+    `reported_at` is when the replica measured them, `stored_at` when the centre copied them."""
+
+    __tablename__ = "replica_status"
+    replica: Mapped[str] = mapped_column(String(128), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    node: Mapped[str] = mapped_column(String(64))
+    rss_mb: Mapped[float | None] = mapped_column(Float)
+    batches: Mapped[int] = mapped_column(BigInteger)
+    images: Mapped[int] = mapped_column(BigInteger)
+    mean_batch: Mapped[float] = mapped_column(Float)
+    last_batch: Mapped[int] = mapped_column(Integer)
+    queue: Mapped[int] = mapped_column(Integer)
+    ongoing: Mapped[int] = mapped_column(Integer)
+    latency_p50_ms: Mapped[float] = mapped_column(Float)
+    latency_p99_ms: Mapped[float] = mapped_column(Float)
+    mean_forward_ms: Mapped[float] = mapped_column(Float)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    rejected: Mapped[int] = mapped_column(BigInteger)
+    reported_at: Mapped[datetime]
+    stored_at: Mapped[datetime]

@@ -7,6 +7,9 @@ scenes. A frame older than `staleness_ms` (capture to now) is dropped and counte
 scored late: an alert about a bear that left minutes ago helps nobody, and scoring the backlog
 would delay the fresh frames too. Stills (`Frame.is_still`: camera-trap photos uploaded into a
 folder) are never dropped so: their capture times (EXIF) are old by nature when they arrive.
+Nor are frames relayed by an edge site (`Frame.relayed`): the edge keeps each one until it is
+scored, so a drop would only come back as a re-send, and after an outage these frames are
+the only look at the site there is.
 """
 
 from __future__ import annotations
@@ -142,7 +145,7 @@ class Batcher:
         for f in frames:
             # By the frame, not the camera: a folder that did not exist at start-up (an FTP
             # inbox created later) sends stills just the same.
-            if not f.is_still and f.captured_at.timestamp() < oldest_ok:
+            if not (f.is_still or f.relayed) and f.captured_at.timestamp() < oldest_ok:
                 drops[f.camera_id] = drops.get(f.camera_id, 0) + 1
             else:
                 self._pending.append(f)

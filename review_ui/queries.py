@@ -17,11 +17,13 @@ from db.catalog import ZoneState, zone_states
 from db.health import camera_health
 from db.missed import NearbyFrame, frames_near
 from db.rates import HourCount, ScoreVerdictCount
+from db.replicas import replica_stats
 from db.reviews import QueueCounts, QueueEntry, pending_alerts, queue_counts
+from db.sites import site_contacts
 from db.users import UserInfo, list_users
 from kernel.config import load_config
 from kernel.model_defaults import with_model_defaults
-from kernel.records import CameraHealthReport
+from kernel.records import CameraHealthReport, ReplicaStats, SiteContact
 from review_ui.actions import UIContext
 from review_ui.session_token import TokenSigner, load_secret
 from rollout import Calibration, CalibrationRequest, zone_calibration
@@ -95,6 +97,20 @@ def counts(path: str) -> QueueCounts:
 def health(path: str) -> list[CameraHealthReport]:
     with _context(path).sessions() as s:
         return camera_health(s)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def sites(path: str) -> list[SiteContact]:
+    """Each edge site's last contact as stored (sites never heard from have none)."""
+    with _context(path).sessions() as s:
+        return site_contacts(s)
+
+
+@st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
+def replicas(path: str) -> list[ReplicaStats]:
+    """The detector replicas' figures `bearwatch up` last copied from Ray (none: local)."""
+    with _context(path).sessions() as s:
+        return replica_stats(s)
 
 
 @st.cache_data(ttl=CATALOG_TTL_S, show_spinner=False)

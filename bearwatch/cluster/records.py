@@ -1,6 +1,7 @@
 """What crosses the Ray boundary between the centre and the detector replicas: which model
 to score with (`ModelSpec`), one image to score (`ScoreRequest`) and its answer
-(`ScoreReply`). Plain frozen records: Ray pickles them."""
+(`ScoreReply`). Plain frozen records: Ray pickles them. A replica's figures (`ReplicaStats`)
+live in `kernel.records`, since `db` stores them too; re-exported here."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from kernel.config import DetectorConfig
+from kernel.records import ReplicaStats
+
+__all__ = ["ClusterStatus", "LoadedModel", "ModelSpec", "ReplicaStats", "ScoreReply",
+           "ScoreRequest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,48 +75,6 @@ class LoadedModel:
 
     version: str
     device: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReplicaStats:
-    """One replica's figures since it started, as it last reported them (`bearwatch status`).
-
-    Attributes:
-        replica: the replica's id (Serve's).
-        pid: its worker process on `node`.
-        node: the node's IP address.
-        rss_mb: its resident memory, MiB (None where /proc is not there to read it).
-        batches: forward passes run.
-        images: images scored.
-        mean_batch: images per forward pass, on average.
-        last_batch: images in the latest forward pass.
-        queue: requests accepted and not yet in a forward pass, at `reported_at`.
-        ongoing: requests accepted and not yet answered, at `reported_at`.
-        latency_p50_ms: a request's time at the replica (arrival to answer), median of the
-            latest `window` requests, ms.
-        latency_p99_ms: the same, 99th percentile, ms.
-        mean_forward_ms: a forward pass's time, on average, ms.
-        errors: forward passes that raised (their requests were answered with the error).
-        rejected: HTTP requests answered 4xx (a body that is no image).
-        reported_at: when the replica measured these, epoch s (UTC).
-    """
-
-    replica: str
-    pid: int
-    node: str
-    rss_mb: float | None
-    batches: int
-    images: int
-    mean_batch: float
-    last_batch: int
-    queue: int
-    ongoing: int
-    latency_p50_ms: float
-    latency_p99_ms: float
-    mean_forward_ms: float
-    errors: int
-    rejected: int
-    reported_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@
 Each replica keeps a `ReplicaMeter` and pushes its `ReplicaStats` every `REPORT_S` to the
 `ReplicaBoard`, one small named actor that `bearwatch up` starts beside the deployment (and
 that ends with it: its owner is the `up` process). `bearwatch status` reads the board from any
-process that joins the cluster. A Serve handle call reaches one replica of its choosing, so
-asking the replicas themselves could miss some; the board holds every replica's latest report.
+process that joins the cluster, and `bearwatch up` copies it into the database every few
+seconds (`copier`), for the Cameras page and for `bearwatch status` when Ray cannot be reached.
+A Serve handle call reaches one replica of its choosing, so asking the replicas themselves
+could miss some; the board holds every replica's latest report.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -30,6 +33,9 @@ REPORT_S = 2.0
 # A report older than this is a replica that has gone (killed, scaled down): not shown.
 STALE_S = 30.0
 WINDOW = 1024  # requests the latency percentiles are over
+# `ray.init` on an address where nothing listens retries for minutes: a plain TCP connect to
+# the head's GCS port first tells "unreachable" in seconds.
+REACH_TIMEOUT_S = 5.0
 
 
 def rss_mb() -> float | None:
@@ -144,14 +150,35 @@ def read_board(namespace: str, *, timeout_s: float = 30.0) -> list[ReplicaStats]
     return list(ray.get(board.all.remote(), timeout=timeout_s))
 
 
+def check_reachable(address: str, *, timeout_s: float = REACH_TIMEOUT_S) -> None:
+    """Whether something accepts a TCP connection at a `host:port` cluster address ('auto'
+    and `ray://` addresses are left to Ray).
+
+    Raises:
+        ConnectionError: nothing answers there within `timeout_s` (the socket's reason).
+    """
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {address} within {timeout_s:g} s "
+                              f"({exc.strerror or exc})") from exc
+
+
 def read_status(address: str, namespace: str) -> ClusterStatus:
     """Join the cluster at `address` as a driver, read the detector application's state and
     the board, leave.
 
     Raises:
-        ConnectionError: the cluster cannot be reached (Ray's message).
+        ConnectionError: the cluster cannot be reached (nothing answers at `address`, or
+            Ray's message).
     """
     from ray import serve
+
+    check_reachable(address)
 
     ray.init(address=address, namespace=namespace, log_to_driver=False,
              logging_level=logging.WARNING)

@@ -16,6 +16,7 @@ import signal
 import subprocess
 from typing import TYPE_CHECKING, Any
 
+from bearwatch.allocator import FreeMemoryReleaser, limit_arenas
 from bearwatch.commands.common import load, stop_on_signals
 from bearwatch.commands.ui_cmd import refuse_taken_port, start_streamlit, stop_streamlit
 from bearwatch.pipeline import Pipeline, recorded_model_sha
@@ -73,13 +74,17 @@ def _deploy_detector(cfg: BearwatchConfig, db: Database, device: str | None) -> 
     # handler (which logs "SIGTERM received" and then aborted the process mid-way through
     # deleting the deployment): put back `stop_on_signals`' handlers, so SIGTERM stops in order.
     handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    detector = deploy(cfg, recorded_sha256=recorded_model_sha(cfg, db.sessions), device=device)
+    detector = deploy(cfg, sessions=db.sessions, device=device,
+                      recorded_sha256=recorded_model_sha(cfg, db.sessions))
     for s, handler in handlers.items():
         signal.signal(s, handler)
     return detector
 
 
 def _up(args: argparse.Namespace) -> int:
+    # Before any thread starts: few malloc arenas, and their free pages returned every minute,
+    # so RSS follows the memory in use (bearwatch/allocator.py has the soak's measurement).
+    limit_arenas()
     cfg = load(args)
     if not args.once and not args.no_ui:  # before anything starts: a second `up` exits 1
         refused = refuse_taken_port(cfg.review_ui.host, cfg.review_ui.port,
@@ -93,6 +98,7 @@ def _up(args: argparse.Namespace) -> int:
             print(f"camera {cam.id}: zone {cam.zone}, source {cam.source}, {cam.fps} fps")
         return 0
 
+    releaser = FreeMemoryReleaser()  # free malloc pages back every minute (see limit_arenas)
     ui: subprocess.Popen[bytes] | None = None
     ui_failed = False
     with stop_on_signals("shutting down: finishing in-flight frames") as stop:
@@ -113,6 +119,7 @@ def _up(args: argparse.Namespace) -> int:
                               extra={"returncode": ui.returncode})
                     ui_failed = True
                     break
+                releaser.maybe_release()
                 stop.wait(0.5)
         finally:
             if ui is not None:

@@ -14,6 +14,7 @@ from kernel.config.cameras import CameraConfig
 from kernel.config.cluster import ClusterConfig
 from kernel.config.database import ENV_DATABASE_URL
 from kernel.config.detector import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, DetectorConfig
+from kernel.config.edge import EdgeConfig, SiteConfig
 from kernel.config.ingest import IngestConfig
 from kernel.config.loader import load_config, parse_config
 from kernel.config.logger import LoggingConfig
@@ -29,8 +30,8 @@ from kernel.config.zones import ZoneConfig
 __all__ = [
     "ENV_ADMIN_PASSWORD", "ENV_DATABASE_URL", "HEAD_SUFFIX", "LITE0_ARCHITECTURE", "SHIPPED_FILE",
     "SHIPPED_MODEL", "TORCHVISION_ARCHITECTURES",
-    "BearwatchConfig", "CameraConfig", "ClusterConfig", "DetectorConfig", "GateConfig",
+    "BearwatchConfig", "CameraConfig", "ClusterConfig", "DetectorConfig", "EdgeConfig", "GateConfig",
     "IngestConfig", "LoggingConfig", "ModelPromotionConfig", "NotifierConfig", "ProposalConfig",
-    "RolloutConfig", "StorageConfig", "TrainingConfig", "ZoneConfig",
+    "RolloutConfig", "SiteConfig", "StorageConfig", "TrainingConfig", "ZoneConfig",
     "load_config", "parse_config",
 ]

@@ -27,6 +27,9 @@ class CameraConfig(Section):
         30.0, gt=0, description="A gated camera still sends one frame this often, s."
     )
     enabled: bool = True
+    site: Identifier | None = Field(
+        None, description="The edge site (edge.sites) whose box runs this camera; unset: the "
+        "centre runs it.")
     k: int | None = Field(
         None, ge=1, description="Override detector.k for this camera (a camera trap that sends "
         "single stills wants k: 1, n: 1)."

@@ -10,6 +10,7 @@ from kernel.config.cameras import CameraConfig
 from kernel.config.cluster import ClusterConfig
 from kernel.config.database import DatabaseConfig
 from kernel.config.detector import DetectorConfig
+from kernel.config.edge import EdgeConfig
 from kernel.config.ingest import IngestConfig
 from kernel.config.logger import LoggingConfig
 from kernel.config.notify import NotifierConfig
@@ -35,6 +36,7 @@ class BearwatchConfig(Section):
     logging: LoggingConfig = LoggingConfig()
     training: TrainingConfig = TrainingConfig()
     cluster: ClusterConfig = ClusterConfig()
+    edge: EdgeConfig = EdgeConfig()
 
     @model_validator(mode="after")
     def _references(self) -> BearwatchConfig:
@@ -50,6 +52,13 @@ class BearwatchConfig(Section):
                 problems.append(
                     f"cameras[{i}].zone {cam.zone!r} is not a zone; add it under zones: "
                     f"or use one of {zone_ids}"
+                )
+        site_ids = [s.id for s in self.edge.sites]
+        for i, cam in enumerate(self.cameras):
+            if cam.site is not None and cam.site not in site_ids:
+                problems.append(
+                    f"cameras[{i}].site {cam.site!r} is not a site; add it under edge.sites: "
+                    f"or use one of {site_ids}"
                 )
         if problems:
             raise ValueError("; ".join(problems))

@@ -17,9 +17,11 @@ from kernel.records.operations import (
     AuditSample,
     CameraHealthReport,
     CameraStateChange,
+    ReplicaStats,
     ScoreAggregate,
     ShadowCount,
     ShadowFigures,
+    SiteContact,
     StageChange,
 )
 from kernel.records.vocabulary import (
@@ -56,4 +58,6 @@ __all__ = [
     "ScoreAggregate",
     "ShadowFigures",
     "ShadowCount",
+    "ReplicaStats",
+    "SiteContact",
 ]

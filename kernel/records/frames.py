@@ -37,6 +37,9 @@ class Frame:
         is_still: a single photo (a camera trap's or an upload, dropped in a folder), not a
             stream frame: no running background; without regions (alone, or nothing changed
             in its burst) the detector may tile it instead.
+        relayed: sent by an edge site (`bearwatch edge`), which keeps it in its backlog until
+            the centre has scored it: scored however old, like a still (after an outage the
+            site had no other look at the scene, and the edge paces itself on the answers).
     """
 
     camera_id: str
@@ -53,6 +56,7 @@ class Frame:
     source_ref: str = ""
     regions: tuple[Box, ...] = ()
     is_still: bool = False
+    relayed: bool = False
 
     def __post_init__(self) -> None:
         require_utc("Frame.captured_at", self.captured_at)

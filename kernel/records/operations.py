@@ -1,5 +1,6 @@
 """What the running system records about itself and its people: stage changes, audit samples,
-camera health, score aggregates and shadow-model counts."""
+camera health, score aggregates, shadow-model counts, detector replicas' figures and edge
+sites' contacts."""
 
 from __future__ import annotations
 
@@ -191,3 +192,83 @@ class ShadowCount:
     hour: datetime
     is_night: bool
     figures: ShadowFigures
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaStats:
+    """One detector replica's figures since it started, as it last reported them (the stats
+    board of `bearwatch.cluster.stats`, copied into `replica_status`; `bearwatch status` and
+    the Cameras page show them).
+
+    Attributes:
+        replica: the replica's id (Serve's).
+        pid: its worker process on `node`.
+        node: the node's IP address.
+        rss_mb: its resident memory, MiB (None where /proc is not there to read it).
+        batches: forward passes run.
+        images: images scored.
+        mean_batch: images per forward pass, on average.
+        last_batch: images in the latest forward pass.
+        queue: requests accepted and not yet in a forward pass, at `reported_at`.
+        ongoing: requests accepted and not yet answered, at `reported_at`.
+        latency_p50_ms: a request's time at the replica (arrival to answer), median of the
+            latest `window` requests, ms.
+        latency_p99_ms: the same, 99th percentile, ms.
+        mean_forward_ms: a forward pass's time, on average, ms.
+        errors: forward passes that raised (their requests were answered with the error).
+        rejected: HTTP requests answered 4xx (a body that is no image).
+        reported_at: when the replica measured these, epoch s (UTC): a float, as it crosses
+            the Ray boundary every 2 s.
+    """
+
+    replica: str
+    pid: int
+    node: str
+    rss_mb: float | None
+    batches: int
+    images: int
+    mean_batch: float
+    last_batch: int
+    queue: int
+    ongoing: int
+    latency_p50_ms: float
+    latency_p99_ms: float
+    mean_forward_ms: float
+    errors: int
+    rejected: int
+    reported_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SiteContact:
+    """What an edge site (`bearwatch edge --site S`) last told the centre about itself.
+
+    Attributes:
+        site_id: the site (`edge.sites`).
+        at: when the centre heard from it, UTC.
+        boot: the edge process run's id (a new one after each restart of the edge box).
+        backlog_frames: frames waiting in its on-disk backlog for the centre.
+        backlog_bytes: the backlog's size on disk.
+        oldest_backlog_at: capture time of the oldest frame waiting, UTC (None: empty).
+        backlog_dropped: frames dropped because the backlog was full, since the edge started.
+        frames_sent: frames the centre has scored from this edge run.
+        rss_mb: the edge process's resident memory, MiB (None: unknown).
+    """
+
+    site_id: str
+    at: datetime
+    boot: str
+    backlog_frames: int
+    backlog_bytes: int
+    oldest_backlog_at: datetime | None
+    backlog_dropped: int
+    frames_sent: int
+    rss_mb: float | None
+
+    def __post_init__(self) -> None:
+        require_utc("SiteContact.at", self.at)
+        if self.oldest_backlog_at is not None:
+            require_utc("SiteContact.oldest_backlog_at", self.oldest_backlog_at)
+        for name in ("backlog_frames", "backlog_bytes", "backlog_dropped", "frames_sent"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"SiteContact.{name} must be >= 0, got {getattr(self, name)}")

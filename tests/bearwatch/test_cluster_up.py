@@ -1,13 +1,16 @@
 """`bearwatch up` with `cluster.engine: ray`, as an operator runs it, against a real local Ray
 cluster (the `ray_address` fixture of test_cluster: `ray start --head` on 127.0.0.1, ended by
 pid): a folder camera with bear photos in a shadow zone, the alerts in PostgreSQL, the
-per-replica figures in `bearwatch status`, SIGTERM stopping it cleanly with the Serve app
-deleted and no process of its left; and Serve's HTTP ingress (`POST /detect`)."""
+per-replica figures in `bearwatch status` and copied into the database (`replica_status`),
+SIGTERM stopping it cleanly with the Serve app deleted and no process of its left; Serve's
+HTTP ingress (`POST /detect`), and the warning when Serve runs on another port than
+`cluster.http_port`."""
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import shutil
 import signal
@@ -23,6 +26,7 @@ import cv2
 import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from tests.bearwatch.test_cluster import (  # noqa: F401  (ray_address: the cluster fixture)
     _children,
@@ -34,6 +38,7 @@ os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
 pytest.importorskip("ray", reason="needs the cluster extra: pip install -e '.[cluster]'")
 
 from db.models import AlertRow  # noqa: E402
+from db.replicas import replica_stats  # noqa: E402
 from detector.models import load_model  # noqa: E402
 from kernel.config import BearwatchConfig, parse_config  # noqa: E402
 from tests.test_e2e import _wait  # noqa: E402
@@ -169,6 +174,18 @@ def test_up_engine_ray_stores_alerts_status_shows_replicas_sigterm_cleans_up(
         replica_pid = int(row["pid"])
         assert _alive(replica_pid)
 
+        def copied() -> object:  # the centre copies the board into the database every 5 s
+            with Session(engine) as s:
+                stored = replica_stats(s)
+            return stored if stored and stored[0].images >= row["images"] else None
+
+        stored = _wait("the replica's figures in replica_status", copied, 60, proc, log)
+        assert len(stored) == 1, stored  # type: ignore[arg-type]
+        kept = stored[0]  # type: ignore[index]
+        assert (kept.replica, kept.pid, kept.node) == (row["replica"], replica_pid, row["node"])
+        assert kept.batches >= 1 and kept.errors == 0 and kept.latency_p50_ms > 0, kept
+        assert time.time() - kept.reported_at < 60, kept
+
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=300) == 0, log.read_text()[-3000:]
     finally:
@@ -176,6 +193,8 @@ def test_up_engine_ray_stores_alerts_status_shows_replicas_sigterm_cleans_up(
             proc.kill()
             proc.wait(60)
     assert alerts() == 4, "alerts changed after the stop"
+    with Session(engine) as s:  # the last figures stay, for `bearwatch status` to show aged
+        assert [r.replica for r in replica_stats(s)] == [row["replica"]]
     text = log.read_text()
     assert "bearwatch stopped" in text
     apps, board = _leftovers(ray_address)
@@ -258,3 +277,32 @@ def test_http_detect_scores_a_jpeg_as_in_process_and_rejects_bad_bodies_naming_t
         assert row.latency_p50_ms > 0, row
     finally:
         detector.stop()
+
+
+def test_deploy_on_serve_with_another_http_port_warns_naming_both_and_the_fix(
+        ray_address: str, tmp_path: Path, http_port: int,  # noqa: F811
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Serve keeps the HTTP port of its first start on a cluster (the module's `http_port`):
+    a config asking for another one is told so, with both ports, instead of silence."""
+    import ray
+    from ray import serve
+
+    from bearwatch.cluster.runtime import check_http_port, connect
+
+    other = _free_port()
+    cfg = _http_config(tmp_path, ray_address, http_port)
+    connect(cfg.cluster)
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": http_port})  # first: it counts
+        assert check_http_port(cfg.cluster) is None  # the port it runs on: nothing to say
+        moved = _http_config(tmp_path, ray_address, other).cluster
+        serve.start(http_options={"host": "127.0.0.1", "port": other})  # ignored by Serve
+        caplog.set_level(logging.WARNING, logger="bearwatch.cluster")
+        assert check_http_port(moved) == ("127.0.0.1", http_port)
+    finally:
+        ray.shutdown()
+    [warning] = [r.getMessage() for r in caplog.records
+                 if r.name == "bearwatch.cluster" and r.levelno == logging.WARNING]
+    assert f"HTTP proxy on 127.0.0.1:{http_port}" in warning
+    assert f"(127.0.0.1:{other}) are ignored" in warning
+    assert f"set cluster.http_port: {http_port}" in warning and "serve shutdown" in warning

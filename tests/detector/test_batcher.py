@@ -99,6 +99,17 @@ def test_batcher_stills_exempt_from_staleness_stream_frames_dropped() -> None:
     assert b.counters.stale_dropped == {"trap": 1}
 
 
+def test_batcher_frames_relayed_by_an_edge_site_are_scored_however_old() -> None:
+    # The edge keeps them until scored: dropping one would only bring it back as a re-send.
+    clock = FakeClock(T0 + timedelta(minutes=5))
+    relayed = replace(make_frame("edge-cam", 0, at=T0), relayed=True)
+    live = make_frame("edge-cam", 1, at=T0)
+    b = _batcher(ListFeed(clock, [(clock.now(), f) for f in [relayed, live]]), clock)
+    batch = b.next_batch(lambda: True)
+    assert batch is not None and [f.seq for f in batch.frames] == [0]
+    assert b.counters.stale_dropped == {"edge-cam": 1}
+
+
 def test_batcher_idle_timeout_returns_none_for_periodic_work() -> None:
     clock = FakeClock()
     b = _batcher(ListFeed(clock), clock)
