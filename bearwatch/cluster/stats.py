@@ -19,13 +19,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import ray
 
 from bearwatch.cluster.records import ClusterStatus, ReplicaStats
+from bearwatch.memory import rss_mb
 
 APP_NAME = "bearwatch-detector"  # the Serve application
 BOARD_NAME = f"{APP_NAME}-stats"
@@ -36,15 +36,6 @@ WINDOW = 1024  # requests the latency percentiles are over
 # `ray.init` on an address where nothing listens retries for minutes: a plain TCP connect to
 # the head's GCS port first tells "unreachable" in seconds.
 REACH_TIMEOUT_S = 5.0
-
-
-def rss_mb() -> float | None:
-    """This process's resident memory, MiB (Linux /proc; None elsewhere)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 @dataclass(slots=True)

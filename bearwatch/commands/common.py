@@ -7,7 +7,8 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -22,6 +23,18 @@ def load(args: argparse.Namespace) -> BearwatchConfig:
     config = with_model_defaults(load_config(args.config))
     setup_logging(config.logging, sys.stderr)
     return config
+
+
+def wait_until_stopped(stop: threading.Event, duration_s: float | None,
+                       alive: Callable[[], bool] = lambda: True) -> None:
+    """Return once `stop` is set, `duration_s` has passed (None: no limit) or `alive()` is
+    false: the main thread of a long-running command while its threads work."""
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    while not stop.is_set() and alive():
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return
+        stop.wait(0.5 if left is None else min(0.5, left))
 
 
 @contextmanager

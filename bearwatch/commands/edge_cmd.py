@@ -5,10 +5,9 @@ database and no model here: the centre scores, stores and warns."""
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
-from bearwatch.commands.common import load, stop_on_signals
+from bearwatch.commands.common import load, stop_on_signals, wait_until_stopped
 from bearwatch.edge.site import EdgeSite, site_token
 
 
@@ -23,15 +22,10 @@ def register(sub: Any) -> None:
 def _edge(args: argparse.Namespace) -> int:
     cfg = load(args)
     site = EdgeSite(cfg, args.site, site_token(cfg, args.site))
-    deadline = None if args.duration is None else time.monotonic() + args.duration
     with stop_on_signals("stopping the edge site: frames left stay in the backlog") as stop:
         site.start()
         try:
-            while not stop.is_set():
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    break
-                stop.wait(0.5 if left is None else min(0.5, left))
+            wait_until_stopped(stop, args.duration)
         finally:
             site.stop()
     return 0

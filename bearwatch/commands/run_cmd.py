@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 from typing import Any
 
-from bearwatch.commands.common import load, stop_on_signals
+from bearwatch.commands.common import load, stop_on_signals, wait_until_stopped
 from bearwatch.pipeline import Pipeline
 from bearwatch.rollout_wiring import log_notifier_coverage
 from bearwatch.wiring import open_database, sync_catalog
@@ -31,15 +30,10 @@ def _run(args: argparse.Namespace) -> int:
     sync_catalog(cfg, db)
     log_notifier_coverage(cfg, db)
     pipeline = Pipeline(cfg, db, device=args.device)
-    deadline = None if args.duration is None else time.monotonic() + args.duration
     with stop_on_signals("stopping: finishing in-flight frames") as stop:
         pipeline.start()
         try:
-            while not stop.is_set() and pipeline.alive:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    break
-                stop.wait(0.5 if left is None else min(0.5, left))
+            wait_until_stopped(stop, args.duration, lambda: pipeline.alive)
         finally:
             pipeline.stop()
     return 1 if pipeline.crashed else 0

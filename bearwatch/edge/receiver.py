@@ -40,6 +40,7 @@ from bearwatch.edge.wire import (
     HELLO_PATH,
     MAX_BODY_BYTES,
     SITE_HEADER,
+    BacklogState,
     FramesReply,
     FramesRequest,
     HealthRequest,
@@ -303,7 +304,7 @@ class FrameReceiver:
                                                           "error": str(exc)})
             return None
 
-    def _contact(self, site_id: str, boot: str, backlog: Any) -> None:
+    def _contact(self, site_id: str, boot: str, backlog: BacklogState) -> None:
         site = self.sites[site_id]
         now = time.monotonic()
         if site.boot != boot:

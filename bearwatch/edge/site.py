@@ -39,9 +39,10 @@ from bearwatch.edge.wire import (
     WireFrame,
     WireHealth,
 )
+from bearwatch.memory import rss_mb
 from camera_ingest import CameraHealthReport, CameraStateChange, FrameQueue, IngestService
 from kernel.config import BearwatchConfig, CameraConfig
-from kernel.errors import BearwatchError
+from kernel.errors import BearwatchError, no_such
 from kernel.records import Frame
 
 log = logging.getLogger("bearwatch.edge")
@@ -55,15 +56,6 @@ class EdgeError(BearwatchError):
     """An edge box cannot start: the message names the setting or variable and the fix."""
 
 
-def rss_mb() -> float | None:
-    """This process's resident memory, MiB (Linux /proc; None elsewhere)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def site_cameras(config: BearwatchConfig, site_id: str) -> list[CameraConfig]:
     """The enabled cameras of `site_id`.
 
@@ -72,7 +64,6 @@ def site_cameras(config: BearwatchConfig, site_id: str) -> list[CameraConfig]:
     """
     known = [s.id for s in config.edge.sites]
     if site_id not in known:
-        from kernel.errors import no_such
         raise EdgeError(f"{no_such('site', site_id, known)}; list it under edge.sites in the "
                         "config (the same config as the centre's)")
     cams = [c for c in config.cameras if c.site == site_id and c.enabled]
@@ -147,7 +138,7 @@ class EdgeSite:
         site_id: the site this box runs.
         token: the site's token (`site_token`).
         http: the HTTP session (tests pass one; TLS verification from `edge.ca_file`).
-        source_factory: passed to `IngestService` (tests).
+        clock: monotonic seconds, for the outage's length in the recovery log line.
     """
 
     def __init__(self, config: BearwatchConfig, site_id: str, token: str, *,
