@@ -29,9 +29,8 @@ from kernel.config.zones import ZoneConfig
 
 __all__ = [
     "ENV_ADMIN_PASSWORD", "ENV_DATABASE_URL", "HEAD_SUFFIX", "LITE0_ARCHITECTURE", "SHIPPED_FILE",
-    "SHIPPED_MODEL", "TORCHVISION_ARCHITECTURES",
-    "BearwatchConfig", "CameraConfig", "ClusterConfig", "DetectorConfig", "EdgeConfig", "GateConfig",
-    "IngestConfig", "LoggingConfig", "ModelPromotionConfig", "NotifierConfig", "ProposalConfig",
-    "RolloutConfig", "SiteConfig", "StorageConfig", "TrainingConfig", "ZoneConfig",
-    "load_config", "parse_config",
+    "SHIPPED_MODEL", "TORCHVISION_ARCHITECTURES", "BearwatchConfig", "CameraConfig",
+    "ClusterConfig", "DetectorConfig", "EdgeConfig", "GateConfig", "IngestConfig", "LoggingConfig",
+    "ModelPromotionConfig", "NotifierConfig", "ProposalConfig", "RolloutConfig", "SiteConfig",
+    "StorageConfig", "TrainingConfig", "ZoneConfig", "load_config", "parse_config",
 ]
