@@ -1,7 +1,8 @@
 """The outbox dispatcher: sends due notifications after their transaction committed.
 
-Each round: queue camera events for operators (idempotent), claim due rows (committed, so a
-second dispatcher skips them), send each through its sink's notifier, then mark it sent or
+Each round: queue camera events for operators (idempotent; in `run_forever` at most once per
+poll, not on every wake-up an alert's commit causes), claim due rows (committed, so a second
+dispatcher skips them), send each through its sink's notifier, then mark it sent or
 schedule a retry with exponential backoff (`retry_initial_s · 2^(attempts-1)`, capped at
 `retry_max_s`); after `max_attempts` the row is marked failed and kept for inspection. The
 state is in the database, so a restart loses nothing: a row claimed by a process that died is
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,9 +75,13 @@ class OutboxDispatcher:
         self.retry, self.routing, self.batch = retry, routing, batch
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> DispatchReport:
-        """One round: claim the due rows, send them, record each outcome."""
-        if self.routing is not None:
+    def run_once(self, *, camera_events: bool = True) -> DispatchReport:
+        """One round: claim the due rows, send them, record each outcome.
+
+        Args:
+            camera_events: first queue the camera events of `routing` (when given).
+        """
+        if camera_events and self.routing is not None:
             with self.sessions.begin() as s:
                 route_camera_events(s, now=self.clock(), routing=self.routing)
         with self.sessions.begin() as s:
@@ -115,11 +121,18 @@ class OutboxDispatcher:
         one waits `poll_s` or until a transaction of this process enqueues a notification
         (the poll remains the safety net for rows other processes enqueue)."""
         unsubscribe = on_enqueue_committed(self.wake)
+        routed_at: float | None = None
         try:
             while not self._stop.is_set():
                 self._wake.clear()  # a commit during the round below wakes the next wait
+                # Camera events are operator notices read by a scan of the last day's events:
+                # once per poll, so the wake-ups of a burst of alerts each cost one claim only.
+                now = time.monotonic()
+                events = routed_at is None or now - routed_at >= poll_s
                 try:
-                    report = self.run_once()
+                    report = self.run_once(camera_events=events)
+                    if events:
+                        routed_at = now
                 except Exception:  # a database hiccup must not end the loop; next round retries
                     log.exception("outbox round failed")
                     report = DispatchReport()

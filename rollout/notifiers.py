@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -99,7 +100,11 @@ class MqttNotifier:
     """Publishes to an MQTT broker; connects on first use and reconnects after a failure.
 
     With `home_assistant` settings an alert also publishes the zone's snapshot JPEG and its
-    bear sensor `ON` (both retained), and `OFF` again `clear_after_s` later. `announce()`
+    bear sensor `ON` (both retained, in that order, after the alert message: the warning
+    leaves first and never waits on ~100 kB of picture), and `OFF` again `clear_after_s`
+    later. Those two are best effort: handed to paho without waiting for the broker's
+    acknowledgement (`close()` waits for them), and a failure is logged, not raised, since
+    raising after the alert went out would send the alert again on the retry. `announce()`
     makes this process the owner of the Home Assistant availability: it publishes the
     discovery documents and `online` (retained, again after every reconnect), every zone's
     sensor `OFF`, and leaves `offline` as last will and on `close()`.
@@ -112,6 +117,8 @@ class MqttNotifier:
         self._owner = False
         self._announced = threading.Event()
         self._clears: dict[str, threading.Timer] = {}
+        self._clear_at: dict[str, float] = {}  # zone → monotonic time its sensor turns OFF
+        self._unacked: list[Any] = []  # best-effort publishes (MQTTMessageInfo) in flight
 
     def topic_for(self, item: OutboxItem) -> tuple[str, bool]:
         """(topic, retain) for a row."""
@@ -193,17 +200,29 @@ class MqttNotifier:
             raise NotifyError(f"MQTT publish to {topic} not acknowledged within "
                               f"{self.settings.timeout_s} s")
 
+    def _publish_best_effort(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        """Hand a message to paho's loop without waiting for the broker; the lock is held."""
+        if self._client is None:
+            self._client = self._connect()
+        info = self._client.publish(topic, payload, qos=self.settings.qos, retain=retain)
+        if info.rc != 0:
+            raise NotifyError(f"MQTT publish to {topic} refused by the client (rc {info.rc})")
+        self._unacked = [i for i in self._unacked if not i.is_published()]
+        self._unacked.append(info)
+
     def send(self, item: OutboxItem) -> None:
         topic, retain = self.topic_for(item)
         ha = self.settings.home_assistant
         home = ha is not None and item.payload.get("kind") == "alert"
         with self._lock:
+            self._publish(topic, body_of(item), retain=retain)
             if home:
                 assert ha is not None
-                # Snapshot and state first: HA shows the picture when the sensor turns on. A
-                # retry republishes them, harmless as both are retained states.
-                self._home_assistant_alert(ha, item)
-            self._publish(topic, body_of(item), retain=retain)
+                try:
+                    self._home_assistant_alert(ha, item)
+                except (NotifyError, OSError) as exc:  # the alert is out: never raise now
+                    log.warning("Home Assistant state not published", extra={
+                        "subject": item.subject, "error": str(exc)})
         if home:
             assert ha is not None
             self._schedule_clear(str(item.payload["zone_id"]), ha.clear_after_s)
@@ -214,28 +233,42 @@ class MqttNotifier:
         if snap is None:
             log.warning("snapshot not found for Home Assistant", extra={
                 "subject": item.subject, "snapshot_path": item.payload.get("snapshot_path")})
-        else:
-            self._publish(snapshot_topic(p, zone_id), snap.read_bytes(), retain=True)
-        self._publish(bear_topic(p, zone_id), ON, retain=True)
+        else:  # before ON: HA shows the picture when the sensor turns on
+            self._publish_best_effort(snapshot_topic(p, zone_id), snap.read_bytes(), retain=True)
+        self._publish_best_effort(bear_topic(p, zone_id), ON, retain=True)
 
     def _schedule_clear(self, zone_id: str, after_s: float) -> None:
+        """Turn the zone's sensor OFF `after_s` from now: a later alert moves the time, and the
+        zone's one timer re-arms itself for it (no thread per alert)."""
+        with self._lock:
+            self._clear_at[zone_id] = time.monotonic() + after_s
+            if zone_id not in self._clears:
+                self._arm_clear(zone_id, after_s)
+
+    def _arm_clear(self, zone_id: str, after_s: float) -> None:
+        """Start the zone's clear timer; the lock is held."""
         timer = threading.Timer(after_s, self._clear, args=(zone_id,))
         timer.daemon = True
-        with self._lock:
-            old = self._clears.pop(zone_id, None)
-            if old is not None:
-                old.cancel()  # a later alert restarts the span
-            self._clears[zone_id] = timer
+        self._clears[zone_id] = timer
         timer.start()
 
     def _clear(self, zone_id: str) -> None:
         try:
             with self._lock:
+                if self._clears.get(zone_id) is not threading.current_thread():
+                    return  # cancelled by close()
+                left = self._clear_at.get(zone_id, 0.0) - time.monotonic()
+                if left > 0:  # an alert since: wait for its span
+                    self._arm_clear(zone_id, left)
+                    return
+                del self._clears[zone_id]
+                self._clear_at.pop(zone_id, None)
                 self._publish(bear_topic(self.settings.topic_prefix, zone_id), OFF, retain=True)
         except NotifyError as exc:  # HA's off_delay turns it off regardless
             log.warning("bear sensor not cleared", extra={"zone_id": zone_id, "error": str(exc)})
 
     def _drop(self) -> None:
+        self._unacked.clear()  # a stopped client delivers none of them
         if self._client is not None:
             self._client.loop_stop()
             self._client.disconnect()
@@ -246,6 +279,15 @@ class MqttNotifier:
             for timer in self._clears.values():
                 timer.cancel()
             self._clears.clear()
+            self._clear_at.clear()
+            deadline = time.monotonic() + self.settings.timeout_s
+            for info in self._unacked:  # the best-effort states still in flight
+                try:
+                    info.wait_for_publish(timeout=max(0.0, deadline - time.monotonic()))
+                except (RuntimeError, ValueError) as exc:
+                    log.warning("Home Assistant state not published", extra={"error": str(exc)})
+                    break
+            self._unacked.clear()
             if self._owner and self._client is not None:
                 try:
                     self._publish(availability_topic(self.settings.topic_prefix), OFFLINE,
