@@ -11,8 +11,8 @@ from torch import nn
 
 from detector.model import TorchClassifier
 from detector.preprocess import InputSpec
+from kernel.config import BUILTIN_VERSION
 
-BUILTIN_VERSION = "builtin-efficientnet-lite0"
 LITE0 = "efficientnet-lite0"
 IMAGENET_BEAR_CLASSES = (294, 295, 296, 297)
 # EfficientNet-Lite was trained (TF reference) on pixels scaled (x - 127) / 128: on 0..1 inputs

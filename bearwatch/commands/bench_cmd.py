@@ -11,13 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from bearwatch.commands.common import load
-from bearwatch.loop_bench import BenchOptions, BenchWiring, compare_runtimes, run_benchmark
-from bearwatch.pipeline import DbAlertSink
 from camera_ingest import FrameQueue
 from db import make_engine, make_sessionmaker, migrate
 from db.catalog import CameraSpec, ZoneSpec, sync
-from detector import AlertSpool
-from detector.models import pick_device
 from kernel.config import BearwatchConfig
 from kernel.records import Stage, utc_now
 
@@ -55,11 +51,19 @@ def _routing_off(*_: object) -> None:
 
 def _overlap(setting: str, device: str) -> bool:
     if setting == "auto":
+        from detector.models import pick_device
+
         return pick_device(device).type == "cuda"
     return setting == "on"
 
 
 def _bench(args: argparse.Namespace) -> int:
+    # Here, not at the top: every command builds this parser, and torch (~400 MiB) belongs
+    # only to the commands that score (`bearwatch edge` has no model).
+    from bearwatch.loop_bench import BenchOptions, BenchWiring, compare_runtimes, run_benchmark
+    from bearwatch.pipeline import DbAlertSink
+    from detector import AlertSpool
+
     cfg: BearwatchConfig = load(args)
     opts = BenchOptions(device=args.device, n_cameras=args.cameras,
                         batch=args.batch or cfg.detector.max_batch, seconds=args.seconds,

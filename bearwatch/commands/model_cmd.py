@@ -21,7 +21,7 @@ from db.zone_models import (
     shadow_comparison,
     zone_models,
 )
-from detector.models import BUILTIN_VERSION
+from kernel.config import BUILTIN_VERSION
 from kernel.errors import BearwatchError
 from kernel.records import utc_now
 

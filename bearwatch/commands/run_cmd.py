@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 from bearwatch.commands.common import load, stop_on_signals, wait_until_stopped
-from bearwatch.pipeline import Pipeline
 from bearwatch.rollout_wiring import log_notifier_coverage
 from bearwatch.wiring import open_database, sync_catalog
 
@@ -29,6 +28,8 @@ def _run(args: argparse.Namespace) -> int:
     db = open_database(cfg)  # raises NotMigratedError: run `bearwatch db upgrade`
     sync_catalog(cfg, db)
     log_notifier_coverage(cfg, db)
+    from bearwatch.pipeline import Pipeline  # torch: only for the commands that score
+
     pipeline = Pipeline(cfg, db, device=args.device)
     with stop_on_signals("stopping: finishing in-flight frames") as stop:
         pipeline.start()

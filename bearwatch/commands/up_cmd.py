@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from bearwatch.allocator import FreeMemoryReleaser, limit_arenas
 from bearwatch.commands.common import load, stop_on_signals
 from bearwatch.commands.ui_cmd import refuse_taken_port, start_streamlit, stop_streamlit
-from bearwatch.pipeline import Pipeline, recorded_model_sha
 from bearwatch.rollout_wiring import log_notifier_coverage, rollout_runtime
 from bearwatch.wiring import Database, ensure_first_admin, open_database, sync_catalog
 from db import make_engine, migrate
@@ -73,6 +72,8 @@ def _deploy_detector(cfg: BearwatchConfig, db: Database, device: str | None) -> 
     # `ray.init` replaces SIGTERM's handler with `sys.exit`, and the core worker's crash
     # handler (which logs "SIGTERM received" and then aborted the process mid-way through
     # deleting the deployment): put back `stop_on_signals`' handlers, so SIGTERM stops in order.
+    from bearwatch.pipeline import recorded_model_sha
+
     handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     detector = deploy(cfg, sessions=db.sessions, device=device,
                       recorded_sha256=recorded_model_sha(cfg, db.sessions))
@@ -97,6 +98,10 @@ def _up(args: argparse.Namespace) -> int:
         for cam in cfg.cameras:
             print(f"camera {cam.id}: zone {cam.zone}, source {cam.source}, {cam.fps} fps")
         return 0
+
+    # Here, not at the top: `bearwatch edge` and the other commands build the same parser,
+    # and the pipeline brings torch (~400 MiB) that a process without a model must not carry.
+    from bearwatch.pipeline import Pipeline
 
     releaser = FreeMemoryReleaser()  # free malloc pages back every minute (see limit_arenas)
     ui: subprocess.Popen[bytes] | None = None

@@ -13,7 +13,13 @@ Other packages import from here, not from the section modules.
 from kernel.config.cameras import CameraConfig
 from kernel.config.cluster import ClusterConfig
 from kernel.config.database import ENV_DATABASE_URL
-from kernel.config.detector import HEAD_SUFFIX, SHIPPED_FILE, SHIPPED_MODEL, DetectorConfig
+from kernel.config.detector import (
+    BUILTIN_VERSION,
+    HEAD_SUFFIX,
+    SHIPPED_FILE,
+    SHIPPED_MODEL,
+    DetectorConfig,
+)
 from kernel.config.edge import EdgeConfig, SiteConfig
 from kernel.config.ingest import IngestConfig
 from kernel.config.loader import load_config, parse_config
@@ -28,9 +34,10 @@ from kernel.config.training import LITE0_ARCHITECTURE, TORCHVISION_ARCHITECTURES
 from kernel.config.zones import ZoneConfig
 
 __all__ = [
-    "ENV_ADMIN_PASSWORD", "ENV_DATABASE_URL", "HEAD_SUFFIX", "LITE0_ARCHITECTURE", "SHIPPED_FILE",
-    "SHIPPED_MODEL", "TORCHVISION_ARCHITECTURES", "BearwatchConfig", "CameraConfig",
-    "ClusterConfig", "DetectorConfig", "EdgeConfig", "GateConfig", "IngestConfig", "LoggingConfig",
-    "ModelPromotionConfig", "NotifierConfig", "ProposalConfig", "RolloutConfig", "SiteConfig",
-    "StorageConfig", "TrainingConfig", "ZoneConfig", "load_config", "parse_config",
+    "BUILTIN_VERSION", "ENV_ADMIN_PASSWORD", "ENV_DATABASE_URL", "HEAD_SUFFIX",
+    "LITE0_ARCHITECTURE", "SHIPPED_FILE", "SHIPPED_MODEL", "TORCHVISION_ARCHITECTURES",
+    "BearwatchConfig", "CameraConfig", "ClusterConfig", "DetectorConfig", "EdgeConfig",
+    "GateConfig", "IngestConfig", "LoggingConfig", "ModelPromotionConfig", "NotifierConfig",
+    "ProposalConfig", "RolloutConfig", "SiteConfig", "StorageConfig", "TrainingConfig",
+    "ZoneConfig", "load_config", "parse_config",
 ]

@@ -10,6 +10,9 @@ from pydantic import Field, PrivateAttr, model_validator
 from kernel.config.base import Section
 from kernel.config.proposals import ProposalConfig
 
+BUILTIN_VERSION = "builtin-efficientnet-lite0"
+"""The version id of the zero-shot built-in model (`detector.builtin`): here, so a command that
+only names it (`bearwatch model`) does not load torch."""
 SHIPPED_MODEL = "shipped"
 """`detector.model`'s name for the committed model, the file SHIPPED_FILE of the detector
 package."""

@@ -6,6 +6,8 @@ real detector, database and processes are in test_edge_e2e."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -288,3 +290,15 @@ def test_edge_site_buffers_while_the_centre_is_down_then_delivers_each_frame_onc
     assert all(r.thumbnail_path and Path(r.thumbnail_path).is_file() for r in health.reports
                if r.thumbnail_path is not None)
     assert contacts[-1].frames_sent > 0 or contacts[-1].backlog_frames >= 0
+
+
+def test_edge_command_loads_no_model_runtime() -> None:
+    """`bearwatch edge` builds the CLI's parser, which imports every command: none may bring
+    torch, fastai, Ray or Streamlit into an edge box (they took its RSS from ~215 to ~730 MiB)."""
+    probe = ("import sys; from bearwatch.cli import build_parser; build_parser(); "
+             "import bearwatch.commands.edge_cmd, bearwatch.edge.site; "
+             "print(' '.join(sorted(m for m in ('torch', 'fastai', 'ray', 'streamlit', "
+             "'onnxruntime') if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "", f"an edge process imports {out.stdout.strip()}"

@@ -1,5 +1,6 @@
 """Edge sites end to end, as an operator runs them: the centre (`bearwatch up --no-ui` on
-PostgreSQL) and two `bearwatch edge` processes with four cameras each (two folder camera
+PostgreSQL, its detector in-process or as two Ray Serve replicas on a real local Ray cluster)
+and two `bearwatch edge` processes with four cameras each (two folder camera
 traps with bear photos, two `demo:` streams). The centre is stopped for 30 s mid-run while
 new photos arrive at the sites: the edges buffer, then deliver. The alerts are exactly the
 single-machine path's on the same photos (`bearwatch up` with the same traps as its own
@@ -23,8 +24,12 @@ from sqlalchemy.exc import OperationalError
 from bearwatch.edge.backlog import Backlog
 from db.engine import make_sessionmaker
 from db.models import AlertFrame, AlertRow, CameraHealth
+from db.replicas import replica_stats
 from db.sites import site_contacts
-from tests.bearwatch.test_cluster import _free_port
+from tests.bearwatch.test_cluster import (  # noqa: F401  (ray_address: the cluster fixture)
+    _free_port,
+    ray_address,
+)
 from tests.bearwatch.test_cluster_up import _bear_photos
 from tests.test_e2e import _wait
 
@@ -50,7 +55,7 @@ def _place(photo: Path, inbox: Path, name: str, hours_ago: float) -> None:
     os.replace(tmp, inbox / name)
 
 
-def _config(root: Path, db_url: str, *, port: int, sited: bool) -> Path:
+def _config(root: Path, db_url: str, *, port: int, sited: bool, cluster: str = "") -> Path:
     cams = []
     for s in SITES:
         site = f", site: {s}" if sited else ""
@@ -77,6 +82,7 @@ edge: {{sites: [{{id: north, token_env: BW_E2E_NORTH_TOKEN}},
        listen_port: {port}, centre_url: 'http://127.0.0.1:{port}', retry_initial_s: 0.5,
        retry_max_s: 2, ack_timeout_s: 30}}
 logging: {{level: INFO, format: json}}
+{cluster}
 """)
     return path
 
@@ -151,23 +157,38 @@ def running() -> Iterator[list[subprocess.Popen[bytes]]]:
             p.wait(60)
 
 
+def _ray_cluster(request: pytest.FixtureRequest) -> str:
+    """The detector as two Serve replicas on the module's local Ray cluster (the `ray_address`
+    fixture of test_cluster, started on first use and stopped by pid after the module)."""
+    pytest.importorskip("ray", reason="needs the cluster extra: pip install -e '.[cluster]'")
+    os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
+    address = request.getfixturevalue("ray_address")
+    return (f"cluster: {{engine: ray, address: '{address}', min_replicas: 2, max_replicas: 2, "
+            f"num_cpus: 1, http_port: {_free_port()}, request_timeout_s: 120}}")
+
+
+@pytest.mark.parametrize("centre_detector", ["in-process", "ray"])
 @pytest.mark.parametrize("engine_kind", ["postgres"])
 def test_two_edge_sites_centre_down_30_s_nothing_lost_or_doubled_same_alerts_as_one_box(
         tmp_path: Path, db_url: str, engine: Engine, photos: dict[str, list[Path]],
-        reference: list[tuple[str, str]], running: list[subprocess.Popen[bytes]]) -> None:
+        reference: list[tuple[str, str]], running: list[subprocess.Popen[bytes]],
+        centre_detector: str, request: pytest.FixtureRequest) -> None:
     root = tmp_path / "sites"
     root.mkdir()
-    config = _config(root, db_url, port=_free_port(), sited=True)
+    cluster = _ray_cluster(request) if centre_detector == "ray" else ""
+    config = _config(root, db_url, port=_free_port(), sited=True, cluster=cluster)
+    # Two replicas' start (torch import, model load) on 2 shared cores can take minutes.
+    start_s = START_S + (120.0 if cluster else 0.0)
     for t, (first, _second) in photos.items():
         _place(first, root / "inbox" / t, "a.jpg", 3)
     centre = _start(root, config, "up", "--no-ui", log="centre.log")
     running.append(centre)
     clog = root / "centre.log"
     _wait("the centre's receiver", lambda: "edge receiver listening" in clog.read_text(),
-          START_S, centre, clog)
+          start_s, centre, clog)
     edges = {s: _start(root, config, "edge", "--site", s, log=f"edge-{s}.log") for s in SITES}
     running.extend(edges.values())
-    _wait("the first 4 alerts", lambda: len(_alerts(engine)) == 4, START_S, centre, clog)
+    _wait("the first 4 alerts", lambda: len(_alerts(engine)) == 4, start_s, centre, clog)
 
     _stop(centre, clog)
     stopped = time.monotonic()
@@ -193,9 +214,17 @@ def test_two_edge_sites_centre_down_30_s_nothing_lost_or_doubled_same_alerts_as_
 
     centre = _start(root, config, "up", "--no-ui", log="centre.log")
     running.append(centre)
-    _wait("all 8 alerts", lambda: len(_alerts(engine)) == 8, START_S, centre, clog)
+    _wait("all 8 alerts", lambda: len(_alerts(engine)) == 8, start_s, centre, clog)
     _wait("the backlogs delivered", lambda: all(waiting(s) < 10 for s in SITES), 120, centre,
           clog)
+    if cluster:
+        def two_replicas_scored() -> bool:
+            with make_sessionmaker(engine)() as session:
+                stored = replica_stats(session)
+            return len(stored) >= 2 and sum(r.images for r in stored) > 0
+
+        # The replicas scored the frames, not a detector in the centre's process.
+        _wait("two replicas' figures", two_replicas_scored, 60, centre, clog)
     for s, p in edges.items():
         _stop(p, root / f"edge-{s}.log")
     _stop(centre, clog)
@@ -212,6 +241,8 @@ def test_two_edge_sites_centre_down_30_s_nothing_lost_or_doubled_same_alerts_as_
         contacts = {c.site_id: c for c in site_contacts(session)}
     assert set(contacts) == set(SITES)
     assert all(c.frames_sent > 0 for c in contacts.values()), contacts
+    # An edge box runs ingest only: no torch in it (about 730 MiB with it, 215 without).
+    assert all(c.rss_mb is not None and c.rss_mb < 400 for c in contacts.values()), contacts
     for s in SITES:
         text = (root / f"edge-{s}.log").read_text()
         assert "centre reachable again; delivering the backlog" in text
