@@ -11,7 +11,8 @@ Cameras (one zone, promoted to `active` before the start, notifying over MQTT):
             for the whole run (the product plays a file once, so the loop is in the file).
 
 Measured: RSS, open files and threads of the process tree (bearwatch + its Streamlit child),
-sampled from /proc, and their growth over the measured minutes (limit 5 %); frames in and out
+sampled from /proc, and their growth over the measured minutes (limit 5 %), RSS also per
+process (`up_rss_mib`, `ui_rss_mib`), with the 1-minute load average beside; frames in and out
 from the product's own counters (the `camera_health` rows, written once more at stop, and the
 detector's final `throughput` log line), with every drop by cause; alerts against MQTT
 messages per alert id (exactly once; a notification still in the outbox at stop is
@@ -206,8 +207,9 @@ def _db_fds(pid: int, db_file: str) -> int:
 
 def sample(root: int, db_file: str | None) -> dict[str, float] | None:
     """RSS (MiB), open file descriptors (besides the SQLite pool's) and threads summed over
-    the process tree, and the RSS of `bearwatch up` itself (the rest is the review UI's
-    Streamlit child)."""
+    the process tree, the RSS of `bearwatch up` itself and of the rest (the review UI's
+    Streamlit child), and the machine's 1-minute load average (a shared machine's load slows
+    the run: its figures are read with it)."""
     rss_kb = fds = threads = root_kb = db_fds = 0
     pids = _tree(root)
     for pid in pids:
@@ -226,22 +228,31 @@ def sample(root: int, db_file: str | None) -> dict[str, float] | None:
     if rss_kb == 0:
         return None
     return {"rss_mib": round(rss_kb / 1024, 1), "up_rss_mib": round(root_kb / 1024, 1),
+            "ui_rss_mib": round((rss_kb - root_kb) / 1024, 1),
             "open_files": fds - db_fds, "sqlite_pool_fds": db_fds, "threads": threads,
-            "processes": len(pids)}
+            "processes": len(pids), "load_1m": os.getloadavg()[0]}
 
 
 def growth(samples: list[dict[str, float]], t0: float, warmup_s: float) -> dict[str, Any]:
-    """Per figure: median of the first 3 samples after the warm-up against the last 3."""
+    """Per figure: the median of the first sixth of the samples after the warm-up (at least
+    3) against that of the last sixth. RSS swings ±50 MiB within a minute with the frames
+    queued and in flight (1.5 MiB each), so a few samples at either end would measure a swing;
+    a sixth (5 minutes of a 30-minute run) measures the level."""
     after = [s for s in samples if s["t"] - t0 >= warmup_s]
     out: dict[str, Any] = {"samples_after_warmup": len(after)}
     if len(after) < 6:
         out["error"] = "fewer than 6 samples after the warm-up: run longer"
         return out
-    for key in ("rss_mib", "up_rss_mib", "open_files", "threads"):
-        start = statistics.median(s[key] for s in after[:3])
-        end = statistics.median(s[key] for s in after[-3:])
+    window = max(3, len(after) // 6)
+    out["window_s"] = round(after[window - 1]["t"] - after[0]["t"], 1)
+    for key in ("rss_mib", "up_rss_mib", "ui_rss_mib", "open_files", "threads"):
+        start = statistics.median(s[key] for s in after[:window])
+        end = statistics.median(s[key] for s in after[-window:])
         out[key] = {"after_warmup": start, "end": end, "max": max(s[key] for s in after),
                     "growth_pct": round(100.0 * (end - start) / start, 2) if start else 0.0}
+    load = [s["load_1m"] for s in after]
+    out["load_1m"] = {"mean": round(statistics.mean(load), 2), "max": max(load),
+                      "cores": os.cpu_count()}
     return out
 
 
@@ -508,7 +519,8 @@ def _soak(args: argparse.Namespace, root: Path, url: str, *, total_s: float, qui
         "exited_cleanly": rc == 0 and not crashed,
         "growth_within_5pct": all(isinstance(res.get(k), dict)
                                   and res[k]["growth_pct"] <= GROWTH_LIMIT_PCT
-                                  for k in ("rss_mib", "up_rss_mib", "open_files", "threads")),
+                                  for k in ("rss_mib", "up_rss_mib", "ui_rss_mib",
+                                            "open_files", "threads")),
         "frames_accounted": report["frames"]["unaccounted"] == 0,
         "queue_drops_agree": report["frames"]["queue_dropped_log"]
         == report["frames"]["queue_dropped"],

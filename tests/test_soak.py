@@ -27,7 +27,7 @@ def test_soak_two_minutes_sqlite_no_growth_every_frame_and_alert_accounted(
     assert report["cameras"] == 16 and report["exit_code"] == 0 and not report["crashed"]
 
     res = report["resources"]
-    for figure in ("rss_mib", "up_rss_mib", "open_files", "threads"):
+    for figure in ("rss_mib", "up_rss_mib", "ui_rss_mib", "open_files", "threads"):
         assert res[figure]["growth_pct"] <= 5.0, (figure, res[figure], report["timeline"])
     # The SQLite pool's own descriptors follow its connection count, within its bound.
     assert report["sqlite_pool_fds"]["max"] <= report["sqlite_pool_fds"]["bound"]

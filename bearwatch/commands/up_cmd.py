@@ -16,7 +16,7 @@ import signal
 import subprocess
 from typing import TYPE_CHECKING, Any
 
-from bearwatch.allocator import FreeMemoryReleaser, limit_arenas
+from bearwatch.allocator import FreeMemoryReleaser, fix_mmap_threshold, limit_arenas
 from bearwatch.commands.common import load, stop_on_signals
 from bearwatch.commands.ui_cmd import refuse_taken_port, start_streamlit, stop_streamlit
 from bearwatch.rollout_wiring import log_notifier_coverage, rollout_runtime
@@ -86,6 +86,7 @@ def _up(args: argparse.Namespace) -> int:
     # Before any thread starts: few malloc arenas, and their free pages returned every minute,
     # so RSS follows the memory in use (bearwatch/allocator.py has the soak's measurement).
     limit_arenas()
+    fix_mmap_threshold()
     cfg = load(args)
     if not args.once and not args.no_ui:  # before anything starts: a second `up` exits 1
         refused = refuse_taken_port(cfg.review_ui.host, cfg.review_ui.port,

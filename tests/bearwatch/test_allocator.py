@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bearwatch.allocator import FreeMemoryReleaser, limit_arenas
+from bearwatch.allocator import FreeMemoryReleaser, fix_mmap_threshold, limit_arenas
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,9 +78,33 @@ released = release_free_memory()
 print(before, rss_kib(), released)
 """
 
+# A 2-MiB block freed raises glibc's dynamic mmap threshold above 2 MiB, so the next one comes
+# from the heap and stays there; with the threshold fixed it is mapped again. Prints how many
+# mmapped blocks (mallinfo2().hblks) that second block added.
+MMAP_SCRIPT = """
+import ctypes, ctypes.util, sys
+from bearwatch.allocator import fix_mmap_threshold
+if sys.argv[1] == "fixed":
+    assert fix_mmap_threshold()
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.mallinfo2.restype = MallInfo2
+size = 2 * 1024 * 1024
+libc.free(libc.malloc(size))
+before = libc.mallinfo2().hblks
+held = libc.malloc(size)
+print(libc.mallinfo2().hblks - before)
+libc.free(held)
+"""
+
 
 def _run(script: str, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")}
     env["PYTHONPATH"] = str(REPO)
     done = subprocess.run([sys.executable, "-c", script, *args], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=False)
@@ -104,6 +128,22 @@ def test_release_free_memory_freed_pages_leave_rss() -> None:
     before, after, released = _run(TRIM_SCRIPT).split()
     assert released == "True"
     assert int(before) - int(after) >= 32 * 1024, (before, after)  # of the 64 MiB freed
+
+
+@needs_glibc
+@pytest.mark.parametrize(("mode", "mapped"), [("dynamic", 0), ("fixed", 1)])
+def test_fix_mmap_threshold_frame_sized_blocks_stay_mapped_after_a_free(
+        mode: str, mapped: int) -> None:
+    assert int(_run(MMAP_SCRIPT, mode)) == mapped, mode
+
+
+def test_fix_mmap_threshold_sets_the_environment_for_children(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    fix_mmap_threshold(256 * 1024)
+    assert os.environ["MALLOC_MMAP_THRESHOLD_"] == str(256 * 1024)
+    with pytest.raises(ValueError, match="threshold must be >= 1 byte"):
+        fix_mmap_threshold(0)
 
 
 def test_limit_arenas_sets_the_environment_for_children(
