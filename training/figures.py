@@ -17,14 +17,18 @@ def threshold_for_false_alarm(is_bear: np.ndarray, p_bear: np.ndarray, max_rate:
     """The lowest threshold whose false-alarm rate is <= `max_rate`: the most recall one can
     buy at that false-alarm budget. None without no-bear images."""
     y = np.asarray(is_bear, dtype=bool)
-    neg = np.sort(np.asarray(p_bear, dtype=np.float64)[~y])[::-1]
+    p = np.asarray(p_bear)
+    # The next value up in the scores' own precision: a float64 step above a float32 score
+    # rounds back onto that score when compared with float32 scores, admitting it.
+    dtype = p.dtype if np.issubdtype(p.dtype, np.floating) else np.dtype(np.float64)
+    neg = np.sort(p.astype(dtype)[~y])[::-1]
     if neg.size == 0:
         return None
     allowed = int(np.floor(max_rate * neg.size + 1e-9))
     if allowed >= neg.size:
         return 0.0
     # Strictly above the (allowed+1)-th highest negative score.
-    return float(np.nextafter(neg[allowed], np.inf))
+    return float(np.nextafter(neg[allowed], dtype.type(np.inf)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import pytest
 from bearwatch.cli import main
 from training import EvalDataError, LabelledImage, evaluate, load_labelled_set
 from training.evaluation import threshold_for_recall
+from training.figures import threshold_for_false_alarm
 
 
 def _items(spec: list[tuple[bool, str]]) -> list[LabelledImage]:
@@ -190,3 +191,17 @@ def test_eval_command_with_proposals_on_trail_camera_frames(bears_dir: Path, tmp
     doc = json.loads(out.read_text())
     assert doc["n_images"] == 1
     assert doc["proposals"]["trail_camera_bears"]["per_frame"]["whole"]["n"] == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threshold_for_false_alarm_admits_no_more_than_the_budget_in_the_scores_precision(
+        dtype: type) -> None:
+    rng = np.random.default_rng(3)
+    p = rng.random(400).astype(dtype)
+    is_bear = np.arange(400) % 2 == 0
+    for budget in (0.0, 0.01, 0.05, 0.2):
+        t = threshold_for_false_alarm(is_bear, p, budget)
+        assert t is not None
+        # Compared as the product and the reports compare: the float scores against the float.
+        false_alarms = int((p[~is_bear] >= t).sum())
+        assert false_alarms == int(np.floor(budget * (~is_bear).sum() + 1e-9)), (dtype, budget)
