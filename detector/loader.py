@@ -175,13 +175,30 @@ def load_model(config: DetectorConfig, *, models_dir: Path,
     if use_onnx:
         served = to_onnx(model, identity=identity,
                          cache_dir=cache_dir or models_dir.parent / "onnx",
-                         threads=config.runtime_threads) or model
-    # Start-up time is what an operator waits for after a restart; the export's own share is
-    # in the "onnx export" line.
+                         threads=config.runtime_threads,
+                         calibration=_calibration_images(config)) or model
+    elif config.int8_calibration is not None:
+        log.warning("detector.int8_calibration is set but detector.runtime 'auto' chose torch "
+                    "(not the CPU, or onnxruntime not installed); INT8 needs onnxruntime on the "
+                    "CPU", extra={"int8_calibration": str(config.int8_calibration),
+                                  "device": dev.type})
+    # Start-up time is what an operator waits for after a restart; the export's and the INT8
+    # calibration's own shares are in the "onnx export" and "onnx int8 calibration" lines.
     log.info("model loaded", extra={"model": config.model, "version": served.version,
                                     "served_by": type(served).__name__, "device": dev.type,
+                                    "precision": served.precision
+                                    if isinstance(served, OnnxClassifier) else None,
                                     "load_s": round(time.perf_counter() - t0, 3)})
     return served
+
+
+def _calibration_images(config: DetectorConfig) -> list[Path]:
+    try:
+        return config.int8_calibration_images()
+    except OSError as exc:  # validated at start-up, gone or unreadable since
+        raise ModelLoadError(
+            f"detector.int8_calibration {config.int8_calibration} cannot be listed "
+            f"({exc.strerror}); restore the folder, or unset detector.int8_calibration") from exc
 
 
 def _use_onnxruntime(config: DetectorConfig, dev: torch.device) -> bool:

@@ -8,6 +8,8 @@ packages), checks the export against torch on a few synthetic images, and caches
 file under `cache_dir` by a key of the model's identity (its file's sha256, or version and
 backbone sha) and the exporter's versions, so a second start only loads it. `OnnxClassifier`
 satisfies `detector.model.Model` with the same pre-processing (`detector.preprocess`).
+
+(INT8: `detector.onnx_int8`.)
 """
 
 from __future__ import annotations
@@ -79,13 +81,18 @@ class OnnxClassifier:
         session: an `onnxruntime.InferenceSession` of a `_PBearNet` export (input `x`,
             output `p_bear`).
         spec: the network's input size and normalisation.
-        version: model version id.
+        version: model version id (the same for either precision: the same model).
+        precision: 'fp32', or 'int8' for a quantised export (logged at load, in bench JSON).
+        path: the export file the session runs, where known (the cached one once checked).
     """
 
-    def __init__(self, session: Any, spec: InputSpec, version: str) -> None:
+    def __init__(self, session: Any, spec: InputSpec, version: str,
+                 precision: str = "fp32", path: Path | None = None) -> None:
         self.session = session
         self.spec = spec
         self.version = version
+        self.precision = precision
+        self.path = path
         self.device = _CPU
         self.preprocess = Preprocessor(spec, _CPU)
         self._input = session.get_inputs()[0].name
@@ -130,7 +137,7 @@ def _check_images(n: int) -> list[np.ndarray]:
     return [rng.integers(0, 256, (*sizes[i % len(sizes)], 3), dtype=np.uint8) for i in range(n)]
 
 
-def _session(ort: Any, path: Path, threads: int) -> Any:
+def session_for(ort: Any, path: Path, threads: int) -> Any:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -140,7 +147,8 @@ def _session(ort: Any, path: Path, threads: int) -> Any:
 
 
 def to_onnx(model: TorchClassifier, *, identity: str, cache_dir: Path,
-            threads: int | None = None) -> OnnxClassifier | None:
+            threads: int | None = None, calibration: Sequence[Path] = ()
+            ) -> OnnxClassifier | None:
     """`model` served by ONNX Runtime, exported on first use and cached in `cache_dir`; None
     (serve `model` itself, with a warning logged) where the export fails or its p_bear differs
     from torch's by more than `MAX_P_BEAR_DIFF` on the check images.
@@ -150,6 +158,8 @@ def to_onnx(model: TorchClassifier, *, identity: str, cache_dir: Path,
         identity: what identifies its weights (a file's sha256, or version + backbone sha).
         cache_dir: folder of the cached exports (created).
         threads: intra-op threads; None: one per core this process may use.
+        calibration: camera images (files) for an INT8 export (`to_int8`), which serves where
+            it passes its check, else the fp32 export does; empty: fp32.
 
     Raises:
         ModelLoadError: onnxruntime is not installed.
@@ -164,7 +174,8 @@ def to_onnx(model: TorchClassifier, *, identity: str, cache_dir: Path,
     t0 = time.perf_counter()
     try:
         if cached:
-            served = OnnxClassifier(_session(ort, path, n_threads), model.spec, model.version)
+            served = OnnxClassifier(session_for(ort, path, n_threads), model.spec, model.version,
+                                    path=path)
             diff = _max_diff(model, served)
         else:
             cache_dir.mkdir(parents=True, exist_ok=True)
@@ -173,11 +184,12 @@ def to_onnx(model: TorchClassifier, *, identity: str, cache_dir: Path,
                 _export(model, tmp_path)
                 log.info("onnx export", extra={
                     **base, "export_s": round(time.perf_counter() - t0, 3)})
-                served = OnnxClassifier(_session(ort, tmp_path, n_threads), model.spec,
+                served = OnnxClassifier(session_for(ort, tmp_path, n_threads), model.spec,
                                         model.version)
                 diff = _max_diff(model, served)
                 if diff <= MAX_P_BEAR_DIFF:
                     os.replace(tmp_path, path)  # only a checked export enters the cache
+                    served.path = path
     except Exception as exc:  # an exporter or runtime failure of any kind: torch still serves
         log.warning("onnx export or load failed; serving torch", extra={
             **base, "error": f"{type(exc).__name__}: {exc}"})
@@ -186,8 +198,15 @@ def to_onnx(model: TorchClassifier, *, identity: str, cache_dir: Path,
         log.warning("onnx model differs from torch; serving torch", extra={
             **base, "max_p_bear_diff": diff, "limit": MAX_P_BEAR_DIFF, "cached": cached})
         return None
+    if calibration:
+        # Here: `detector.onnx_int8` builds on this module's classifier and session.
+        from detector.onnx_int8 import to_int8
+
+        served = to_int8(served, fp32_path=path, key=key, calibration=calibration,
+                         threads=n_threads) or served
     log.info("onnx model loaded", extra={**base, "load_s": round(time.perf_counter() - t0, 3),
-                                         "cached": cached, "max_p_bear_diff": diff})
+                                         "cached": cached, "max_p_bear_diff": diff,
+                                         "precision": served.precision})
     return served
 
 

@@ -3,9 +3,10 @@ the audit sample and the drift watch."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from kernel.config.base import Section
 from kernel.config.proposals import ProposalConfig
@@ -19,6 +20,16 @@ package."""
 SHIPPED_FILE = ("weights", "shipped.safetensors")
 HEAD_SUFFIX = ".safetensors"
 """A model file with this suffix is a weights-only head (`detector.head`), not a pickle."""
+CALIBRATION_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+"""What counts as an image in detector.int8_calibration (the still suffixes ingest reads)."""
+MIN_CALIBRATION_IMAGES = 16
+"""Fewer images calibrate INT8 ranges too noisily to trust (detector.int8_calibration)."""
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir()
+                   if p.suffix.lower() in CALIBRATION_SUFFIXES and p.is_file()),
+                  key=lambda p: p.name)
 
 
 class DetectorConfig(Section):
@@ -63,6 +74,11 @@ class DetectorConfig(Section):
     runtime_threads: int | None = Field(
         None, ge=1, le=1024,
         description="Intra-op threads of the onnxruntime session; unset: one per CPU core.",
+    )
+    int8_calibration: Path | None = Field(
+        None, description="A folder of camera images (no labels needed) whose activation "
+        "ranges calibrate an INT8 ONNX Runtime export, served where its p_bear stays close to "
+        "the fp32 export's on the folder's other images; unset: fp32.",
     )
     overlap_forward: Literal["auto", "on", "off"] = Field(
         "auto", description="Batching and the forward pass on a thread of their own, one batch "
@@ -121,8 +137,44 @@ class DetectorConfig(Section):
     )
     proposals: ProposalConfig = Field(default_factory=ProposalConfig)
 
+    def int8_calibration_images(self) -> list[Path]:
+        """The images of detector.int8_calibration, sorted by name; [] when it is unset."""
+        return [] if self.int8_calibration is None else _images(self.int8_calibration)
+
+    @field_validator("int8_calibration")
+    @classmethod
+    def _calibration_folder(cls, folder: Path | None) -> Path | None:
+        if folder is None:
+            return None
+        if not folder.is_dir():
+            raise ValueError(
+                f"detector.int8_calibration: {str(folder)!r} is not a folder; point it at a "
+                f"folder of at least {MIN_CALIBRATION_IMAGES} camera images, or unset it to "
+                "serve fp32")
+        try:
+            n = len(_images(folder))
+        except OSError as exc:
+            raise ValueError(f"detector.int8_calibration: cannot list {str(folder)!r} "
+                             f"({exc.strerror}); make it readable, or unset it") from exc
+        if n < MIN_CALIBRATION_IMAGES:
+            raise ValueError(
+                f"detector.int8_calibration: {str(folder)!r} holds {n} image(s) "
+                f"({', '.join(sorted(CALIBRATION_SUFFIXES))}), fewer than the "
+                f"{MIN_CALIBRATION_IMAGES} that calibrate INT8 ranges; add camera images to it "
+                "(64 are used), or unset it to serve fp32")
+        return folder
+
     @model_validator(mode="after")
     def _k_of_n(self) -> DetectorConfig:
         if self.k > self.n:
             raise ValueError(f"k ({self.k}) must be <= n ({self.n})")
+        return self
+
+    @model_validator(mode="after")
+    def _int8_needs_onnxruntime(self) -> DetectorConfig:
+        if self.int8_calibration is not None and self.runtime == "torch":
+            raise ValueError(
+                "detector.int8_calibration is set but detector.runtime is 'torch'; INT8 is an "
+                "ONNX Runtime export: set detector.runtime to 'onnxruntime' or 'auto', or unset "
+                "detector.int8_calibration")
         return self
