@@ -75,9 +75,7 @@ def limit_arenas(arenas: int = ARENAS) -> bool:
     """
     if arenas < 1:
         raise ValueError(f"arenas must be >= 1, got {arenas}")
-    os.environ.setdefault(ENV_ARENA_MAX, str(arenas))
-    libc = _glibc()
-    return libc is not None and libc.mallopt(M_ARENA_MAX, arenas) == 1
+    return _mallopt(M_ARENA_MAX, arenas, env=ENV_ARENA_MAX)
 
 
 def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
@@ -89,9 +87,15 @@ def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     """
     if threshold < 1:
         raise ValueError(f"threshold must be >= 1 byte, got {threshold}")
-    os.environ.setdefault(ENV_MMAP_THRESHOLD, str(threshold))
+    return _mallopt(M_MMAP_THRESHOLD, threshold, env=ENV_MMAP_THRESHOLD)
+
+
+def _mallopt(option: int, value: int, *, env: str) -> bool:
+    """`mallopt(option, value)` here, and `env` (glibc's name for it, unless already set) for
+    children; whether glibc took it."""
+    os.environ.setdefault(env, str(value))
     libc = _glibc()
-    return libc is not None and libc.mallopt(M_MMAP_THRESHOLD, threshold) == 1
+    return libc is not None and libc.mallopt(option, value) == 1
 
 
 def release_free_memory() -> bool:
