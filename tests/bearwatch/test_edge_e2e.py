@@ -246,4 +246,7 @@ def test_two_edge_sites_centre_down_30_s_nothing_lost_or_doubled_same_alerts_as_
     for s in SITES:
         text = (root / f"edge-{s}.log").read_text()
         assert "centre reachable again; delivering the backlog" in text
-        assert text.count("centre unreachable; buffering frames on disk") <= 2, "per outage"
+        # One line per outage: the stop, and the restart's slow start (with Ray, a request
+        # can also time out while the replicas deploy again: one more).
+        most = 3 if cluster else 2
+        assert text.count("centre unreachable; buffering frames on disk") <= most, "per outage"
