@@ -177,8 +177,11 @@ def process_memory(device: torch.device) -> dict[str, float]:
     caching allocator handed out and held: what one detector process costs a box."""
     with open("/proc/self/statm") as f:  # Linux: pages of (size, resident, ...)
         resident_pages = int(f.read().split()[1])
-    out = {"rss_mib": round(resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1),
-           "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    rss = resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    # The kernel updates the high-water mark behind ru_maxrss lazily (when mappings shrink),
+    # so the resident size now can be a little above it; the peak is at least that.
+    peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out = {"rss_mib": round(rss, 1), "peak_rss_mib": round(peak, 1)}
     if device.type == "cuda":
         out["gpu_peak_allocated_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
         out["gpu_peak_reserved_mib"] = round(torch.cuda.max_memory_reserved(device) / 2**20, 1)

@@ -48,10 +48,11 @@ from detector import (
     SinkUnavailable,
     SnapshotStore,
 )
-from detector.models import Model, load_model
+from detector.models import Model, load_model, warm_up
 from kernel.config import BearwatchConfig, DetectorConfig
 from kernel.records import (
     Alert,
+    AlertUpdate,
     AuditSample,
     EncounterFrame,
     Frame,
@@ -104,6 +105,15 @@ class DbAlertSink:
         """Store what the spool holds (start-up, and after each successful commit)."""
         return self.spool.replay(self._store) if self.spool.has_entries else 0
 
+    def commit_batch(self, updates: Sequence[AlertUpdate]) -> None:
+        """All updates in one transaction; where it fails, each on its own (so one update the
+        database refuses does not hold the others back), spooled where that fails too."""
+        if len(updates) > 1 and self._store_all([(u.alert, u.frames) for u in updates]):
+            self.replay()
+            return
+        for update in updates:
+            self.commit(update.alert, update.frames)
+
     def commit(self, alert: Alert, frames: Sequence[EncounterFrame]) -> None:
         if self._store(alert, frames):
             self.replay()
@@ -114,15 +124,20 @@ class DbAlertSink:
             "camera_id": alert.camera_id, "alert_id": str(alert.id), "spool": str(self.spool.path)})
 
     def _store(self, alert: Alert, frames: Sequence[EncounterFrame]) -> bool:
+        return self._store_all([(alert, frames)])
+
+    def _store_all(self, updates: Sequence[tuple[Alert, Sequence[EncounterFrame]]]) -> bool:
         try:
             with self.sessions.begin() as session:
                 now = self.utc()
-                store_alert(session, alert, frames, now=now)
-                self.route(session, alert, now)
+                for alert, frames in updates:
+                    store_alert(session, alert, frames, now=now)
+                    self.route(session, alert, now)
             return True
         except (SQLAlchemyError, DatabaseError) as exc:
             log.warning("alert commit failed", extra={
-                "alert_id": str(alert.id), "error": str(exc).splitlines()[0]})
+                "alert_ids": [str(a.id) for a, _ in updates],
+                "error": str(exc).splitlines()[0]})
             return False
 
     def audit_sample(self, sample: AuditSample) -> None:
@@ -305,6 +320,11 @@ class Pipeline:
         replayed = self.sink.replay()
         if replayed:
             log.info("spooled alerts stored at start-up", extra={"stored": replayed})
+        for model in (self.model, None if self.shadow is None else self.shadow.model):
+            if model is not None:
+                log.info("model warmed up", extra={
+                    "model_version": model.version,
+                    "warm_up_s": round(warm_up(model, self.config.detector.max_batch), 3)})
         self._thread = threading.Thread(target=self._run_detector,
                                         name="detector", daemon=True)
         self._thread.start()

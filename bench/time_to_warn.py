@@ -13,9 +13,14 @@ Measured per alert:
 - capture → alert visible in the review queue: `committed_at - first_seen` (the queue reads
   committed rows; the page's live refresh adds at most `review_ui.refresh_seconds`, reported);
 - capture → MQTT notification received by a subscriber on the zone's alert topic.
-Targets: ≤ 5 s and ≤ 3 s.
+Targets (DESIGN.md §6, p99 at the rated load): ≤ 1 s to the queue, ≤ 500 ms to MQTT. They are
+judged on the steady state: alerts captured after the first `--warm-up` seconds. The first
+second after a start still pays one-off costs (the database statements' first compilation,
+about 0.1 s; the model itself is warmed up before the cameras start), so the figures over all
+alerts are reported beside them as `..._all`.
 
 Usage: .venv/bin/python bench/time_to_warn.py [--cameras 4] [--fps 2] [--seconds 30]
+       [--warm-up 5]
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -41,6 +46,10 @@ from db.models import AlertRow
 from kernel.config import parse_config
 from kernel.records import utc_now
 from rollout import Action, change_stage
+
+# DESIGN.md §6: capture → visible in the review queue, and → the notification of an active zone.
+QUEUE_TARGET_MS = 1000.0
+MQTT_TARGET_MS = 500.0
 
 
 def _config(root: Path, *, cameras: int, fps: float, prefix: str) -> str:
@@ -77,6 +86,9 @@ def main() -> int:
     ap.add_argument("--cameras", type=int, default=4)
     ap.add_argument("--fps", type=float, default=2.0)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--warm-up", type=float, default=5.0,
+                    help="seconds after the start whose alerts are left out of the steady "
+                         "state (default 5)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -120,25 +132,32 @@ def main() -> int:
     with db.sessions() as s:
         rows = [(str(r.id), r.first_seen, r.committed_at)
                 for r in s.scalars(select(AlertRow).where(AlertRow.is_drill.is_(False)))]
-    to_queue = [(c - f).total_seconds() * 1000 for _, f, c in rows]
+    steady_from = min((f for _, f, _ in rows), default=None)
+    if steady_from is not None:
+        steady_from = steady_from + timedelta(seconds=args.warm_up)
+    to_queue: dict[str, float] = {i: (c - f).total_seconds() * 1000 for i, f, c in rows}
     first_seen: dict[str, datetime] = {i: f for i, f, _ in rows}
-    to_mqtt = [(received[i] - first_seen[i].timestamp()) * 1000
-               for i in received if i in first_seen]
+    to_mqtt = {i: (received[i] - first_seen[i].timestamp()) * 1000
+               for i in received if i in first_seen}
+    steady = {i for i, f in first_seen.items() if steady_from is not None and f >= steady_from}
     out = {
         "device": str(pipeline.model.device),
         "rated_load": {"cameras": args.cameras, "fps_per_camera": args.fps,
                        "frames_per_s": args.cameras * args.fps, "seconds": args.seconds},
         "alerts": len(rows),
         "notified": len(to_mqtt),
-        "capture_to_review_queue_ms": _summary(to_queue),
+        "warm_up_s": args.warm_up,
+        "capture_to_review_queue_ms": _summary([v for i, v in to_queue.items() if i in steady]),
+        "capture_to_mqtt_active_ms": _summary([v for i, v in to_mqtt.items() if i in steady]),
+        "capture_to_review_queue_ms_all": _summary(list(to_queue.values())),
+        "capture_to_mqtt_active_ms_all": _summary(list(to_mqtt.values())),
         "review_page_refresh_s": cfg.review_ui.refresh_seconds,
-        "capture_to_mqtt_active_ms": _summary(to_mqtt),
-        "targets_ms": {"review_queue": 5000, "mqtt_active": 3000},
+        "targets_p99_ms": {"review_queue": QUEUE_TARGET_MS, "mqtt_active": MQTT_TARGET_MS},
     }
     p99_q, p99_m = out["capture_to_review_queue_ms"]["p99"], out["capture_to_mqtt_active_ms"]["p99"]
     out["within_targets"] = bool(
         p99_q is not None and p99_m is not None
-        and p99_q + cfg.review_ui.refresh_seconds * 1000 <= 5000 and p99_m <= 3000
+        and p99_q <= QUEUE_TARGET_MS and p99_m <= MQTT_TARGET_MS
         and len(to_mqtt) == len(rows))
     print(json.dumps(out, indent=2))
     return 0

@@ -11,12 +11,12 @@ from detector.device import pick_device
 from detector.errors import ModelLoadError
 from detector.head import BearHead, Lite0Features, backbone_sha256
 from detector.loader import load_learner_model, load_model, sha256_of
-from detector.model import Model, TorchClassifier
+from detector.model import Model, TorchClassifier, warm_up
 from detector.preprocess import InputSpec, Preprocessor
 
 __all__ = [
     "Model", "TorchClassifier", "InputSpec", "Preprocessor", "load_model", "sha256_of",
     "load_learner_model", "builtin_model", "BUILTIN_VERSION", "LITE0_SPEC", "lite0_imagenet",
     "BearOrNot", "BearHead", "Lite0Features", "backbone_sha256", "pick_device",
-    "ModelLoadError",
+    "ModelLoadError", "warm_up",
 ]

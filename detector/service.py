@@ -206,8 +206,7 @@ class DetectorLoop:
             pending[update.alert.id] = update if prev is None else AlertUpdate(
                 alert=update.alert, frames=prev.frames + update.frames,
                 opened=prev.opened or update.opened)
-        for update in pending.values():
-            self._commit(update)
+        self._commit(list(pending.values()))
         if self.shadow is not None:
             # After the live commits, so the shadow model never delays an alert.
             self.shadow.observe(batch.frames, scores, self.tracker.rules.threshold)
@@ -289,17 +288,20 @@ class DetectorLoop:
         if len(self.batch_log) > 10_000:
             del self.batch_log[:5_000]
 
-    def _commit(self, update: AlertUpdate) -> None:
-        self.sink.commit(update.alert, update.frames)
-        self.stats.commits += 1
-        if update.opened:
-            self.stats.alerts_opened += 1
-            a = update.alert
-            log.info("alert", extra={"camera_id": a.camera_id, "alert_id": str(a.id),
-                                     "p_bear": round(a.peak_p_bear, 4), "zone_id": a.zone_id,
-                                     "stage": a.stage.value})
-        if self.hooks.on_commit is not None:
-            self.hooks.on_commit(update)
+    def _commit(self, updates: list[AlertUpdate]) -> None:
+        if not updates:
+            return
+        self.sink.commit_batch(updates)
+        for update in updates:
+            self.stats.commits += 1
+            if update.opened:
+                self.stats.alerts_opened += 1
+                a = update.alert
+                log.info("alert", extra={"camera_id": a.camera_id, "alert_id": str(a.id),
+                                         "p_bear": round(a.peak_p_bear, 4),
+                                         "zone_id": a.zone_id, "stage": a.stage.value})
+            if self.hooks.on_commit is not None:
+                self.hooks.on_commit(update)
 
     def _hold_for_audit(self, det: Detection, update: AlertUpdate | None) -> None:
         """A frame may still join an alert while it is among its camera's last n frames (k of

@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from kernel.records import Alert, AuditSample, EncounterFrame, ScoreAggregate, ShadowCount
+from kernel.records import AlertUpdate, AuditSample, ScoreAggregate, ShadowCount
 
 
 class AlertSink(Protocol):
     """Durable storage for the detector's output."""
 
-    def commit(self, alert: Alert, frames: Sequence[EncounterFrame]) -> None:
-        """Store (insert or widen) the alert and its new frames; must not lose it (spool)."""
+    def commit_batch(self, updates: Sequence[AlertUpdate]) -> None:
+        """Store (insert or widen) each update's alert and its new frames, one update per
+        alert; must not lose any (spool). The updates of one scored batch come together so
+        that storage can commit them at once: each alert of a busy batch then waits for one
+        transaction, not for every transaction before its own."""
         ...
 
     def audit_sample(self, sample: AuditSample) -> None:

@@ -16,6 +16,7 @@ from detector.errors import SinkUnavailable
 from detector.wiring import LoopClocks
 from kernel.records import (
     Alert,
+    AlertUpdate,
     AuditSample,
     EncounterFrame,
     Frame,
@@ -123,6 +124,10 @@ class MemorySink:
 
     def commit(self, alert: Alert, frames: Sequence[EncounterFrame]) -> None:
         self.commits.append((alert, tuple(frames)))
+
+    def commit_batch(self, updates: Sequence[AlertUpdate]) -> None:
+        for update in updates:
+            self.commit(update.alert, update.frames)
 
     def audit_sample(self, sample: AuditSample) -> None:
         self.samples.append(sample)

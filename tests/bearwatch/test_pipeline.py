@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bearwatch.ingest_wiring import build_ingest
@@ -32,7 +33,14 @@ from db.outbox import outbox_items
 from detector import AlertSpool
 from detector.testing import T0, ScriptedModel
 from kernel.config import BearwatchConfig, parse_config
-from kernel.records import Alert, AuditSample, EncounterFrame, ScoreAggregate, Stage
+from kernel.records import (
+    Alert,
+    AlertUpdate,
+    AuditSample,
+    EncounterFrame,
+    ScoreAggregate,
+    Stage,
+)
 
 CONFIG = BearwatchConfig.model_validate({
     "zones": [{"id": "z1", "stage": "shadow"}],
@@ -114,6 +122,36 @@ def test_sink_outage_spools_then_replays_once(engine_kind: str, sessions: sessio
     with sessions() as s:
         row = s.get(AlertRow, a.id)
         assert row is not None and (row.n_frames, row.peak_p_bear) == (4, 0.95)
+
+
+def test_sink_batch_is_one_transaction_and_a_refused_update_holds_back_no_other(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    _catalog(sessions, Stage.ACTIVE)
+    sink = _sink(sessions, tmp_path)
+    batch = [AlertUpdate(alert=_alert(2, stage=Stage.ACTIVE), frames=_frames(1, 2), opened=True)
+             for _ in range(3)]
+    transactions: list[object] = []
+    event.listen(sessions, "after_begin", lambda s, tx, conn: transactions.append(tx))
+    sink.commit_batch(batch)
+    assert len(transactions) == 1
+    assert _counts(sessions) == (3, 6)
+    with sessions() as s:
+        assert len(outbox_items(s, subject_prefix="alert:")) == 3
+
+    # An alert of a camera the catalogue does not hold is refused: the batch falls back to
+    # one transaction per update, stores the good ones and spools the refused one.
+    stray = replace(_alert(2, stage=Stage.ACTIVE), camera_id="no-such-camera")
+    good = [AlertUpdate(alert=_alert(2, stage=Stage.ACTIVE), frames=_frames(1), opened=True)
+            for _ in range(2)]
+    transactions.clear()
+    sink.commit_batch([good[0], AlertUpdate(alert=stray, frames=_frames(1), opened=True),
+                       good[1]])
+    assert len(transactions) == 1 + 3 + 1  # the batch, each update, the spool replay's retry
+    assert _counts(sessions) == (5, 8)
+    assert sink.spooled == 1 and len(sink.spool) == 1
+    with sessions() as s:
+        assert s.get(AlertRow, stray.id) is None
+        assert all(s.get(AlertRow, u.alert.id) is not None for u in good)
 
 
 def test_sink_commit_replays_spool_after_success(sessions: sessionmaker[Session],

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from detector.models import InputSpec, builtin_model
+from detector.models import InputSpec, TorchClassifier, builtin_model, warm_up
 from detector.preprocess import Preprocessor
 from detector.testing import T0
 from kernel.records import Frame, NightSource
@@ -95,3 +96,36 @@ def test_preprocessor_read_only_frames_accepted() -> None:
     img.flags.writeable = False
     out = Preprocessor(InputSpec(size=4, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)), CPU)([img])
     assert torch.allclose(out, torch.ones(1, 3, 4, 4))
+
+
+class _RecordingModel:
+    version = "rec"
+    device = CPU
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[int, ...]]] = []
+
+    def score(self, frames: Sequence[Frame]) -> np.ndarray:
+        return self.score_images([f.image for f in frames])
+
+    def score_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        self.batches.append([img.shape for img in images])
+        return np.zeros(len(images), dtype=np.float32)
+
+
+def test_warm_up_runs_the_largest_batch_twice_then_one_frame_of_camera_size() -> None:
+    rec = _RecordingModel()
+    assert warm_up(rec, 8) >= 0.0
+    assert [len(b) for b in rec.batches] == [8, 8, 1]
+    # Frames larger than the network's input, so the warm-up also runs the resize path.
+    assert all(shape[0] > 224 and shape[1] > 224 and shape[2] == 3
+               for b in rec.batches for shape in b)
+
+
+def test_warm_up_leaves_the_models_scores_unchanged(model: TorchClassifier) -> None:
+    # Warming changes when the first-run costs fall, nothing the model computes.
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (360, 640, 3), dtype=np.uint8) for _ in range(4)]
+    before = model.score_images(images)
+    warm_up(model, 4)
+    np.testing.assert_allclose(model.score_images(images), before, atol=1e-6)
