@@ -109,7 +109,7 @@ def quantize_int8(fp32_path: Path, out_path: Path, inputs: Sequence[np.ndarray])
     """Write the static INT8 (QDQ) quantisation of the export at `fp32_path` to `out_path`.
 
     Args:
-        inputs: pre-processed calibration images, each (1,3,S,S) float32.
+        inputs: pre-processed calibration images, each (1,S,S,3) uint8 (`preprocess`).
     """
     from onnxruntime import quantization as q
 
@@ -200,8 +200,7 @@ def calibrate_int8(fp32: OnnxClassifier, fp32_path: Path, calibration: Sequence[
     """
     ort = import_onnxruntime(required=True)
     assert ort is not None
-    inputs = [np.ascontiguousarray(fp32.preprocess([img]).numpy(), dtype=np.float32)
-              for img in read_rgb(calibration)]
+    inputs = [fp32.preprocess([img]) for img in read_rgb(calibration)]
     if not inputs:
         raise ValueError(f"none of the {len(calibration)} calibration images decodes")
     quantize_int8(fp32_path, out_path, inputs)

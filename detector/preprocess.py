@@ -89,12 +89,17 @@ class Preprocessor:
         kernels (an exact box filter by the largest integer factor, then bilinear for the
         remaining < 2x), which costs a fraction of a float `interpolate` of the full frame,
         and only the small (B,size,size,3) batch is converted to float and normalised."""
+        x = torch.from_numpy(self.fit_uint8(images)).permute(0, 3, 1, 2).float()
+        return x.mul_(self._scale).sub_(self._shift).contiguous(memory_format=torch.channels_last)
+
+    def fit_uint8(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """The frames resized (by `spec.method`) into one (B,size,size,3) uint8 batch on the
+        host, not normalised: what a runtime that normalises inside its graph is fed."""
         size = self.spec.size
         batch = np.empty((len(images), size, size, 3), dtype=np.uint8)
         for i, img in enumerate(images):
             batch[i] = _fit_uint8(img, size, self.spec.method)
-        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
-        return x.mul_(self._scale).sub_(self._shift).contiguous(memory_format=torch.channels_last)
+        return batch
 
     def _to_device(self, images: Sequence[np.ndarray]) -> list[torch.Tensor]:
         total = sum(img.size for img in images)
