@@ -322,9 +322,7 @@ class Pipeline:
             log.info("spooled alerts stored at start-up", extra={"stored": replayed})
         for model in (self.model, None if self.shadow is None else self.shadow.model):
             if model is not None:
-                log.info("model warmed up", extra={
-                    "model_version": model.version,
-                    "warm_up_s": round(warm_up(model, self.config.detector.max_batch), 3)})
+                self._warm_up(model)
         self._thread = threading.Thread(target=self._run_detector,
                                         name="detector", daemon=True)
         self._thread.start()
@@ -336,6 +334,20 @@ class Pipeline:
                                             "shadow_model_version": None if self.shadow is None
                                             else self.shadow.model.version,
                                             "device": str(self.model.device)})
+
+    def _warm_up(self, model: Model) -> None:
+        """Warm `model` up before the cameras start. Only a speed-up: where it fails (say, the
+        Serve replicas are still starting) the detector meets the same model in its loop,
+        which reports and handles its errors; the start goes on."""
+        try:
+            seconds = warm_up(model, self.config.detector.max_batch)
+        except Exception as exc:  # any failure of the model: the loop meets it again
+            log.warning("model warm-up failed; the first frames pay the first-run costs",
+                        extra={"model_version": model.version,
+                               "error": f"{type(exc).__name__}: {exc}"})
+            return
+        log.info("model warmed up", extra={"model_version": model.version,
+                                           "warm_up_s": round(seconds, 3)})
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop the cameras (and the edge sites' intake), let the detector score the frames

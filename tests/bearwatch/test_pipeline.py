@@ -4,13 +4,16 @@ from the config (stills of a folder created after start-up are not dropped as st
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,11 +23,13 @@ from bearwatch.pipeline import (
     DbAlertSink,
     DbStageLookup,
     DetectorWiring,
+    Pipeline,
     build_detector,
     rollout_router,
 )
+from bearwatch.wiring import open_database
 from camera_ingest import FrameQueue
-from db import make_engine, make_sessionmaker
+from db import make_engine, make_sessionmaker, migrate
 from db.catalog import CameraSpec, ZoneSpec, sync
 from db.detections import score_counts
 from db.models import AlertFrame, AlertRow
@@ -261,3 +266,57 @@ def test_build_detector_folder_created_after_start_old_exif_still_scored(
     (frame,) = batch.frames
     assert (frame.camera_id, frame.is_still) == ("trap", True)
     assert time.time() - frame.captured_at.timestamp() > 2 * 3600
+
+
+class _FlakyModel(ScriptedModel):
+    """Fails its first `failures` calls (a replica still starting), then scores 0."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__(lambda f: 0.0)
+        self.failures = failures
+        self.image_batches: list[int] = []
+
+    def score_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        self.image_batches.append(len(images))
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("replica not ready")
+        return np.zeros(len(images), dtype=np.float32)
+
+
+def _pipeline_with(model: _FlakyModel, tmp_path: Path) -> Pipeline:
+    cfg = parse_config(f"""
+database: {{url: "sqlite:///{tmp_path}/bw.db"}}
+storage: {{root: "{tmp_path}"}}
+zones: [{{id: z1}}]
+cameras: []
+detector: {{device: cpu, max_batch: 6}}
+""")
+    migrate.upgrade(make_engine(cfg.database.resolved_url()))
+    db = open_database(cfg)
+    return Pipeline(cfg, db, load=lambda *_a, **_k: model)
+
+
+def test_pipeline_start_warms_the_model_up_before_the_detector_runs(tmp_path: Path) -> None:
+    model = _FlakyModel(failures=0)
+    pipeline = _pipeline_with(model, tmp_path)
+    pipeline.start()
+    try:
+        assert model.image_batches[:3] == [6, 6, 1]  # max_batch twice, then one frame
+    finally:
+        pipeline.stop()
+
+
+def test_pipeline_start_goes_on_when_the_warm_up_fails(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    model = _FlakyModel(failures=1)
+    pipeline = _pipeline_with(model, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="bearwatch.pipeline"):
+        pipeline.start()
+    try:
+        assert pipeline.alive
+        assert any("warm-up failed" in r.getMessage()
+                   and "replica not ready" in str(getattr(r, "error", ""))
+                   for r in caplog.records)
+    finally:
+        pipeline.stop()
