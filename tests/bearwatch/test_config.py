@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
+import typing
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from bearwatch.cli import main
 from kernel.config import ENV_DATABASE_URL, BearwatchConfig, load_config, parse_config
@@ -35,6 +38,53 @@ def test_repository_config_is_valid() -> None:
     cfg = load_config(REPO / "config.yaml")
     assert isinstance(cfg, BearwatchConfig)
     assert {c.zone for c in cfg.cameras} <= {z.id for z in cfg.zones}
+
+
+def _setting_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every setting of `model`, dotted; nested sections recursed, lists of records (zones,
+    cameras, webhooks, sites) not: the file shows examples of those, not every key."""
+    out = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        out.append(path)
+        if typing.get_origin(field.annotation) in (list, tuple):
+            continue
+        sections = [t for t in (field.annotation, *typing.get_args(field.annotation))
+                    if isinstance(t, type) and issubclass(t, BaseModel)]
+        if sections:
+            out.extend(_setting_paths(sections[0], f"{path}."))
+    return out
+
+
+def _documented_paths(text: str) -> set[str]:
+    """Dotted paths of the keys `text` sets, and of those it shows commented out (`# key: …`)
+    in a section, by indentation."""
+    found: set[str] = set()
+    stack: list[tuple[int, str]] = []  # (indent, key) of the sections the line is in
+    for line in text.splitlines():
+        m = re.match(r"^(\s*)(#\s*)?([A-Za-z_][A-Za-z0-9_]*):(\s|$)", line)
+        if m is None:
+            continue
+        indent, commented, key = len(m.group(1)), m.group(2) is not None, m.group(3)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        found.add(".".join([k for _, k in stack] + [key]))
+        if not commented:
+            stack.append((indent, key))
+    return found
+
+
+def test_repository_config_shows_every_setting() -> None:
+    # Every setting lives in config.yaml, set to its default or shown commented out, so that a
+    # new setting is documented where users look; this fails for one that is not.
+    documented = _documented_paths((REPO / "config.yaml").read_text())
+    missing = [p for p in _setting_paths(BearwatchConfig) if p not in documented]
+    assert not missing, f"settings not in config.yaml: {missing}"
+
+
+def test_documented_paths_follow_indentation_and_comments() -> None:
+    text = "a:\n  b: 1\n  # c: unset\n  d:\n    e: 2\nf: 3\n# g: x\n"
+    assert _documented_paths(text) == {"a", "a.b", "a.c", "a.d", "a.d.e", "f", "g"}
 
 
 @pytest.mark.parametrize(("text", "expected"), [
