@@ -21,7 +21,10 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[EncounterFrame]
 
     Updates only widen the encounter (last_seen, n_frames, peak score, snapshot of the best
     frame); frames already stored (same seq and capture time, or for a still the same file and
-    capture time) are not added twice.
+    capture time) are not added twice. An update with frames adds to `n_frames` the frames it
+    stored, whatever the update's own count: a detector restarted after a kill resumes the
+    stored alert and counts again the stills it scores a second time (read before their
+    files were marked done), which are not stored twice.
 
     Returns:
         True when the alert was new.
@@ -43,7 +46,8 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[EncounterFrame]
         session.add(row)
     else:
         row.last_seen = max(row.last_seen, alert.last_seen)
-        row.n_frames = max(row.n_frames, alert.n_frames)
+        if not frames:
+            row.n_frames = max(row.n_frames, alert.n_frames)
         if alert.peak_p_bear > row.peak_p_bear:
             row.peak_p_bear = alert.peak_p_bear
             row.snapshot_path = alert.snapshot_path
@@ -66,9 +70,11 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[EncounterFrame]
             have_stills = {(ref, at) for ref, at in session.execute(
                 select(AlertFrame.source_ref, AlertFrame.captured_at).where(
                     AlertFrame.alert_id == alert.id, AlertFrame.source_ref.in_(refs)))}
+        added = 0
         for f in frames:
             if (f.seq, f.captured_at) in have or (f.source_ref, f.captured_at) in have_stills:
                 continue
+            added += 1
             x, y, w, h = f.region if f.region is not None else (None, None, None, None)
             session.add(AlertFrame(alert_id=alert.id, seq=f.seq, captured_at=f.captured_at,
                                    p_bear=f.p_bear, image_path=f.image_path,
@@ -77,6 +83,8 @@ def store_alert(session: Session, alert: Alert, frames: Sequence[EncounterFrame]
             have.add((f.seq, f.captured_at))
             if f.source_ref:
                 have_stills.add((f.source_ref, f.captured_at))
+        if not created:
+            row.n_frames += added
     return created
 
 

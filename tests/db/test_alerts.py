@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -87,3 +88,28 @@ def test_a_still_scored_again_after_a_restart_is_not_stored_twice(
     with sessions.begin() as s:
         stored = sorted(s.execute(select(AlertFrame.source_ref, AlertFrame.seq)).all())
     assert stored == [("/inbox/IMG_1.JPG", 1), ("/inbox/IMG_2.JPG", 2), ("/inbox/IMG_3.JPG", 9)]
+
+
+def test_frames_counted_again_by_a_restarted_detector_do_not_inflate_n_frames(
+        sessions: sessionmaker[Session]) -> None:
+    _catalog(sessions)
+    alert = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0, peak_p_bear=0.8,
+                  n_frames=2, is_night=False, snapshot_path="a.jpg", stage=Stage.PILOT,
+                  model_version="builtin")
+    with sessions.begin() as s:
+        store_alert(s, alert, [EncounterFrame(1, T0, 0.7, source_ref="/inbox/IMG_1.JPG"),
+                               EncounterFrame(2, T0, 0.8, source_ref="/inbox/IMG_2.JPG")], now=T0)
+    # Killed before IMG_2 was marked done: the restarted tracker resumes the stored alert
+    # (n_frames 2), counts IMG_2 again (3) and then IMG_3 (4); the database holds 3 frames.
+    resumed = replace(alert, n_frames=4, last_seen=T0 + timedelta(seconds=1))
+    update = [EncounterFrame(8, T0, 0.8, source_ref="/inbox/IMG_2.JPG"),
+              EncounterFrame(9, T0 + timedelta(seconds=1), 0.9, source_ref="/inbox/IMG_3.JPG")]
+    for _ in range(2):  # and a replay of the same update changes nothing
+        with sessions.begin() as s:
+            store_alert(s, resumed, update, now=T0)
+    with sessions.begin() as s:
+        row = s.get(AlertRow, alert.id)
+        assert row is not None
+        stored = s.scalar(select(func.count()).select_from(AlertFrame)
+                          .where(AlertFrame.alert_id == alert.id))
+        assert (row.n_frames, stored) == (3, 3)
