@@ -67,12 +67,17 @@ def test_latest_alert_finds_the_visit_a_restart_continues(sessions: sessionmaker
         assert s.scalar(select(func.count()).select_from(AlertFrame)) == 2
 
 
+def _burst_alert() -> Alert:
+    """A camera trap's alert opened on two stills of one burst."""
+    return Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0, peak_p_bear=0.8,
+                 n_frames=2, is_night=False, snapshot_path="a.jpg", stage=Stage.PILOT,
+                 model_version="builtin")
+
+
 def test_a_still_scored_again_after_a_restart_is_not_stored_twice(
         sessions: sessionmaker[Session]) -> None:
     _catalog(sessions)
-    alert = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0, peak_p_bear=0.8,
-                  n_frames=2, is_night=False, snapshot_path="a.jpg", stage=Stage.PILOT,
-                  model_version="builtin")
+    alert = _burst_alert()
     # Two stills of one burst stamped in the same EXIF second: different files, both kept.
     burst = [EncounterFrame(1, T0, 0.7, source_ref="/inbox/IMG_1.JPG"),
              EncounterFrame(2, T0, 0.8, source_ref="/inbox/IMG_2.JPG")]
@@ -93,9 +98,7 @@ def test_a_still_scored_again_after_a_restart_is_not_stored_twice(
 def test_frames_counted_again_by_a_restarted_detector_do_not_inflate_n_frames(
         sessions: sessionmaker[Session]) -> None:
     _catalog(sessions)
-    alert = Alert(camera_id="c1", zone_id="z1", first_seen=T0, last_seen=T0, peak_p_bear=0.8,
-                  n_frames=2, is_night=False, snapshot_path="a.jpg", stage=Stage.PILOT,
-                  model_version="builtin")
+    alert = _burst_alert()
     with sessions.begin() as s:
         store_alert(s, alert, [EncounterFrame(1, T0, 0.7, source_ref="/inbox/IMG_1.JPG"),
                                EncounterFrame(2, T0, 0.8, source_ref="/inbox/IMG_2.JPG")], now=T0)
