@@ -40,6 +40,23 @@ def _listening_inodes(port: int) -> set[str]:
     return found
 
 
+def _holds(proc: Path, sockets: set[str]) -> bool:
+    """Whether the process has one of `sockets` open. A descriptor closed while it is looked
+    at (a busy process opens and closes files all the time) is skipped, not taken for the
+    whole process being out of sight.
+
+    Raises:
+        OSError: the process is gone or belongs to another user.
+    """
+    for fd in (proc / "fd").iterdir():
+        try:
+            if os.readlink(fd) in sockets:
+                return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
 def listener(port: int) -> str | None:
     """The process listening on the TCP port, with its parent (`bearwatch up` starts the UI as
     a child), when this user may see it (Linux /proc); None when it cannot be told."""
@@ -50,7 +67,7 @@ def listener(port: int) -> str | None:
         if not proc.name.isdigit():
             continue
         try:
-            if not any(os.readlink(fd) in sockets for fd in (proc / "fd").iterdir()):
+            if not _holds(proc, sockets):
                 continue
             who = f"pid {proc.name} ({_cmdline(proc.name)})"
             ppid = _parent(proc.name)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bearwatch.cli import main
+from bearwatch.commands import ports
 from bearwatch.commands.ui_cmd import streamlit_command
 from review_ui import APP_PATH
 from tests.review_ui.conftest import make_ui_env
@@ -147,3 +148,27 @@ def test_second_up_on_a_busy_port_exits_non_zero_before_starting(
     assert f"port {port} (127.0.0.1) for the review UI is already in use by pid " in err
     assert "is Bearwatch already running?" in err
     assert not db.exists()  # nothing migrated, no pipeline, no second instance
+
+
+def test_a_descriptor_closed_during_the_scan_does_not_hide_the_holder(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A busy process closes files while /proc/PID/fd is read; one descriptor gone must not
+    # make the whole process invisible (a CI run said "a process this user cannot see" of
+    # the test process itself).
+    real = os.readlink
+    own = f"/proc/{os.getpid()}/fd/"
+    vanished: list[str] = []
+
+    def closing_meanwhile(path: str | os.PathLike[str]) -> str:
+        target = real(path)
+        if str(path).startswith(own) and not target.startswith("socket:") and not vanished:
+            vanished.append(str(path))
+            raise FileNotFoundError(path)
+        return target
+
+    monkeypatch.setattr(ports.os, "readlink", closing_meanwhile)
+    port = _free_port()
+    with _listening(port):
+        holder = ports.listener(port)
+    assert vanished
+    assert holder is not None and holder.startswith(f"pid {os.getpid()} (")
