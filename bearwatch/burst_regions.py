@@ -1,6 +1,10 @@
 """The changed regions of a labelled still within its burst, for evaluation and training: the
-same `camera_ingest.changed_regions` the folder camera runs, on the frames of a labelled
-sequence, so cross-validation finds (or misses) a far bear as the detector would."""
+same `camera_ingest.changed_regions` the folder camera runs, against the same burst (stills of
+its sequence whose EXIF capture times follow each other by at most the camera's burst gap, the
+nearest `camera_ingest.burst_of` gives), so cross-validation finds (or misses) a far bear as
+the detector would. A labelled sequence spans days (its frames are numbered, not timed): the
+whole of it as one burst compared a morning still with an afternoon's and lost the bear in
+the lighting's change."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from camera_ingest import ChangeRules, changed_regions
+from camera_ingest import ChangeRules, Still, burst_of, changed_regions, exif_capture_time
 from kernel.records import Box
 
 if TYPE_CHECKING:
@@ -22,13 +26,38 @@ INGEST_WIDTH = 1280
 
 
 class BurstRegions:
-    """A `training` RegionFinder: regions of `frame` against the rest of its burst
-    (its labelled sequence), in px of the stored image; none for a single still."""
+    """A `training` RegionFinder: regions of `frame` against the rest of its burst, in px of
+    the stored image; none for a single still.
 
-    def __init__(self, rules: ChangeRules, *, ingest_width: int = INGEST_WIDTH) -> None:
+    The burst is taken among the frames of its labelled sequence by EXIF capture time and
+    `gap_s`, as the folder camera takes it; frames of a sequence without capture times (web
+    photo duplicates) are one burst, as before."""
+
+    def __init__(self, rules: ChangeRules, *, gap_s: float,
+                 ingest_width: int = INGEST_WIDTH) -> None:
         self.rules = rules
+        self.gap_s = gap_s
         self.ingest_width = ingest_width
         self._images: dict[Path, tuple[np.ndarray, float]] = {}
+        self._seconds: dict[Path, float | None] = {}
+
+    def _capture_seconds(self, path: Path) -> float | None:
+        if path not in self._seconds:
+            taken = exif_capture_time(path)
+            self._seconds[path] = taken.timestamp() if taken is not None else None
+        return self._seconds[path]
+
+    def burst(self, frame: TrainItem, sequence: Sequence[TrainItem]) -> list[TrainItem]:
+        """The other frames of `sequence` in `frame`'s burst, nearest in capture time first."""
+        others = [b for b in sequence if b.path != frame.path]
+        seconds = self._capture_seconds(frame.path)
+        timed = {b.ref: t for b in others if (t := self._capture_seconds(b.path)) is not None}
+        if seconds is None or len(timed) < len(others):
+            return others
+        by_ref = {b.ref: b for b in others}
+        near = burst_of(Still(frame.ref, seconds), [Still(r, t) for r, t in timed.items()],
+                        gap_s=self.gap_s)
+        return [by_ref[s.name] for s in near]
 
     def _image(self, path: Path) -> tuple[np.ndarray, float]:
         """The still as ingest reads it, and stored px per ingest px."""
@@ -45,7 +74,7 @@ class BurstRegions:
         return self._images[path]
 
     def __call__(self, frame: TrainItem, burst: Sequence[TrainItem]) -> list[Box]:
-        others = [b for b in burst if b.path != frame.path]
+        others = self.burst(frame, burst)
         if not others:
             return []
         image, scale = self._image(frame.path)

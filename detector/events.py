@@ -64,6 +64,7 @@ class EncounterRules:
     zone_thresholds: Mapping[str, float] = field(default_factory=dict)
     camera_k_of_n: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     frame_images_per_alert: int = 60
+    camera_cooldown_s: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for k, n in [(self.k, self.n), *self.camera_k_of_n.values()]:
@@ -77,17 +78,24 @@ class EncounterRules:
         """(k, n) for a camera: its own override, else the detector's."""
         return self.camera_k_of_n.get(camera_id, (self.k, self.n))
 
+    def cooldown(self, camera_id: str) -> float:
+        """Seconds without a counting frame that close a camera's alert: its own override
+        (a trail camera shooting a still every few minutes), else the detector's."""
+        return self.camera_cooldown_s.get(camera_id, self.cooldown_s)
+
     @classmethod
     def from_config(cls, detector: DetectorConfig, *, zones: Sequence[ZoneConfig] = (),
                     cameras: Sequence[CameraConfig] = ()) -> EncounterRules:
         """The detector's k, n and cooldown, each zone's threshold (else the detector's) and
-        each camera's own k of n where it sets one."""
+        each camera's own k of n and cooldown where it sets them."""
         d = detector
         return cls(k=d.k, n=d.n, cooldown_s=d.cooldown_s, default_threshold=d.default_threshold,
                    zone_thresholds={z.id: z.threshold_or(d.default_threshold) for z in zones},
                    camera_k_of_n={c.id: (c.k, c.n) for c in cameras
                                   if c.k is not None and c.n is not None},
-                   frame_images_per_alert=d.frame_images_per_alert)
+                   frame_images_per_alert=d.frame_images_per_alert,
+                   camera_cooldown_s={c.id: c.cooldown_s for c in cameras
+                                      if c.cooldown_s is not None})
 
 
 @dataclass(slots=True)
@@ -133,8 +141,8 @@ class EncounterTracker:
     def expire(self, now: datetime) -> list[Alert]:
         """Close encounters quiet for longer than the cooldown at `now` (UTC); returns them."""
         closed = []
-        for st in self._cams.values():
-            if st.alert is not None and self._quiet(st, now):
+        for camera_id, st in self._cams.items():
+            if st.alert is not None and self._quiet(camera_id, st, now):
                 closed.append(st.alert)
                 self._close(st)
         return closed
@@ -154,7 +162,7 @@ class EncounterTracker:
         if st is None:
             n = self.rules.k_of_n(frame.camera_id)[1]
             st = self._cams[frame.camera_id] = _Camera(window=deque(maxlen=n))
-        if self._quiet(st, frame.captured_at):
+        if self._quiet(frame.camera_id, st, frame.captured_at):
             # Also forgets a partial window: hits further apart than the cooldown are two
             # unrelated glimpses, not one visit.
             self._close(st)
@@ -169,9 +177,9 @@ class EncounterTracker:
             return None
         return self._open(st, hits)
 
-    def _quiet(self, st: _Camera, now: datetime) -> bool:
+    def _quiet(self, camera_id: str, st: _Camera, now: datetime) -> bool:
         return (st.last_counted is None
-                or (now - st.last_counted).total_seconds() > self.rules.cooldown_s)
+                or (now - st.last_counted).total_seconds() > self.rules.cooldown(camera_id))
 
     def _close(self, st: _Camera) -> None:
         st.alert = None
@@ -181,7 +189,7 @@ class EncounterTracker:
     def _open(self, st: _Camera, hits: list[Detection]) -> AlertUpdate:
         f0 = hits[0].frame
         if self.resume is not None:
-            since = f0.captured_at - timedelta(seconds=self.rules.cooldown_s)
+            since = f0.captured_at - timedelta(seconds=self.rules.cooldown(f0.camera_id))
             prior = self.resume(f0.camera_id, since)
             if prior is not None:
                 st.alert = prior

@@ -31,7 +31,8 @@ def crossval_data(cfg: BearwatchConfig, data: Path, *, extra: Sequence[TrainItem
     started = time.monotonic()
     out = build_crossval_data(
         [*load_labelled(data), *extra], [*load_labelled(data, box_crops=False), *extra],
-        boxes_csv=data / "boxes.csv", find=BurstRegions(ChangeRules()),
+        boxes_csv=data / "boxes.csv",
+        find=BurstRegions(ChangeRules(), gap_s=cfg.training.burst_gap_s),
         rules=ProposalRules.from_config(cfg.detector.proposals), cache_dir=cache_dir)
     regions = sum(len(f.views) - 1 for f in out.frames)
     print(f"cross-validation data: {len(out.train_views)} training views, {len(out.frames)} "

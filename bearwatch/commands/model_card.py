@@ -113,8 +113,9 @@ def model_card(head: BearHead, report: CrossValReport, *, data: Path, sha256: st
         "bears is its own fold; sources without bears are grouped): "
         + "; ".join(", ".join(f.sources) for f in report.folds) + ". A frame's score is the "
         "max of its whole image and the crops of its burst's changed regions, as the folder "
-        "camera scores it. Each model is taken at its own threshold for the budget. Cells: "
-        "hits/n (rate, Wilson 95 % interval).",
+        "camera scores it (its burst: the stills of its sequence whose EXIF capture times are "
+        "at most `training.burst_gap_s` apart). Each model is taken at its own threshold for "
+        "the budget. Cells: hits/n (rate, Wilson 95 % interval).",
         "",
         "### False-alarm rate at most 1 %",
         "",

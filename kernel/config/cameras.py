@@ -39,6 +39,11 @@ class CameraConfig(Section):
         None, ge=0, le=3600, description="Override ingest.burst_gap_s for this camera trap, s "
         "(a trap that shoots one still a minute while triggered wants about 90)."
     )
+    cooldown_s: float | None = Field(
+        None, gt=0, le=86400, description="Override detector.cooldown_s for this camera: a "
+        "trail camera that shoots a still every few minutes while a bear stays wants at least "
+        "its burst_gap_s, or one visit becomes several alerts, s."
+    )
 
     @model_validator(mode="after")
     def _coordinates_together(self) -> CameraConfig:

@@ -40,6 +40,11 @@ class TrainingConfig(Section):
         "false-alarm rate on the out-of-fold (never-seen-source) no-bear frames.",
     )
 
+    burst_gap_s: float = Field(
+        300.0, ge=0, le=3600, description="Cross-validation groups the labelled stills of a "
+        "sequence into bursts as a folder camera does: capture times (EXIF) following each "
+        "other by at most this many seconds; keep it equal to the inbox camera's burst_gap_s.",
+    )
     architecture: str = Field(
         LITE0_ARCHITECTURE,
         description=f"{LITE0_ARCHITECTURE!r} (ImageNet weights ship with the package) or a "

@@ -137,6 +137,32 @@ def test_tracker_camera_override_k1_opens_on_one_still(tmp_path: Path) -> None:
     assert _run(tracker, [0.9, 0.1], camera="c1") == []  # others keep 2 of 3
 
 
+def test_tracker_camera_cooldown_keeps_a_slow_trail_camera_visit_one_alert(tmp_path: Path
+                                                                           ) -> None:
+    """A trail camera shooting a still every 4 minutes while a bear stays: with its own
+    cooldown the visit is one alert; every other camera still closes after the detector's."""
+    rules = EncounterRules(k=1, n=1, cooldown_s=120.0, default_threshold=0.5,
+                           camera_k_of_n={"trap": (1, 1), "c1": (1, 1)},
+                           camera_cooldown_s={"trap": 300.0})
+    ids = count(1)
+    tracker = EncounterTracker(rules, stage_of=lambda z: Stage.SHADOW,
+                               snapshots=SnapshotStore(tmp_path / "snaps"),
+                               new_id=lambda: uuid.UUID(int=next(ids)))
+    assert _run(tracker, [0.9, 0.9, 0.9], every_s=240, camera="trap") == [
+        (0, 1, 1), (1, 1, 2), (2, 1, 3)]
+    assert [a for _, a, _ in _run(tracker, [0.9, 0.9], every_s=240, camera="c1")] == [2, 3]
+    assert rules.cooldown("trap") == 300.0 and rules.cooldown("c1") == 120.0
+
+
+def test_rules_take_each_cameras_cooldown_from_config() -> None:
+    from kernel.config import CameraConfig, DetectorConfig
+
+    cams = [CameraConfig(id="trap", zone="z", source="./inbox", cooldown_s=300),
+            CameraConfig(id="gate", zone="z", source="demo:")]
+    rules = EncounterRules.from_config(DetectorConfig(cooldown_s=60), cameras=cams)
+    assert (rules.cooldown("trap"), rules.cooldown("gate")) == (300.0, 60.0)
+
+
 def test_rules_reject_camera_override_k_above_n() -> None:
     with pytest.raises(ValueError, match="k=3, n=2"):
         EncounterRules(k=1, n=1, cooldown_s=1.0, default_threshold=0.5,
