@@ -31,6 +31,10 @@ CORE_SHARE = 0.5
 MEDIAN_GREY = 128.0
 """Each working copy is scaled so its median grey level is this (0..255)."""
 
+STILL_REFERENCES = 3
+"""From this many other stills in the burst, a pixel also counts as changed where it differs
+from at least two of them (a bear standing still through most of a burst)."""
+
 _OPEN = np.ones((2, 2), np.uint8)
 _CLOSE = np.ones((5, 5), np.uint8)
 
@@ -106,8 +110,8 @@ def _prepared(grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _noise_sigma(diff: np.ndarray) -> float:
-    """Robust sigma of a signed difference image (1.4826 x its median absolute deviation):
-    most pixels of a still did not change, so a bear barely moves it."""
+    """Robust sigma of a difference image (1.4826 x its median absolute deviation): most
+    pixels of a still did not change, so a bear barely moves it."""
     return 1.4826 * float(np.median(np.abs(diff - np.median(diff))))
 
 
@@ -117,7 +121,10 @@ def changed_regions(image: np.ndarray, others: Sequence[np.ndarray], *,
 
     Working copies (`rules.work_width`, grey, median brightness normalised, band-passed) are
     compared with the per-pixel median of the others' (the one other still when there are
-    two: then a moving animal shows at both of its places); the absolute difference is
+    two: then a moving animal shows at both of its places) and, from `STILL_REFERENCES`
+    others, also with each of them: a pixel differing from at least two counts too, so a
+    bear that stays put through most of the burst is found where it was absent. The
+    absolute difference is
     blurred and thresholded at `max(min_delta, noise_k x sigma)`, cleaned (opening, closing)
     and split into connected blobs. Blobs in the top and bottom strips, tiny ones, near-
     whole-frame ones and those that never peak above `peak_k x sigma` are dropped.
@@ -137,15 +144,20 @@ def changed_regions(image: np.ndarray, others: Sequence[np.ndarray], *,
     work = working_grey(image, rules.work_width)
     shape = (int(work.shape[0]), int(work.shape[1]))
     target = _prepared(work, shape)
-    refs = [_prepared(working_grey(o, rules.work_width), shape) for o in others]
-    background = refs[0] if len(refs) == 1 else np.median(np.stack(refs), axis=0)
-    signed = target - background
+    refs = np.stack([_prepared(working_grey(o, rules.work_width), shape) for o in others])
+    change = target - (refs[0] if len(refs) == 1 else np.median(refs, axis=0))
+    if len(refs) >= STILL_REFERENCES:
+        # A bear that stays put through most of the burst is in the median too; it still
+        # differs from the stills it was not in yet (or any more): a pixel changed against
+        # at least two of them counts as well.
+        second = np.partition(np.abs(target[None] - refs), len(refs) - 2, axis=0)[-2]
+        change = np.maximum(np.abs(change), second)
     strip = int(shape[0] * rules.strip_share)
     if strip:
-        signed[:strip] = 0.0
-        signed[shape[0] - strip:] = 0.0
-    sigma = _noise_sigma(signed)
-    diff = cv2.GaussianBlur(np.abs(signed), (3, 3), 0)
+        change[:strip] = 0.0
+        change[shape[0] - strip:] = 0.0
+    sigma = _noise_sigma(change)
+    diff = cv2.GaussianBlur(np.abs(change), (3, 3), 0)
     low = max(rules.min_delta, rules.noise_k * sigma)
     peak_min = max(rules.min_delta, rules.peak_k * sigma)
     mask = (diff > low).astype(np.uint8)

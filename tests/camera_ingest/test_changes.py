@@ -49,8 +49,8 @@ def _rgb(path: Path) -> np.ndarray:
 def test_changed_regions_ktosiu_sequences_find_the_bear_in_most_frames(bears_dir: Path) -> None:
     """Each frame against the others of its sequence (nearest MAX_REFERENCES, as the folder
     source does): one of the first 4 boxes (those `detector.proposals.motion_regions` scores
-    by default) overlaps the labelled bear. Measured: 27 of 38 (misses: a bear that sat still
-    for six frames, and faint ones); 30 of 38 within all boxes."""
+    by default) overlaps the labelled bear. Measured: 29 of 38 (27 before a bear that sat
+    still for six frames was found against the two stills without it; misses: faint ones)."""
     sequences, boxes = _ktosiu_sequences(bears_dir)
     assert [len(s) for s in sequences] == [8, 9, 18, 3]
     hits = total = 0
@@ -68,7 +68,7 @@ def test_changed_regions_ktosiu_sequences_find_the_bear_in_most_frames(bears_dir
             total += 1
     print(f"\nchanged regions overlap the bear (first 4 boxes): {hits}/{total}")
     assert total == 38
-    assert hits >= 24
+    assert hits >= 27
 
 
 @pytest.mark.data
@@ -101,6 +101,21 @@ def test_changed_regions_two_stills_show_the_animal_at_both_places_strongest_fir
     regions = changed_regions(first, [second])
     assert len(regions) == 2
     assert _overlaps(regions[0], (140, 260, 20, 20)) and _overlaps(regions[1], (444, 264, 12, 12))
+
+
+def test_changed_regions_find_an_animal_that_stays_put_through_most_of_the_burst() -> None:
+    """A bear in this still and in four of the six others is in their median too; it is
+    still found because two stills of the burst lack it (measured on the shared trail
+    camera: 8 frames of a bear sitting still, found only this way)."""
+    rng = np.random.default_rng(2)
+    burst = [day_image(0, rng) for _ in range(7)]
+    for image in burst[:5]:
+        cv2.circle(image, (300, 200), 9, (25, 20, 15), -1)
+    still, others = burst[0], burst[1:]
+    regions = changed_regions(still, others)
+    assert regions and _overlaps(regions[0], (291, 191, 18, 18)), regions
+    # Absent from only one other still: noise of one still is not a region.
+    assert changed_regions(burst[0], [*burst[1:5], burst[5]]) == ()
 
 
 def test_changed_regions_grey_working_copies_give_boxes_of_the_full_image() -> None:
