@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -36,7 +37,7 @@ from camera_ingest import FrameFlagger, SourceOptions, open_source  # noqa: E402
 from detector import ProposalRules  # noqa: E402
 from detector.models import builtin_model, load_model  # noqa: E402
 from detector.proposals import WHOLE_FRAME_ONLY, score_with_regions  # noqa: E402
-from kernel.config import CameraConfig, DetectorConfig, IngestConfig  # noqa: E402
+from kernel.config import CameraConfig, DetectorConfig, IngestConfig, ProposalConfig  # noqa: E402
 from kernel.records import Frame  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bears"
@@ -139,7 +140,7 @@ def main() -> int:
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--tiled-stills", type=int, default=8, metavar="N",
-                    help="stills scored with tiles (about 150 crops each; default 8)")
+                    help="stills scored with tiles (about 130 crops each; default 8)")
     ap.add_argument("--model", choices=("shipped", "builtin"), default="shipped",
                     help="the shipped model (what make up serves) or the zero-shot baseline; "
                     "both run the same backbone, the head adds next to nothing")
@@ -150,8 +151,9 @@ def main() -> int:
     model = (builtin_model(device) if args.model == "builtin"
              else load_model(DetectorConfig(model="shipped"),
                              models_dir=Path(tempfile.gettempdir()), device=args.device))
-    regions_only = ProposalRules(tile_stills=False)  # config.yaml's default: stills not tiled
-    tiled = ProposalRules(tile_stills=True)
+    # What config.yaml ships: lone stills tiled at two scales from the tile threshold up.
+    tiled = ProposalRules.from_config(ProposalConfig())
+    regions_only = dataclasses.replace(tiled, tile_stills=False)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         sequences = _burst_folder(args.data, folder)

@@ -7,8 +7,10 @@ each is scored as a square crop with context around it, and `p_bear` of the fram
 highest of the whole frame and its regions. Tiles only where nothing moved: a still without
 regions (a single still, or a burst where nothing changed) is scored as overlapping square
 tiles at a few scales when `tile_stills` is on, and a tile counts only as high as an
-overlapping tile also scores (`agreed_tile_score`), so one near-miss tile among ~160 cannot
-raise an alarm while a bear, which overlapping tiles see too, still does. All crops of a batch
+overlapping tile of another scale also scores (`agreed_tile_score`), so one near-miss tile
+among ~130 cannot raise an alarm while a bear, which tiles of both scales see, still does; and
+the tiles count only from `tile_threshold` up (their false-alarm rate at a given score is
+higher than a whole frame's). All crops of a batch
 go through the model in the same forward passes as the whole frames; the region that gave the
 score is kept for the alert snapshot.
 """
@@ -42,6 +44,8 @@ class ProposalRules:
         tile_overlap: share of a tile overlapping its neighbour, 0..1.
         tile_stills: whether the detector tiles stills that have no regions (`still_regions`
             tiles regardless, for evaluation).
+        tile_threshold: a tiled still's agreed tile score counts only from this up (0..1);
+            below it the still scores as its whole frame.
     """
 
     motion_regions: int = 4
@@ -50,13 +54,15 @@ class ProposalRules:
     tile_fractions: tuple[float, ...] = DEFAULT_FRACTIONS
     tile_overlap: float = 0.33
     tile_stills: bool = True
+    tile_threshold: float = 0.0
 
     @classmethod
     def from_config(cls, section: ProposalConfig) -> ProposalRules:
         """The rules of `detector.proposals`: the same fields, tile fractions as a tuple.
 
-        The defaults here differ on purpose (`tile_stills` on: tests and benches score tiles
-        unless told not to; the config leaves them off for the built-in model)."""
+        The defaults here differ on purpose: three tile scales (those `bearwatch train` cuts
+        its empty-tile negatives at) and no tile threshold, so tests see raw agreed scores;
+        the config tiles at two scales from its measured `tile_threshold`."""
         fields = section.model_dump()
         return cls(**{**fields, "tile_fractions": tuple(fields["tile_fractions"])})
 
@@ -140,17 +146,20 @@ class RegionScore:
 def agreed_tile_score(tiles: Sequence[Box], scores: np.ndarray) -> tuple[float, int | None]:
     """The score a set of tiles gives a still by agreement, and the tile that gives it.
 
-    Each tile counts only as high as the best other tile overlapping it (by a positive area:
-    its overlapping neighbour at the same scale, or a tile at another scale) also scores:
+    Each tile counts only as high as the best other tile overlapping it (by a positive area)
+    also scores, that tile being of another scale (side) when the tiles have more than one:
     agreed[i] = min(scores[i], max(scores[j] for j overlapping i, j != i)), and the result is
     the highest agreed score (ties: the tile with the higher own score, then the first). A bear
-    is seen by overlapping tiles and still scores; one lone near-miss among ~160 tiles does
-    not. A tile that no other tile overlaps (or an identical box) agrees with nothing: 0.
+    is seen at two scales and still scores; one lone near-miss among ~130 tiles does not, nor
+    two neighbours of one scale sharing a bear-like strip (on the shared no-bear photos, pairs of
+    any scales gave 36 false alarms of 204 at the shipped threshold, across scales 15). A
+    tile that no other tile overlaps (or an identical box) agrees with nothing: 0.
 
     | tiles                  | scores                | result      |
     |------------------------|-----------------------|-------------|
     | A overlaps B           | A 0.9, B 0.8          | (0.8, A)    |
     | A overlaps B, C apart  | A 0.1, B 0.2, C 0.95  | (0.1, B)    |
+    | A, B one scale, BIG    | A 0.9, B 0.9, BIG 0.2 | (0.2, A)    |
     | none                   | -                     | (0.0, None) |
 
     Args:
@@ -174,6 +183,9 @@ def agreed_tile_score(tiles: Sequence[Box], scores: np.ndarray) -> tuple[float, 
     high = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
     same = np.all(b[:, None, :] == b[None, :, :], axis=2)
     overlaps = (wide > 0) & (high > 0) & ~same
+    side = np.maximum(b[:, 2], b[:, 3])
+    if len(np.unique(side)) > 1:
+        overlaps &= side[:, None] != side[None, :]
     own = np.asarray(scores, dtype=np.float64)
     support = np.where(overlaps, own[None, :], -np.inf).max(axis=1)
     agreed = np.minimum(own, np.where(np.isfinite(support), support, 0.0))
@@ -182,14 +194,16 @@ def agreed_tile_score(tiles: Sequence[Box], scores: np.ndarray) -> tuple[float, 
 
 
 def best_region(whole: float, regions: Sequence[Box], scores: np.ndarray, *,
-                agreement: bool = False) -> RegionScore:
+                agreement: bool = False, tile_threshold: float = 0.0) -> RegionScore:
     """Combine the whole-frame score with the regions' scores (same order as `regions`): the
     highest of the whole frame and the regions' max, or with `agreement` (tiles of a still),
-    their `agreed_tile_score`."""
+    their `agreed_tile_score` where it reaches `tile_threshold`."""
     if len(regions) != len(scores):
         raise ValueError(f"{len(regions)} regions but {len(scores)} scores")
     if agreement:
         p, i = agreed_tile_score(regions, scores)
+        if p < tile_threshold:
+            i = None
     else:
         i = int(np.argmax(scores)) if len(regions) else None
         p = float(scores[i]) if i is not None else 0.0
@@ -201,7 +215,7 @@ def best_region(whole: float, regions: Sequence[Box], scores: np.ndarray, *,
 
 
 def _score_crops(model: Model, images: Sequence[np.ndarray], regions: Sequence[Sequence[Box]],
-                 agreement: Sequence[bool]) -> list[RegionScore]:
+                 agreement: Sequence[bool], tile_threshold: float = 0.0) -> list[RegionScore]:
     """Score whole images and their regions in shared forward passes of at most CHUNK."""
     if len(images) != len(regions):
         raise ValueError(f"{len(images)} images but {len(regions)} region lists")
@@ -214,7 +228,7 @@ def _score_crops(model: Model, images: Sequence[np.ndarray], regions: Sequence[S
     at = len(images)
     for i, (boxes, agree) in enumerate(zip(regions, agreement, strict=True)):
         out.append(best_region(float(scores[i]), boxes, scores[at:at + len(boxes)],
-                               agreement=agree))
+                               agreement=agree, tile_threshold=tile_threshold))
         at += len(boxes)
     return out
 
@@ -227,11 +241,13 @@ def score_images_with_regions(model: Model, images: Sequence[np.ndarray],
 
 
 def score_images_with_tiles(model: Model, images: Sequence[np.ndarray],
-                            tiles: Sequence[Sequence[Box]]) -> list[RegionScore]:
+                            tiles: Sequence[Sequence[Box]], *, tile_threshold: float = 0.0
+                            ) -> list[RegionScore]:
     """Score stills as the detector scores one where nothing moved: the whole image and its
     tiles (`tiles[i]` are boxes of `images[i]`, e.g. `ProposalRules.still_regions`), p_bear
-    the higher of the whole image and the tiles' `agreed_tile_score`."""
-    return _score_crops(model, images, tiles, [True] * len(images))
+    the higher of the whole image and the tiles' `agreed_tile_score` (counted from
+    `tile_threshold` up)."""
+    return _score_crops(model, images, tiles, [True] * len(images), tile_threshold)
 
 
 def score_with_regions(model: Model, frames: Sequence[Frame],
@@ -244,4 +260,4 @@ def score_with_regions(model: Model, frames: Sequence[Frame],
         return [RegionScore(p_bear=float(p), region=None, n_regions=0, whole_p_bear=float(p))
                 for p in model.score(frames)]
     return _score_crops(model, [f.image for f in frames], regions,
-                        [rules.tiled(f) for f in frames])
+                        [rules.tiled(f) for f in frames], rules.tile_threshold)

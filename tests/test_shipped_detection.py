@@ -1,7 +1,8 @@
 """What a fresh clone's `make up` detects with the repository's own config.yaml: the shipped
 model, its calibrated threshold, and far bears found on the changed regions of a camera-trap
-burst. A burst of a far trail-camera bear dropped into the inbox raises an alert whose snapshot
-outlines the bear's region; a moose raises none. Real photos, real `bearwatch run`, SQLite."""
+burst, or on the tiles of a still alone. A burst of a far trail-camera bear dropped into the
+inbox raises an alert whose snapshot outlines the bear's region, so does one such photo alone;
+a moose raises none. Real photos, real `bearwatch run`, SQLite."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent / "bearwatch"
 FAR_BEAR_BURST = [f"images/bear/day/ktosiu_bear_{i:04d}.jpg" for i in range(4)]  # 28-40 px bears
 MOOSE = "images/no_bear/day/gocode_moose_pic_003.jpg"
+LONE_FAR_BEAR = "images/bear/day/ktosiu_bear_0047.jpg"  # alone in its burst (16:56), 70 px
 
 
 def _repo_config(tmp: Path, inbox: Path) -> Path:
@@ -65,6 +67,29 @@ def test_repo_config_serves_the_shipped_model_at_its_calibrated_threshold(tmp_pa
     assert cfg.zone_threshold("campground") == head.threshold == calibrated_threshold(
         shipped_model_path())
     assert head.false_alarm_budget == 0.01
+
+
+def test_a_single_far_bear_still_alerts_from_its_tiles_with_the_bear_outlined(
+        tmp_path: Path, bears_dir: Path) -> None:
+    """One trail-camera photo dropped alone into the inbox (its burst has no other still, so
+    nothing to compare): its tiles find the 70-px bear, counted from the tile threshold."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = _repo_config(tmp_path, inbox)
+    subprocess.run([str(BIN), "--config", str(config), "db", "upgrade"], check=True,
+                   capture_output=True)
+    shutil.copy2(bears_dir / LONE_FAR_BEAR, inbox / Path(LONE_FAR_BEAR).name)
+
+    _run(config, 40)
+
+    alerts = _alerts(config)
+    assert len(alerts) == 1, [(a.camera_id, a.peak_p_bear) for a in alerts]
+    cfg = load_config(config)
+    assert cfg.detector.proposals.tile_stills
+    assert alerts[0].peak_p_bear >= cfg.detector.proposals.tile_threshold
+    snapshot = cv2.cvtColor(cv2.imread(alerts[0].snapshot_path), cv2.COLOR_BGR2RGB).astype(int)
+    outline = np.abs(snapshot - np.array(MARK_RGB)).max(axis=2) < 40
+    assert outline.sum() > 500, "the winning tile is outlined on the snapshot"
 
 
 def test_far_bear_burst_alerts_with_its_region_outlined_and_a_moose_does_not(

@@ -36,7 +36,8 @@ def score_set_with_regions(model: Model, items: Sequence[LabelledImage], rules: 
         kept.append(item)
         # As the detector scores a still where nothing moved: tiles count by agreement.
         out.extend(score_images_with_tiles(
-            model, [img], [rules.still_regions(img.shape[1], img.shape[0])]))
+            model, [img], [rules.still_regions(img.shape[1], img.shape[0])],
+            tile_threshold=rules.tile_threshold))
         if progress is not None:
             progress(i, len(items), time.monotonic() - start)
     return kept, out, bad

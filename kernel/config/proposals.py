@@ -26,14 +26,23 @@ class ProposalConfig(Section):
         96, ge=16, le=4096, description="Smallest side of a moving region's crop, px."
     )
     tile_stills: bool = Field(
-        False, description="Score stills where nothing moved (a still alone, or a burst "
+        True, description="Score stills where nothing moved (a still alone, or a burst "
         "with no changed region) as tiles too; a tile counts only as high as an overlapping "
-        "tile also scores. Worth it with a model from `bearwatch train` (it learns far-bear "
-        "crops and empty tiles), at the threshold `bearwatch eval --proposals` gives; the built-in "
-        "model finds no far bears in tiles and gains false alarms.",
+        "tile of another scale also scores, and only from tile_threshold up. Worth it with a "
+        "model that learned far-bear crops and empty tiles (the shipped one, or one from "
+        "`bearwatch train`); the built-in model finds no far bears in tiles.",
+    )
+    tile_threshold: float = Field(
+        0.72, ge=0, le=1,
+        description="A tiled still's agreed tile score counts only from this up (below it the "
+        "still scores as its whole frame): tiles see ~130 crops of a still, so they cross a "
+        "given score more often than a whole frame. 0.72: no false alarm on the 204 shared "
+        "no-bear photos tiled with the shipped model (0.70: 1), 31 of 38 trail-camera bears "
+        "caught as single stills; for another model, `bearwatch eval --proposals` shows the "
+        "false alarms it costs.",
     )
     tile_fractions: list[float] = Field(
-        default_factory=lambda: [0.5, 1 / 3, 1 / 6], min_length=1, max_length=6,
+        default_factory=lambda: [1 / 3, 1 / 6], min_length=1, max_length=6,
         description="Tile sides, as fractions of a still's shorter side (overlapping square "
         "tiles); also the scales of `bearwatch train`'s empty-tile negatives and of `bearwatch "
         "eval --proposals`.",

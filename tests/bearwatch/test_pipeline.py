@@ -209,10 +209,10 @@ def test_stage_lookup_unknown_zone_uses_fallback(sessions: sessionmaker[Session]
     assert DbStageLookup(sessions, {})("nope") is Stage.SHADOW
 
 
-def test_proposal_rules_follow_config_stills_tiled_only_when_asked() -> None:
-    """The repository's default leaves stills whole (the built-in model finds no far bears in
-    tiles and would only gain false alarms); `tile_stills: true` tiles them at the configured
-    scales; moving regions of stream frames are always offered."""
+def test_proposal_rules_follow_config_stills_tiled_unless_turned_off() -> None:
+    """The default tiles a lone still at two scales, counted from the tile threshold up;
+    `tile_stills: false` leaves stills whole; moving regions of stream frames are always
+    offered."""
     import dataclasses
 
     from detector import ProposalRules, tiles
@@ -221,11 +221,15 @@ def test_proposal_rules_follow_config_stills_tiled_only_when_asked() -> None:
 
     still = dataclasses.replace(make_frame(size=(960, 1280)), is_still=True)
     moving = dataclasses.replace(make_frame(size=(960, 1280)), regions=((100, 100, 20, 30),))
-    off = ProposalRules.from_config(parse_config("").detector.proposals)
+    default = ProposalRules.from_config(parse_config("").detector.proposals)
+    assert default.regions(still) == tiles(1280, 960, fractions=(1 / 3, 1 / 6), overlap=0.33)
+    assert default.tiled(still) and default.tile_threshold == 0.72
+    assert len(default.regions(moving)) == 1 and not default.tiled(moving)
+    off = ProposalRules.from_config(parse_config(
+        "detector:\n  proposals:\n    tile_stills: false\n").detector.proposals)
     assert off.regions(still) == [] and len(off.regions(moving)) == 1
     on = ProposalRules.from_config(parse_config(
-        "detector:\n  proposals:\n    tile_stills: true\n    tile_fractions: [0.25]\n"
-    ).detector.proposals)
+        "detector:\n  proposals:\n    tile_fractions: [0.25]\n").detector.proposals)
     assert on.regions(still) == tiles(1280, 960, fractions=(0.25,), overlap=0.33)
 
 
