@@ -1,8 +1,9 @@
 """Where a camera-trap still differs from the other stills of its burst: the still's own
 "motion regions", found without a running background (a trap has none between triggers).
 
-Each still of a burst is compared with the per-pixel median of the others, on small greyscale
-copies whose brightness is normalised first (traps re-expose between shots). The changed
+Each still of a burst is compared with the per-pixel median of the others (and, in a burst of
+four or more, with each of them, for a bear that stays put), on small greyscale copies whose
+brightness is normalised first (traps re-expose between shots). The changed
 blobs come back as boxes of the still, strongest change first, for the detector to score as
 square crops (`detector.proposals`), so a 30-px bear is seen at its own scale.
 """
@@ -123,11 +124,11 @@ def changed_regions(image: np.ndarray, others: Sequence[np.ndarray], *,
     compared with the per-pixel median of the others' (the one other still when there are
     two: then a moving animal shows at both of its places) and, from `STILL_REFERENCES`
     others, also with each of them: a pixel differing from at least two counts too, so a
-    bear that stays put through most of the burst is found where it was absent. The
-    absolute difference is
-    blurred and thresholded at `max(min_delta, noise_k x sigma)`, cleaned (opening, closing)
-    and split into connected blobs. Blobs in the top and bottom strips, tiny ones, near-
-    whole-frame ones and those that never peak above `peak_k x sigma` are dropped.
+    bear that stays put through most of the burst is found where it was absent. The absolute
+    difference is blurred and thresholded at `max(min_delta, noise_k x sigma)`, cleaned
+    (opening, closing) and split into connected blobs. Blobs in the top and bottom strips,
+    tiny ones, near-whole-frame ones and those that never peak above `peak_k x sigma` are
+    dropped.
 
     Args:
         image: the still, HxWx3 uint8 RGB or HxW uint8 grey, any size.
