@@ -44,8 +44,8 @@ class ProposalConfig(Section):
     tile_fractions: list[float] = Field(
         default_factory=lambda: [1 / 3, 1 / 6], min_length=1, max_length=6,
         description="Tile sides, as fractions of a still's shorter side (overlapping square "
-        "tiles); also the scales of `bearwatch train`'s empty-tile negatives and of `bearwatch "
-        "eval --proposals`.",
+        "tiles), also for `bearwatch eval --proposals`; `bearwatch train` cuts its empty-tile "
+        "negatives at its own three scales (1/2, 1/3, 1/6), whatever is set here.",
     )
     tile_overlap: float = Field(
         0.33, ge=0, lt=1, description="Share of a tile that overlaps its neighbour."

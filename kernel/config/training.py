@@ -41,7 +41,6 @@ class TrainingConfig(Section):
         0.01, gt=0, lt=1, description="The default recipe's threshold is calibrated for this "
         "false-alarm rate on the out-of-fold (never-seen-source) no-bear frames.",
     )
-
     burst_gap_s: float = Field(
         300.0, ge=0, le=3600, description="Cross-validation groups the labelled stills of a "
         "sequence into bursts as a folder camera does: capture times (EXIF) following each "
